@@ -1,0 +1,54 @@
+/**
+ * Ensemble members per slice, kept in memory and on disk so that reopening a study does not resample and an
+ * ensemble can grow later. The key covers everything that changes a member: the inputs' content (file hashes or
+ * DICOM UIDs), the model id and version, the sampler settings and the seed. Members are stored on the model's
+ * cropped grid as float32 (the sampler output mapped to [0, 1]), one file per slice, written atomically.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../io/atomic';
+
+export function defaultCacheDir(): string {
+  return process.env.HALO_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'halo', 'ensembles');
+}
+
+export class MemberCache {
+  private memory = new Map<number, Float32Array[]>();
+  readonly key: string;
+
+  /** dir = null: memory only. */
+  constructor(
+    readonly dir: string | null,
+    keyParts: unknown,
+    private readonly pixels: number,
+  ) {
+    this.key = createHash('sha256').update(JSON.stringify(keyParts)).digest('hex').slice(0, 32);
+  }
+
+  private file(k: number): string {
+    return join(this.dir!, this.key, `slice-${String(k).padStart(4, '0')}.f32`);
+  }
+
+  /** Members stored for slice k (possibly none). */
+  async get(k: number): Promise<Float32Array[]> {
+    const hit = this.memory.get(k);
+    if (hit) return hit;
+    if (!this.dir) return [];
+    const bytes = await readFile(this.file(k)).catch(() => null);
+    if (!bytes || bytes.byteLength % (4 * this.pixels) !== 0) return [];
+    const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    const members = Array.from({ length: all.length / this.pixels }, (_, m) => all.slice(m * this.pixels, (m + 1) * this.pixels));
+    this.memory.set(k, members);
+    return members;
+  }
+
+  async put(k: number, members: Float32Array[]): Promise<void> {
+    this.memory.set(k, members);
+    if (!this.dir) return;
+    const all = new Float32Array(members.length * this.pixels);
+    members.forEach((m, i) => all.set(m, i * this.pixels));
+    await writeFileAtomic(this.file(k), new Uint8Array(all.buffer));
+  }
+}

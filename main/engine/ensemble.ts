@@ -1,0 +1,183 @@
+/**
+ * The implicit ensemble (Wolleb et al. 2022): n independent diffusion samples of a slice's mask; their mean is
+ * the tumour probability, mean > 0.5 the segmentation, their variance the uncertainty.
+ *
+ * Work is planned as (slice, member) items: the members of a slice run as one batch, and several slices share
+ * a batch when there is room. Slices without brain are skipped. Finished slices are cached (see cache.ts).
+ */
+import { CancelledError } from '../errors';
+import type { ModelCard } from '../model/card';
+import type { DenoiserSession } from '../model/onnx-session';
+import { createSampler, type SamplerSettings } from '../sampler/samplers';
+import type { MemberCache } from './cache';
+import type { PreparedStudy } from './preprocess';
+import { NoiseStream } from './rng';
+
+export interface EnsembleSettings {
+  sampler: SamplerSettings;
+  ensemble: number;
+  seed: number;
+}
+
+export interface SliceResult {
+  k: number;
+  /** Each member's mask in [0, 1], on the source slice (rows x cols). */
+  members: Float32Array[];
+  mean: Float32Array;
+  variance: Float32Array;
+  mask: Uint8Array;
+  /** Sampling time spent on this slice (0 when it came from the cache). */
+  seconds: number;
+  fromCache: boolean;
+}
+
+export interface Progress {
+  /** Slices finished so far / to do in this run. */
+  slicesDone: number;
+  slicesTotal: number;
+  /** Fraction of this run's sampling work done, 0…1. */
+  fraction: number;
+  /** Seconds left, from the speed so far (null until there is a measurement). */
+  etaSeconds: number | null;
+  /** Set when a slice has just finished. */
+  slice?: SliceResult;
+}
+
+export interface RunOptions {
+  /** Slice indices k in the order they should be done (e.g. the slice in view first). */
+  slices: number[];
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+  /** Most items (slice x member) per model call. */
+  maxBatch?: number;
+}
+
+export class EnsembleEngine {
+  private results = new Map<number, SliceResult>();
+
+  constructor(
+    private readonly session: DenoiserSession,
+    private readonly card: ModelCard,
+    readonly study: PreparedStudy,
+    readonly settings: EnsembleSettings,
+    private readonly cache: MemberCache,
+  ) {}
+
+  result(k: number): SliceResult | undefined {
+    return this.results.get(k);
+  }
+
+  /** Grow (or shrink the view of) the ensemble; the next run() samples only the missing members. */
+  setEnsembleSize(n: number): void {
+    this.settings.ensemble = n;
+    for (const [k, r] of this.results) if (r.members.length !== n) this.results.delete(k);
+  }
+
+  async run(opts: RunOptions): Promise<SliceResult[]> {
+    const n = this.settings.ensemble;
+    const { box, hasBrain } = this.study;
+    const pixels = box.rows * box.cols;
+    const slices = [...new Set(opts.slices)].filter((k) => hasBrain[k]);
+    const done: SliceResult[] = [];
+    const partial = new Map<number, Float32Array[]>();
+    const work: { k: number; m: number }[] = [];
+
+    for (const k of slices) {
+      const have = this.results.get(k);
+      if (have && have.members.length === n) {
+        done.push(have);
+        continue;
+      }
+      const cached = (await this.cache.get(k)).slice(0, n);
+      partial.set(k, cached);
+      for (let m = cached.length; m < n; m++) work.push({ k, m });
+      if (cached.length === n) done.push(this.finish(k, cached, 0, true));
+    }
+
+    const sampler = createSampler(this.card.schedule.T, this.settings.sampler);
+    const steps = sampler.schedule.length;
+    const maxBatch = Math.max(1, opts.maxBatch ?? n);
+    const totalUnits = work.length * steps;
+    let units = 0;
+    const started = performance.now();
+    const report = (slice?: SliceResult) => {
+      const elapsed = (performance.now() - started) / 1000;
+      opts.onProgress?.({
+        slicesDone: done.length,
+        slicesTotal: slices.length,
+        fraction: totalUnits ? units / totalUnits : 1,
+        etaSeconds: units > 0 ? (elapsed / units) * (totalUnits - units) : null,
+        slice,
+      });
+    };
+    for (const r of done) report(r);
+
+    const sliceSeconds = new Map<number, number>();
+    const c = this.study.channels;
+    for (let start = 0; start < work.length; start += maxBatch) {
+      const batch = work.slice(start, start + maxBatch);
+      const t0 = performance.now();
+      const conds = new Map(batch.map(({ k }) => [k, this.study.conditionFor(k)]));
+      const noise = batch.map(({ k, m }) => new NoiseStream(this.settings.seed, k, m));
+      const b = batch.length;
+      let x: Float32Array = new Float32Array(b * pixels);
+      batch.forEach((_, i) => noise[i].fill(x.subarray(i * pixels, (i + 1) * pixels)));
+      const input = new Float32Array(b * (c + 1) * pixels);
+      batch.forEach(({ k }, i) => input.set(conds.get(k)!, i * (c + 1) * pixels));
+      const t = new Float32Array(b);
+      const z = new Float32Array(b * pixels);
+
+      for (const k of sampler.order) {
+        if (opts.signal?.aborted) throw new CancelledError();
+        for (let i = 0; i < b; i++) input.set(x.subarray(i * pixels, (i + 1) * pixels), (i * (c + 1) + c) * pixels);
+        t.fill(sampler.timestep(k));
+        const out = await this.session.run(input, t, [b, c + 1, box.rows, box.cols]);
+        const needsNoise = sampler.needsNoise(k);
+        if (needsNoise) batch.forEach((_, i) => noise[i].fill(z.subarray(i * pixels, (i + 1) * pixels)));
+        x = sampler.step({ modelOutput: out, k, sample: x, noise: needsNoise ? z : null, pixels });
+        units += b;
+        report();
+      }
+
+      const perItem = (performance.now() - t0) / 1000 / b;
+      for (const [i, { k, m }] of batch.entries()) {
+        const member = new Float32Array(pixels);
+        // Mask encoding x0 = 2m - 1 (card.maskEncoding): back to [0, 1].
+        for (let p = 0; p < pixels; p++) member[p] = Math.min(1, Math.max(0, (x[i * pixels + p] + 1) / 2));
+        const members = partial.get(k)!;
+        members[m] = member;
+        sliceSeconds.set(k, (sliceSeconds.get(k) ?? 0) + perItem);
+        if (members.filter(Boolean).length === n) {
+          await this.cache.put(k, members);
+          const r = this.finish(k, members, sliceSeconds.get(k)!, false);
+          done.push(r);
+          report(r);
+        }
+      }
+    }
+    return done;
+  }
+
+  /** Map members to the source slice; mean, (population) variance and mask there. */
+  private finish(k: number, crops: Float32Array[], seconds: number, fromCache: boolean): SliceResult {
+    const members = crops.map((m) => this.study.toSource(m));
+    const size = members[0].length;
+    const mean = new Float32Array(size);
+    const variance = new Float32Array(size);
+    const mask = new Uint8Array(size);
+    const n = members.length;
+    for (let p = 0; p < size; p++) {
+      let s = 0;
+      for (const m of members) s += m[p];
+      const mu = s / n;
+      let v = 0;
+      for (const m of members) v += (m[p] - mu) ** 2;
+      mean[p] = mu;
+      variance[p] = v / n;
+      mask[p] = mu > this.card.maskEncoding.threshold ? 1 : 0;
+    }
+    const r: SliceResult = { k, members, mean, variance, mask, seconds, fromCache };
+    this.results.set(k, r);
+    return r;
+  }
+}

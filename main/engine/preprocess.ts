@@ -1,0 +1,196 @@
+/**
+ * The model card's preprocessing, re-implemented exactly as models/training/data.py does it:
+ * per volume, brain = non-zero in any input; each sequence clipped at its 1st/99th brain percentile (numpy's
+ * linear interpolation) and scaled to [0, 1], 0 outside the brain. Per slice (rows = j, columns = i): bilinear
+ * resampling to the model's pixel spacing with pixel centres aligned and edges clamped, then a crop/pad to the
+ * brain's bounding box over the whole volume, centred and rounded up to a multiple of 32.
+ */
+import type { ModelCard } from '../model/card';
+import type { Geometry } from '../volume/volume';
+
+export interface CropBox {
+  row0: number;
+  col0: number;
+  rows: number;
+  cols: number;
+}
+
+/** Everything needed to make model inputs for any slice of a study, and to map outputs back. */
+export interface PreparedStudy {
+  grid: Geometry;
+  /** Source slice size (rows = dims[1], cols = dims[0]) and model-grid slice size before cropping. */
+  sourceShape: [number, number];
+  modelShape: [number, number];
+  box: CropBox;
+  /** Per slice k: does it contain brain (else it is skipped, not sampled). */
+  hasBrain: boolean[];
+  channels: number;
+  /** Model input for slice k: [channels, box.rows, box.cols]. */
+  conditionFor(k: number): Float32Array;
+  /** Model-grid crop [box.rows, box.cols] → source slice [rows, cols] (bilinear). */
+  toSource(crop: Float32Array): Float32Array;
+}
+
+/** Python's round(): halves to even. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** numpy.percentile with linear interpolation, for several q at once. */
+export function percentiles(values: Float32Array, qs: number[]): number[] {
+  const sorted = values.slice().sort();
+  return qs.map((q) => {
+    const pos = (q / 100) * (sorted.length - 1);
+    const lo = Math.floor(pos);
+    const hi = Math.min(lo + 1, sorted.length - 1);
+    return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+  });
+}
+
+/** Sample positions and weights of 1D linear resampling (n_in → n_out; ratio = output step / input step). */
+export function linearTaps(nIn: number, nOut: number, ratio: number): { i0: Int32Array; i1: Int32Array; w: Float64Array } {
+  const i0 = new Int32Array(nOut);
+  const i1 = new Int32Array(nOut);
+  const w = new Float64Array(nOut);
+  for (let o = 0; o < nOut; o++) {
+    const x = Math.min(Math.max((o + 0.5) * ratio - 0.5, 0), nIn - 1);
+    i0[o] = Math.floor(x);
+    i1[o] = Math.min(i0[o] + 1, nIn - 1);
+    w[o] = x - i0[o];
+  }
+  return { i0, i1, w };
+}
+
+/** Separable bilinear resampling of one [rows, cols] image, rows first then columns (as in data.py). */
+export function resample2d(
+  src: ArrayLike<number>,
+  [rows, cols]: [number, number],
+  [rowsOut, colsOut]: [number, number],
+  rowRatio: number,
+  colRatio: number,
+): Float32Array {
+  const rt = linearTaps(rows, rowsOut, rowRatio);
+  const ct = linearTaps(cols, colsOut, colRatio);
+  const tmp = new Float64Array(rowsOut * cols);
+  for (let r = 0; r < rowsOut; r++) {
+    const a = rt.i0[r] * cols;
+    const b = rt.i1[r] * cols;
+    const w = rt.w[r];
+    for (let c = 0; c < cols; c++) tmp[r * cols + c] = src[a + c] * (1 - w) + src[b + c] * w;
+  }
+  const out = new Float32Array(rowsOut * colsOut);
+  for (let r = 0; r < rowsOut; r++) {
+    for (let c = 0; c < colsOut; c++) {
+      const w = ct.w[c];
+      out[r * colsOut + c] = tmp[r * cols + ct.i0[c]] * (1 - w) + tmp[r * cols + ct.i1[c]] * w;
+    }
+  }
+  return out;
+}
+
+function cropBox(union: Uint8Array, [rows, cols]: [number, number], multiple: number): CropBox | null {
+  let r0 = rows, r1 = -1, c0 = cols, c1 = -1;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      if (!union[r * cols + c]) continue;
+      r0 = Math.min(r0, r); r1 = Math.max(r1, r);
+      c0 = Math.min(c0, c); c1 = Math.max(c1, c);
+    }
+  }
+  if (r1 < 0) return null;
+  const fit = (lo: number, hi: number) => {
+    const len = hi + 1 - lo;
+    const size = Math.max(multiple, Math.ceil(len / multiple) * multiple);
+    return [lo - Math.floor((size - len) / 2), size];
+  };
+  const [row0, nr] = fit(r0, r1);
+  const [col0, nc] = fit(c0, c1);
+  return { row0, col0, rows: nr, cols: nc };
+}
+
+/**
+ * volumes: one Float32Array per card input, in the card's order, all on `grid`.
+ * Returns null when no voxel of any input is non-zero (an empty study).
+ */
+export function prepareStudy(card: ModelCard, grid: Geometry, volumes: Float32Array[]): PreparedStudy | null {
+  const [nx, ny, nz] = grid.dims;
+  const plane = nx * ny;
+  const brain = new Uint8Array(plane * nz);
+  for (const v of volumes) for (let p = 0; p < v.length; p++) if (v[p] !== 0) brain[p] = 1;
+
+  const [qLo, qHi] = card.preprocessing.clipPercentiles;
+  const ranges = volumes.map((v) => {
+    let count = 0;
+    for (let p = 0; p < v.length; p++) count += brain[p];
+    const inBrain = new Float32Array(count);
+    for (let p = 0, n = 0; p < v.length; p++) if (brain[p]) inBrain[n++] = v[p];
+    return count ? percentiles(inBrain, [qLo, qHi]) : [0, 1];
+  });
+
+  const s = card.preprocessing.pixelSpacingMm;
+  const sourceShape: [number, number] = [ny, nx];
+  const modelShape: [number, number] = [
+    Math.max(1, roundHalfEven((ny * grid.spacing[1]) / s)),
+    Math.max(1, roundHalfEven((nx * grid.spacing[0]) / s)),
+  ];
+  const [rowRatio, colRatio] = [s / grid.spacing[1], s / grid.spacing[0]];
+  const toModel = (img: ArrayLike<number>) => resample2d(img, sourceShape, modelShape, rowRatio, colRatio);
+
+  const hasBrain: boolean[] = [];
+  const union = new Uint8Array(modelShape[0] * modelShape[1]);
+  for (let k = 0; k < nz; k++) {
+    const slice = brain.subarray(k * plane, (k + 1) * plane);
+    hasBrain.push(slice.some((b) => b === 1));
+    if (!hasBrain[k]) continue;
+    toModel(slice).forEach((v, p) => { if (v > 0) union[p] = 1; });
+  }
+  const box = cropBox(union, modelShape, card.preprocessing.cropMultiple);
+  if (!box) return null;
+
+  const crop = (img: Float32Array, out: Float32Array, offset: number) => {
+    for (let r = 0; r < box.rows; r++) {
+      const sr = r + box.row0;
+      if (sr < 0 || sr >= modelShape[0]) continue;
+      for (let c = 0; c < box.cols; c++) {
+        const sc = c + box.col0;
+        if (sc >= 0 && sc < modelShape[1]) out[offset + r * box.cols + c] = img[sr * modelShape[1] + sc];
+      }
+    }
+  };
+
+  return {
+    grid,
+    sourceShape,
+    modelShape,
+    box,
+    hasBrain,
+    channels: volumes.length,
+    conditionFor(k: number): Float32Array {
+      const out = new Float32Array(volumes.length * box.rows * box.cols);
+      const norm = new Float64Array(plane);
+      volumes.forEach((v, ch) => {
+        const [lo, hi] = ranges[ch];
+        const scale = Math.max(hi - lo, 1e-8);
+        for (let p = 0; p < plane; p++) {
+          const x = v[k * plane + p];
+          norm[p] = brain[k * plane + p] ? (Math.min(Math.max(x, lo), hi) - lo) / scale : 0;
+        }
+        crop(toModel(norm), out, ch * box.rows * box.cols);
+      });
+      return out;
+    },
+    toSource(cropped: Float32Array): Float32Array {
+      const full = new Float32Array(modelShape[0] * modelShape[1]);
+      for (let r = 0; r < box.rows; r++) {
+        const sr = r + box.row0;
+        if (sr < 0 || sr >= modelShape[0]) continue;
+        for (let c = 0; c < box.cols; c++) {
+          const sc = c + box.col0;
+          if (sc >= 0 && sc < modelShape[1]) full[sr * modelShape[1] + sc] = cropped[r * box.cols + c];
+        }
+      }
+      return resample2d(full, modelShape, sourceShape, modelShape[0] / ny, modelShape[1] / nx);
+    },
+  };
+}

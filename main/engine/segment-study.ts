@@ -1,0 +1,80 @@
+/**
+ * One segmentation session: model + study + settings → an EnsembleEngine ready to run slices. Used by the CLI
+ * and by the app's IPC handlers alike.
+ */
+import { InputError } from '../errors';
+import { loadModel, type ModelEntry } from '../model/card';
+import { DenoiserSession, type DevicePreference } from '../model/onnx-session';
+import type { SamplerSettings } from '../sampler/samplers';
+import { loadStudy, type Study, type StudyInput } from '../study/load-study';
+import { MemberCache } from './cache';
+import { EnsembleEngine } from './ensemble';
+import { prepareStudy } from './preprocess';
+
+export interface SegmentationOptions {
+  modelId: string;
+  device: DevicePreference;
+  /** Defaults come from the model card. */
+  sampler?: Partial<SamplerSettings>;
+  ensemble?: number;
+  seed?: number;
+  /** Folder of the on-disk cache, or null for memory only. */
+  cacheDir: string | null;
+}
+
+export interface SegmentationSession {
+  model: ModelEntry;
+  study: Study;
+  engine: EnsembleEngine;
+  denoiser: DenoiserSession;
+  close(): Promise<void>;
+}
+
+export async function openSegmentation(input: StudyInput, opts: SegmentationOptions): Promise<SegmentationSession> {
+  const model = await loadModel(opts.modelId);
+  const card = model.card;
+  const sampler: SamplerSettings = {
+    kind: opts.sampler?.kind ?? card.defaults.sampler,
+    steps: opts.sampler?.steps ?? card.defaults.steps,
+    eta: opts.sampler?.eta ?? card.defaults.eta,
+  };
+  if (!Number.isInteger(sampler.steps) || sampler.steps < 1 || sampler.steps > card.schedule.T) {
+    throw new InputError(`--steps must be an integer from 1 to ${card.schedule.T}, got ${sampler.steps}.`);
+  }
+  if (!(sampler.eta >= 0 && sampler.eta <= 1)) throw new InputError(`--eta must be between 0 and 1, got ${sampler.eta}.`);
+  const ensemble = opts.ensemble ?? card.defaults.ensemble;
+  if (!Number.isInteger(ensemble) || ensemble < 1 || ensemble > 100) throw new InputError(`--ensemble must be an integer from 1 to 100, got ${ensemble}.`);
+  const seed = opts.seed ?? 0;
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new InputError(`--seed must be an integer from 0 to 4294967295, got ${seed}.`);
+
+  const study = await loadStudy(input, card.inputs);
+  const prepared = prepareStudy(card, study.reference.geometry, card.inputs.map((r) => study.aligned[r]!));
+  if (!prepared) throw new InputError(`${study.label}: no voxel of any input sequence is non-zero; nothing to segment.`);
+
+  const denoiser = await DenoiserSession.create(model.onnxPath, opts.device, card.onnx);
+  const cache = new MemberCache(
+    opts.cacheDir,
+    { inputs: card.inputs.map((r) => study.identity[r]), model: [card.id, card.version], sampler, seed },
+    prepared.box.rows * prepared.box.cols,
+  );
+  const engine = new EnsembleEngine(denoiser, card, prepared, { sampler, ensemble, seed }, cache);
+  return { model, study, engine, denoiser, close: () => denoiser.release() };
+}
+
+/** Slice indices ordered by distance from `focus` (the slice in view first, then outwards). */
+export function viewportFirst(slices: number[], focus: number): number[] {
+  return [...slices].sort((a, b) => Math.abs(a - focus) - Math.abs(b - focus) || a - b);
+}
+
+/** Parse "A:B" (half-open, either side optional) against a slice count. */
+export function parseSliceRange(spec: string | undefined, count: number): [number, number] {
+  if (spec === undefined) return [0, count];
+  const m = /^(\d*):(\d*)$/.exec(spec.trim());
+  if (!m) throw new InputError(`--slices must look like A:B (half-open axial index range, e.g. 70:74), got "${spec}".`);
+  const a = m[1] === '' ? 0 : Number(m[1]);
+  const b = m[2] === '' ? count : Number(m[2]);
+  if (a >= b || b > count) {
+    throw new InputError(`--slices ${spec} is outside the volume: it has ${count} axial slices (0:${count}); give A < B ≤ ${count}.`);
+  }
+  return [a, b];
+}

@@ -1,0 +1,123 @@
+/**
+ * A study as the engine needs it: the required sequences, each on the reference (FLAIR) grid, with a stable
+ * identity for the cache. Three ways in: a BraTS-layout NIfTI case folder, explicit NIfTI files per sequence,
+ * or a DICOM study folder (series grouped and mapped to roles).
+ */
+import { createHash } from 'node:crypto';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InputError } from '../errors';
+import { describeSeries, scanDicomFolder, seriesToVolume } from '../dicom/read-study';
+import { readNifti } from '../io/nifti';
+import { SEQUENCE_ROLES, type SequenceRole, type Volume } from '../volume/volume';
+import { alignToReference } from './align';
+import { assignRoles, type RoleOverrides } from './roles';
+
+export type StudyInput =
+  | { kind: 'case'; folder: string }
+  | { kind: 'files'; files: Partial<Record<SequenceRole, string>> }
+  | { kind: 'dicom'; folder: string; roles?: RoleOverrides };
+
+export interface Study {
+  /** Human-readable origin, for messages and summaries. */
+  label: string;
+  /** The FLAIR: outputs are on its grid and (for DICOM) reference it. */
+  reference: Volume;
+  /** The original volumes, by role (only the roles that were asked for). */
+  volumes: Partial<Record<SequenceRole, Volume>>;
+  /** Each role's data on the reference grid. */
+  aligned: Partial<Record<SequenceRole, Float32Array>>;
+  /** Content identity per role (file hash or DICOM UIDs) for the result cache. */
+  identity: Partial<Record<SequenceRole, string>>;
+}
+
+/** File name patterns of BraTS 2021 (`_flair`) and 2023 (`-t2f`) cases. */
+const BRATS_NAMES: Record<SequenceRole, RegExp> = {
+  T1: /[_-](t1|t1n)\.nii(\.gz)?$/i,
+  T1ce: /[_-](t1ce|t1c)\.nii(\.gz)?$/i,
+  T2: /[_-](t2|t2w)\.nii(\.gz)?$/i,
+  FLAIR: /[_-](flair|t2f)\.nii(\.gz)?$/i,
+};
+
+export async function findCaseFiles(folder: string): Promise<Partial<Record<SequenceRole, string>>> {
+  const info = await stat(folder).catch(() => undefined);
+  if (!info?.isDirectory()) throw new InputError(`Case folder ${folder} does not exist or is not a folder.`);
+  const names = (await readdir(folder)).sort();
+  const files: Partial<Record<SequenceRole, string>> = {};
+  for (const role of SEQUENCE_ROLES) {
+    const hits = names.filter((n) => BRATS_NAMES[role].test(n));
+    if (hits.length > 1) throw new InputError(`Case folder ${folder} has several ${role} files: ${hits.join(', ')}. Keep one.`);
+    if (hits.length === 1) files[role] = join(folder, hits[0]);
+  }
+  return files;
+}
+
+export async function loadStudy(input: StudyInput, required: readonly SequenceRole[]): Promise<Study> {
+  const needed: SequenceRole[] = [...new Set<SequenceRole>(['FLAIR', ...required])];
+  if (input.kind === 'dicom') return loadDicomStudy(input.folder, needed, input.roles);
+
+  const files = input.kind === 'case' ? await findCaseFiles(input.folder) : input.files;
+  const where = input.kind === 'case' ? `case folder ${input.folder}` : 'the files given';
+  const missing = needed.filter((r) => !files[r]);
+  if (missing.length) {
+    const found = Object.entries(files).map(([r, f]) => `${r}: ${f}`).join(', ') || 'none';
+    throw new InputError(
+      `Missing ${missing.join(', ')} in ${where} (found ${found}). The model needs ${required.join(', ')}` +
+        (input.kind === 'case' ? '; BraTS names end in _t1/_t1ce/_t2/_flair or -t1n/-t1c/-t2w/-t2f (.nii or .nii.gz).' : '.'),
+    );
+  }
+  const volumes: Partial<Record<SequenceRole, Volume>> = {};
+  const identity: Partial<Record<SequenceRole, string>> = {};
+  for (const role of needed) {
+    const path = files[role]!;
+    volumes[role] = await readNifti(path);
+    identity[role] = createHash('sha256').update(await readFile(path)).digest('hex');
+  }
+  return assemble(input.kind === 'case' ? input.folder : files.FLAIR!, volumes, identity, (r) => files[r]!);
+}
+
+async function loadDicomStudy(folder: string, needed: SequenceRole[], overrides?: RoleOverrides): Promise<Study> {
+  const scan = await scanDicomFolder(folder);
+  if (scan.series.length === 0) {
+    throw new InputError(`No DICOM files in ${folder} (${scan.skippedFiles.length} other files skipped). Give the folder of a DICOM study.`);
+  }
+  const studies = new Set(scan.series.map((s) => s.studyInstanceUID));
+  const descriptions = scan.series.map(describeSeries);
+  const uids = assignRoles(descriptions, needed, overrides, folder);
+  const volumes: Partial<Record<SequenceRole, Volume>> = {};
+  const identity: Partial<Record<SequenceRole, string>> = {};
+  for (const role of needed) {
+    const series = scan.series.find((s) => s.seriesInstanceUID === uids[role])!;
+    const volume = seriesToVolume(series);
+    volumes[role] = volume;
+    const sops = volume.source.kind === 'dicom' ? volume.source.instances.map((i) => i.sopInstanceUID) : [];
+    identity[role] = createHash('sha256').update(`${series.seriesInstanceUID}\n${sops.join('\n')}`).digest('hex');
+  }
+  if (studies.size > 1) {
+    const used = new Set(needed.map((r) => (volumes[r]!.source as { studyInstanceUID: string }).studyInstanceUID));
+    if (used.size > 1) throw new InputError(`The sequences chosen in ${folder} come from ${used.size} different studies; use series of one study.`);
+  }
+  return assemble(folder, volumes, identity, (r) => {
+    const d = descriptions.find((x) => x.seriesInstanceUID === uids[r])!;
+    return `the ${r} series "${d.seriesDescription}"`;
+  });
+}
+
+function assemble(
+  label: string,
+  volumes: Partial<Record<SequenceRole, Volume>>,
+  identity: Partial<Record<SequenceRole, string>>,
+  name: (r: SequenceRole) => string,
+): Study {
+  const roles = Object.keys(volumes) as SequenceRole[];
+  for (const role of roles) {
+    const v = volumes[role]!;
+    if (!v.data.some((x) => x !== 0)) throw new InputError(`${name(role)} is empty: every voxel is 0. Check that the right file/series was exported.`);
+  }
+  const reference = volumes.FLAIR!;
+  const others = roles.map((r) => ({ name: name(r), volume: volumes[r]! }));
+  const data = alignToReference(reference, others, name('FLAIR'));
+  const aligned: Partial<Record<SequenceRole, Float32Array>> = {};
+  roles.forEach((r, n) => (aligned[r] = data[n]));
+  return { label, reference, volumes, aligned, identity };
+}

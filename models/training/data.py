@@ -1,0 +1,166 @@
+"""Preprocessing shared by training, evaluation and (re-implemented from the model card) the TypeScript engine.
+
+Per volume: brain = voxels where any sequence is non-zero; each sequence is clipped at the 1st/99th percentile of
+its brain voxels (numpy's linear percentile) and scaled to [0, 1], 0 outside the brain. Per axial slice
+(rows = j, columns = i of the NIfTI array, i.e. the NIfTI memory order): bilinear resampling to the model's pixel
+spacing (pixel centres aligned, edges clamped), then a crop/pad to the brain's bounding box over the whole volume,
+centred and rounded up to a multiple of 32.
+"""
+import math
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+MULTIPLE = 32
+
+
+def load(path) -> tuple:
+    img = nib.load(str(path))
+    return np.asarray(img.dataobj, dtype=np.float64), img.header.get_zooms()
+
+
+def brain_mask(volumes: list) -> np.ndarray:
+    return np.any([v != 0 for v in volumes], axis=0)
+
+
+def normalise(vol: np.ndarray, brain: np.ndarray) -> np.ndarray:
+    lo, hi = np.percentile(vol[brain], [1, 99])
+    out = (np.clip(vol, lo, hi) - lo) / max(hi - lo, 1e-8)
+    return np.where(brain, out, 0.0)
+
+
+def resample_axis(a: np.ndarray, axis: int, n_out: int, ratio: float) -> np.ndarray:
+    """Bilinear (linear per axis) resampling; ratio = out spacing / in spacing."""
+    n_in = a.shape[axis]
+    x = (np.arange(n_out) + 0.5) * ratio - 0.5
+    x = np.clip(x, 0, n_in - 1)
+    x0 = np.floor(x).astype(int)
+    x1 = np.minimum(x0 + 1, n_in - 1)
+    w = (x - x0).reshape([-1 if d == axis else 1 for d in range(a.ndim)])
+    return np.take(a, x0, axis=axis) * (1 - w) + np.take(a, x1, axis=axis) * w
+
+
+def out_size(n_in: int, spacing_in: float, spacing_out: float) -> int:
+    return max(1, int(round(n_in * spacing_in / spacing_out)))
+
+
+def resample_2d(a: np.ndarray, spacing_in, spacing_out: float, shape_out=None) -> np.ndarray:
+    """a: [..., rows, cols]; spacing_in: (row spacing, col spacing)."""
+    rows, cols = a.shape[-2:]
+    ro = shape_out[0] if shape_out else out_size(rows, spacing_in[0], spacing_out)
+    co = shape_out[1] if shape_out else out_size(cols, spacing_in[1], spacing_out)
+    a = resample_axis(a, a.ndim - 2, ro, spacing_out / spacing_in[0] if not shape_out else rows / ro)
+    return resample_axis(a, a.ndim - 1, co, spacing_out / spacing_in[1] if not shape_out else cols / co)
+
+
+def crop_box(brain_2d_union: np.ndarray) -> tuple:
+    """(row0, col0, size_r, size_c): brain bounding box centred in a box rounded up to a multiple of 32."""
+    rows = np.flatnonzero(brain_2d_union.any(axis=1))
+    cols = np.flatnonzero(brain_2d_union.any(axis=0))
+    box = []
+    for idx in (rows, cols):
+        lo, hi = int(idx[0]), int(idx[-1]) + 1
+        size = max(MULTIPLE, math.ceil((hi - lo) / MULTIPLE) * MULTIPLE)
+        box.append((lo - (size - (hi - lo)) // 2, size))
+    return box[0][0], box[1][0], box[0][1], box[1][1]
+
+
+def crop(a: np.ndarray, box) -> np.ndarray:
+    """Crop/pad the last two axes to box (zeros outside the source)."""
+    r0, c0, sr, sc = box
+    out = np.zeros(a.shape[:-2] + (sr, sc), dtype=a.dtype)
+    rows, cols = a.shape[-2:]
+    rs, re, cs, ce = max(r0, 0), min(r0 + sr, rows), max(c0, 0), min(c0 + sc, cols)
+    out[..., rs - r0:re - r0, cs - c0:ce - c0] = a[..., rs:re, cs:ce]
+    return out
+
+
+def uncrop(a: np.ndarray, box, shape) -> np.ndarray:
+    r0, c0, sr, sc = box
+    out = np.zeros(a.shape[:-2] + tuple(shape), dtype=a.dtype)
+    rows, cols = shape
+    rs, re, cs, ce = max(r0, 0), min(r0 + sr, rows), max(c0, 0), min(c0 + sc, cols)
+    out[..., rs:re, cs:ce] = a[..., rs - r0:re - r0, cs - c0:ce - c0]
+    return out
+
+
+class PreparedVolume:
+    """Model-ready slices of one patient: cond [Z, C, H, W] float32, masks [Z, H, W] (model grid, or None),
+    the crop box and grid sizes needed to map results back to the original slices."""
+
+    def __init__(self, volumes: list, spacing_rc, model_spacing: float, seg=None):
+        brain = brain_mask(volumes)
+        # [Z, rows=j, cols=i] from NIfTI [i, j, k]
+        norm = np.stack([normalise(v, brain).transpose(2, 1, 0) for v in volumes], axis=1)
+        self.source_shape = norm.shape[-2:]
+        grid = resample_2d(norm, spacing_rc, model_spacing)
+        self.model_shape = grid.shape[-2:]
+        brain_grid = resample_2d(brain.transpose(2, 1, 0).astype(np.float64), spacing_rc, model_spacing) > 0
+        self.box = crop_box(brain_grid.any(axis=0))
+        self.cond = crop(grid, self.box).astype(np.float32)
+        self.has_brain = brain.transpose(2, 1, 0).reshape(brain.shape[2], -1).any(axis=1)
+        self.seg = None if seg is None else (seg.transpose(2, 1, 0) > 0)
+        self.masks = None
+        if seg is not None:
+            m = resample_2d(self.seg.astype(np.float64), spacing_rc, model_spacing) >= 0.5
+            self.masks = crop(m, self.box).astype(np.float32)
+
+    def to_source(self, a: np.ndarray) -> np.ndarray:
+        """Map model-grid crops [..., H, W] back onto the source slices (bilinear)."""
+        full = uncrop(a, self.box, self.model_shape)
+        return resample_2d(full, None, None, shape_out=self.source_shape)
+
+
+def brats_case(folder: Path, roles: list) -> dict:
+    """Find sequence files in a BraTS 2021 or 2023 case folder by role."""
+    names = {"T1": ["_t1.", "-t1n."], "T1ce": ["_t1ce.", "-t1c."], "T2": ["_t2.", "-t2w."],
+             "FLAIR": ["_flair.", "-t2f."], "seg": ["_seg.", "-seg."]}
+    files = {}
+    for f in sorted(Path(folder).iterdir()):
+        for role, keys in names.items():
+            if any(k in f.name.lower() for k in keys):
+                files[role] = f
+    return {r: files[r] for r in roles + ["seg"] if r in files}
+
+
+def load_case(folder, roles, model_spacing):
+    files = brats_case(folder, roles)
+    vols = [load(files[r]) for r in roles]
+    zooms = vols[0][1]
+    seg = load(files["seg"])[0] if "seg" in files else None
+    return PreparedVolume([v for v, _ in vols], (zooms[1], zooms[0]), model_spacing, seg)
+
+
+def load_2018_case(folder, roles, model_spacing):
+    files = {"FLAIR": "FLAIR.nii.gz", "T1": "T1.nii.gz"}
+    vols = [load(Path(folder) / files[r]) for r in roles]
+    seg = load(Path(folder) / "GT_W.nii.gz")[0]
+    zooms = vols[0][1]
+    return PreparedVolume([v for v, _ in vols], (zooms[1], zooms[0]), model_spacing, seg)
+
+
+def load_slices_pt001(roles, model_spacing):
+    """The paper's own 2D slices (already in [0, 1]); stacked into a 6-slice volume, 1 mm pixels."""
+    folder = DATA / "brats" / "slices-pt001"
+    keys = {"T1": "t1", "T1ce": "t1ce", "T2": "t2", "FLAIR": "flair", "seg": "seg"}
+
+    def stack(key):
+        return np.stack([load(folder / f"brats_train_001_{key}_{n:03d}_w.nii.gz")[0] for n in range(80, 86)], axis=2)
+
+    return PreparedVolume([stack(keys[r]) for r in roles], (1.0, 1.0), model_spacing, stack("seg"))
+
+
+def training_slices(prepared: list, tumour_fraction_min: float = 0.0):
+    """Concatenate slices with brain from several prepared volumes, padded to a common size."""
+    size_r = max(p.cond.shape[-2] for p in prepared)
+    size_c = max(p.cond.shape[-1] for p in prepared)
+    conds, masks = [], []
+    for p in prepared:
+        keep = p.has_brain
+        pad = ((0, 0), (0, 0), ((size_r - p.cond.shape[-2]) // 2, (size_r - p.cond.shape[-2] + 1) // 2),
+               ((size_c - p.cond.shape[-1]) // 2, (size_c - p.cond.shape[-1] + 1) // 2))
+        conds.append(np.pad(p.cond[keep], pad))
+        masks.append(np.pad(p.masks[keep][:, None], pad))
+    return np.concatenate(conds), np.concatenate(masks)
