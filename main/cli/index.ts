@@ -5,6 +5,8 @@
 import { Command } from 'commander';
 import { CancelledError, InputError } from '../errors';
 import { registerSegmentCommand } from './commands/segment';
+import { registerPacsCommand } from './commands/pacs';
+import { registerSendCommand } from './commands/send';
 import pkg from '../../package.json' with { type: 'json' };
 
 const program = new Command('halo')
@@ -14,6 +16,8 @@ const program = new Command('halo')
   .exitOverride();
 
 registerSegmentCommand(program);
+registerPacsCommand(program);
+registerSendCommand(program);
 (await import('./commands/import-nifti')).registerImportNiftiCommand(program);
 
 try {

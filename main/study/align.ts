@@ -63,20 +63,22 @@ export function alignToReference(reference: Volume, others: { name: string; volu
   const ref = reference.geometry;
   return others.map(({ name, volume }) => {
     const g = volume.geometry;
+    const f1 = g.frameOfReferenceUID;
+    const f2 = ref.frameOfReferenceUID;
+    // Checked before the grids: identical-looking grids in two frames of reference (a patient repositioned, say)
+    // are not the same voxels.
+    if (f1 && f2 && f1 !== f2) {
+      throw new InputError(
+        `${name} and ${refName} are in different frames of reference (${f1} vs ${f2}): the patient was repositioned ` +
+          'or they come from different sessions, so their voxels cannot be matched. Register them first, or choose series from one session.',
+      );
+    }
     if (sameGrid(g, ref)) return volume.data;
     const is2d = (x: Geometry) => x.dims[2] === 1;
     if (is2d(g) !== is2d(ref)) {
       throw new InputError(
         `${name} is ${is2d(g) ? 'a single 2D slice' : 'a 3D volume'} but ${refName} is ${is2d(ref) ? 'a single 2D slice' : 'a 3D volume'}; ` +
           'all sequences must be 3D volumes of the same study (or all single slices).',
-      );
-    }
-    const f1 = g.frameOfReferenceUID;
-    const f2 = ref.frameOfReferenceUID;
-    if (f1 && f2 && f1 !== f2) {
-      throw new InputError(
-        `${name} and ${refName} are in different frames of reference (${f1} vs ${f2}): they were not acquired in one ` +
-          'session/registration, so their voxels cannot be matched. Register them first, or choose series from one session.',
       );
     }
     if (!f1 || !f2) {

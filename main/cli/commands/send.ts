@@ -1,0 +1,93 @@
+/**
+ * `halo send FILES… --to PACS`: every file goes through the local outbox and leaves it only once the PACS
+ * confirmed it and a read-back finds it. `halo send --retry --to PACS` sends whatever is still waiting.
+ * Per-file status on stderr as it happens; a per-file result on stdout; exit 2 if anything stayed in the outbox.
+ */
+import type { Command } from 'commander';
+import { InputError } from '../../errors';
+import { addPacsConnectionOptions } from './pacs';
+import type { OutboxEvent } from '../../pacs/outbox';
+
+interface SendOptions {
+  to: string;
+  retry?: boolean;
+  outbox?: string;
+  config?: string;
+  callingAet?: string;
+  json?: boolean;
+}
+
+export function registerSendCommand(program: Command): void {
+  addPacsConnectionOptions(
+    program
+      .command('send')
+      .description('send DICOM files to a PACS through the outbox (confirmed + read back, else kept for --retry)')
+      .argument('[files...]', 'DICOM Part 10 files (e.g. Halo SEG / Parametric Map objects)')
+      .requiredOption('--to <pacs>', 'node name from the PACS settings, DICOMweb URL or dicom://AET@host:port')
+      .option('--retry', 'also (or only, without files) send what is waiting in the outbox for that PACS')
+      .option('--outbox <dir>', 'outbox root (default: $HALO_OUTBOX_DIR, outboxDir in the settings, ~/.local/share/halo/outbox)')
+      .option('--json', 'print the per-file results as JSON'),
+  ).action(async (files: string[], opts: SendOptions) => {
+    if (files.length === 0 && !opts.retry) {
+      throw new InputError('nothing to send: give DICOM files, or --retry to send what is waiting in the outbox.');
+    }
+    const { connectPacs } = await import('../../pacs/client');
+    const { loadPacsSettings } = await import('../../pacs/config');
+    const { Outbox } = await import('../../pacs/outbox');
+    const { settings } = await loadPacsSettings({ configPath: opts.config });
+    const { client, endpoint } = await connectPacs(opts.to, { settings, callingAet: opts.callingAet });
+    const root = opts.outbox ?? (process.env.HALO_OUTBOX_DIR || undefined) ?? settings.outboxDir;
+    const outbox = Outbox.forEndpoint(endpoint, root);
+
+    const onEvent = (e: OutboxEvent) => {
+      const name = e.entry.source;
+      const extra = e.reason ? `: ${e.reason}` : '';
+      process.stderr.write(`${e.state.padEnd(8)} ${name}${extra}\n`);
+    };
+    if (files.length) await outbox.enqueue(files, onEvent);
+    else {
+      const waiting = await outbox.list();
+      process.stderr.write(`${waiting.length} file(s) waiting in ${outbox.dir}\n`);
+      for (const entry of waiting) onEvent({ state: 'queued', entry });
+    }
+
+    const controller = new AbortController();
+    const onSigint = () => controller.abort();
+    process.once('SIGINT', onSigint);
+    let result;
+    try {
+      result = await outbox.flush(client, { onEvent, signal: controller.signal });
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+
+    if (opts.json) {
+      const rows = [
+        ...result.verified.map((e) => ({ status: 'verified', source: e.source, sopInstanceUID: e.sopInstanceUID })),
+        ...result.failed.map(({ entry, reason }) => ({
+          status: 'in-outbox',
+          source: entry.source,
+          outboxFile: entry.file,
+          sopInstanceUID: entry.sopInstanceUID,
+          reason,
+        })),
+      ];
+      process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    } else {
+      for (const e of result.verified) process.stdout.write(`verified   ${e.source} (SOP ${e.sopInstanceUID})\n`);
+      for (const { entry } of result.failed) process.stdout.write(`in outbox  ${entry.file} (from ${entry.source})\n`);
+    }
+    if (result.failed.length) {
+      const retry = `halo send --retry --to ${shellQuote(opts.to)}${opts.outbox ? ` --outbox ${shellQuote(opts.outbox)}` : ''}`;
+      throw new InputError(
+        `${result.failed.length} file(s) were not confirmed by ${client.label} and stay in the outbox ${outbox.dir}. ` +
+          `First reason: ${result.failed[0].reason} Retry with: ${retry}`,
+      );
+    }
+    process.stderr.write(`${result.verified.length} file(s) sent to ${client.label} and verified\n`);
+  });
+}
+
+function shellQuote(s: string): string {
+  return /^[A-Za-z0-9@%+=:,./_-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}

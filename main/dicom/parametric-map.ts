@@ -1,0 +1,113 @@
+/**
+ * Parametric Map IOD (PS3.3 A.75): the per-voxel variance of the ensemble's tumour probabilities, as 32-bit
+ * floats on the FLAIR grid. Only processed slices get a frame: an unprocessed slice has no variance (not a
+ * variance of 0), so it is left out rather than written as zeros; ContentDescription says how many.
+ */
+import { sliceSize } from '../volume/volume';
+import { type Dataset, tagOf, writePart10 } from './dcmjs';
+import { checkDerivedInputs, checkVoxelArray, derivedHeader, type DerivedInputs, framePlaneAndDerivation, pixelMeasures } from './derived';
+import { CODES, codeItem, IMPLEMENTATION, shortText, SOP_CLASS } from './iod';
+import { newUid } from './uid';
+
+export interface ParametricMapInputs extends DerivedInputs {
+  /** Per-voxel variance of the ensemble members' probabilities, on the source grid. */
+  variance: Float32Array;
+}
+
+/** Private code for how the map was derived (no standard code names an ensemble variance). */
+const ENSEMBLE_VARIANCE_DERIVATION = { value: 'ENS_VARIANCE', scheme: '99HALO', meaning: 'Ensemble variance' };
+
+/** Build the Parametric Map instance (Part 10 bytes). Throws on inconsistent inputs. */
+export function buildParametricMap(inp: ParametricMapInputs): Buffer {
+  const what = 'parametric map';
+  const c = checkDerivedInputs(inp, what);
+  const g = c.geometry;
+  checkVoxelArray(g, inp.variance, 'variance', what);
+  const frames = [...c.processed].sort((a, b) => a - b);
+  if (frames.length === 0) throw new Error(`${what}: no processed slices, nothing to store`);
+
+  const n = sliceSize(g);
+  const pixels = new Float32Array(frames.length * n);
+  let min = Infinity;
+  let max = -Infinity;
+  frames.forEach((k, f) => {
+    const src = inp.variance.subarray(k * n, (k + 1) * n);
+    for (let p = 0; p < n; p++) {
+      const v = src[p];
+      if (!(Number.isFinite(v) && v >= 0)) throw new Error(`${what}: variance ${v} at slice ${k}, pixel ${p} is not a finite value >= 0`);
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    pixels.set(src, f * n);
+  });
+
+  const header = derivedHeader(c, {
+    sopClassUID: SOP_CLASS.PARAMETRIC_MAP,
+    modality: 'OT',
+    seriesDescription: `Halo ensemble variance (n=${inp.ensembleSize})`,
+    seriesNumber: inp.seriesNumber ?? 1002,
+  });
+  const skipped = g.dims[2] - frames.length;
+  const dimensionOrganizationUID = newUid();
+  const dataset: Dataset = {
+    ...header,
+    // Parametric Map Image module
+    // Values 3-4: image flavour (a volume) and derived pixel contrast (a computed quantity).
+    ImageType: ['DERIVED', 'PRIMARY', 'VOLUME', 'QUANTITY'],
+    ContentLabel: 'VARIANCE',
+    // Research software output, not a cleared clinical product.
+    ContentQualification: 'RESEARCH',
+    RecognizableVisualFeatures: 'NO',
+    ContentDescription: shortText(
+      `Variance of tumour probability over ${inp.ensembleSize} ensemble members` +
+        (skipped > 0 ? `; ${skipped} unprocessed slices omitted` : ''),
+      64,
+    ),
+    SamplesPerPixel: 1,
+    PhotometricInterpretation: 'MONOCHROME2',
+    BitsAllocated: 32,
+    PresentationLUTShape: 'IDENTITY',
+    LossyImageCompression: '00',
+    BurnedInAnnotation: 'NO',
+    AcquisitionContextSequence: [],
+    Rows: g.dims[1],
+    Columns: g.dims[0],
+    NumberOfFrames: frames.length,
+    SharedFunctionalGroupsSequence: [
+      {
+        PixelMeasuresSequence: [pixelMeasures(c)],
+        // Float pixels are the real values: the identity transform says so explicitly.
+        PixelValueTransformationSequence: [{ RescaleIntercept: '0', RescaleSlope: '1', RescaleType: 'US' }],
+        FrameAnatomySequence: [{ AnatomicRegionSequence: [codeItem(CODES.brain)], FrameLaterality: 'U' }],
+        ParametricMapFrameTypeSequence: [{ FrameType: ['DERIVED', 'PRIMARY', 'VOLUME', 'QUANTITY'] }],
+        RealWorldValueMappingSequence: [
+          {
+            DoubleFloatRealWorldValueFirstValueMapped: Number.isFinite(min) ? min : 0,
+            DoubleFloatRealWorldValueLastValueMapped: Number.isFinite(max) ? max : 0,
+            RealWorldValueIntercept: 0,
+            RealWorldValueSlope: 1,
+            LUTExplanation: 'Variance of the ensemble members\' tumour probabilities',
+            LUTLabel: 'VARIANCE',
+            // A variance of a probability is dimensionless: UCUM unit "1".
+            MeasurementUnitsCodeSequence: [codeItem(CODES.noUnits)],
+          },
+        ],
+      },
+    ],
+    PerFrameFunctionalGroupsSequence: frames.map((k, f) => ({
+      ...framePlaneAndDerivation(c, k, ENSEMBLE_VARIANCE_DERIVATION),
+      FrameContentSequence: [{ DimensionIndexValues: [f + 1] }],
+    })),
+    DimensionOrganizationSequence: [{ DimensionOrganizationUID: dimensionOrganizationUID }],
+    DimensionIndexSequence: [
+      {
+        DimensionOrganizationUID: dimensionOrganizationUID,
+        DimensionIndexPointer: tagOf('ImagePositionPatient'),
+        FunctionalGroupPointer: tagOf('PlanePositionSequence'),
+        DimensionDescriptionLabel: 'Image Position Patient',
+      },
+    ],
+    FloatPixelData: [pixels.buffer],
+  };
+  return writePart10(dataset, IMPLEMENTATION);
+}

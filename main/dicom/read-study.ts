@@ -1,0 +1,367 @@
+/**
+ * Reading DICOM from disk: find every Part 10 file under a folder, group them into series, and turn an image
+ * series into a Volume with exact LPS geometry. Single-frame image storage only (classic MR/CT/...).
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { InputError } from '../errors';
+import type { Geometry, Vec3, Volume } from '../volume/volume';
+import { type Dataset, type Part10, hasPart10Preamble, IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, parsePart10 } from './dcmjs';
+import { num, nums, str, strs } from './values';
+
+export interface DicomInstance {
+  path: string;
+  transferSyntaxUID: string;
+  /** Naturalized dataset, pixel data included. */
+  dataset: Dataset;
+}
+
+export interface DicomSeries {
+  seriesInstanceUID: string;
+  studyInstanceUID: string;
+  /** The folder that was scanned (not necessarily the files' own directory). */
+  folder: string;
+  /** In file-path order; seriesToVolume sorts them in space. */
+  instances: DicomInstance[];
+}
+
+export interface DicomFolderScan {
+  series: DicomSeries[];
+  /** Files without a DICOM Part 10 preamble (README, DICOMDIR-less junk, .DS_Store ...), skipped. */
+  skippedFiles: string[];
+}
+
+/** Non-image or not-a-volume storage classes that carry pixel data but must not be read as an image volume. */
+const NON_VOLUME_SOP_CLASSES: Record<string, string> = {
+  '1.2.840.10008.5.1.4.1.1.66.4': 'a Segmentation (SEG)',
+  '1.2.840.10008.5.1.4.1.1.30': 'a Parametric Map',
+  '1.2.840.10008.5.1.4.1.1.4.1': 'an Enhanced MR (multi-frame) image',
+  '1.2.840.10008.5.1.4.1.1.4.3': 'an Enhanced MR Color image',
+  '1.2.840.10008.5.1.4.1.1.4.4': 'a Legacy Converted Enhanced MR image',
+  '1.2.840.10008.5.1.4.1.1.2.1': 'an Enhanced CT (multi-frame) image',
+};
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const out: string[] = [];
+  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await listFiles(p)));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
+/** Parse every Part 10 file under `folder` (recursively) and group by SeriesInstanceUID. */
+export async function scanDicomFolder(folder: string): Promise<DicomFolderScan> {
+  const info = await stat(folder).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new InputError(`DICOM folder ${folder} does not exist or is not a folder: give the folder that holds the study's files`);
+  }
+  const bySeries = new Map<string, DicomSeries>();
+  const skippedFiles: string[] = [];
+  const seenInstances = new Set<string>();
+  for (const file of await listFiles(folder)) {
+    const bytes = await readFile(file);
+    // No preamble: not a DICOM file as stored on media (PS3.10); skip it rather than guess.
+    if (!hasPart10Preamble(bytes)) {
+      skippedFiles.push(file);
+      continue;
+    }
+    const parsed = parseInstance(file, bytes);
+    const ds = parsed.dataset;
+    checkPixelLength(file, bytes, parsed);
+    const seriesUID = str(ds, 'SeriesInstanceUID');
+    const sopInstanceUID = str(ds, 'SOPInstanceUID');
+    if (!seriesUID || !sopInstanceUID) {
+      throw new InputError(`${file} has no SeriesInstanceUID or SOPInstanceUID: it is not a valid DICOM instance; remove it from ${folder}`);
+    }
+    // The same instance twice (a copied file) adds nothing; keep the first.
+    if (seenInstances.has(sopInstanceUID)) continue;
+    seenInstances.add(sopInstanceUID);
+    let series = bySeries.get(seriesUID);
+    if (!series) {
+      series = { seriesInstanceUID: seriesUID, studyInstanceUID: str(ds, 'StudyInstanceUID'), folder, instances: [] };
+      bySeries.set(seriesUID, series);
+    }
+    series.instances.push({ path: file, transferSyntaxUID: str(parsed.meta, 'TransferSyntaxUID'), dataset: ds });
+  }
+  const series = [...bySeries.values()].sort(
+    (a, b) =>
+      (num(a.instances[0].dataset, 'SeriesNumber') ?? 0) - (num(b.instances[0].dataset, 'SeriesNumber') ?? 0) ||
+      a.seriesInstanceUID.localeCompare(b.seriesInstanceUID),
+  );
+  return { series, skippedFiles };
+}
+
+/**
+ * Strict parse first. Some real files carry junk after the last element (e.g. a 2.5 MB zero tail after the
+ * pixel data); we accept those only when everything up to and including the pixel data parsed, so a file
+ * truncated inside its header or pixels is still an error.
+ */
+function parseInstance(file: string, bytes: Uint8Array): Part10 {
+  try {
+    return parsePart10(bytes);
+  } catch (err) {
+    const lenient = parsePart10(bytes, { lenient: true });
+    if (lenient.dataset.PixelData !== undefined && str(lenient.dataset, 'SOPInstanceUID')) return lenient;
+    throw new InputError(
+      `${file} looks like a DICOM file but cannot be parsed (${(err as Error).message}): it may be truncated or corrupt; re-export it or remove it from the folder`,
+    );
+  }
+}
+
+/**
+ * dcmjs zero-fills a native Pixel Data value that runs past the end of the file, so a file cut inside its
+ * pixels parses "fine". Find the Pixel Data element header (7FE0,0010) whose length matches the value dcmjs
+ * returned and check that the value really fits in the file.
+ */
+function checkPixelLength(file: string, bytes: Uint8Array, parsed: Part10): void {
+  const pd = parsed.dataset.PixelData;
+  const buf = Array.isArray(pd) ? pd[0] : pd;
+  if (!(buf instanceof ArrayBuffer)) return;
+  const explicit = str(parsed.meta, 'TransferSyntaxUID') !== IMPLICIT_VR_LITTLE_ENDIAN;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 132; at + 12 <= bytes.length; at++) {
+    if (bytes[at] !== 0xe0 || bytes[at + 1] !== 0x7f || bytes[at + 2] !== 0x10 || bytes[at + 3] !== 0x00) continue;
+    const vr = String.fromCharCode(bytes[at + 4], bytes[at + 5]);
+    const [header, length] =
+      explicit && (vr === 'OW' || vr === 'OB') ? [12, view.getUint32(at + 8, true)] : [8, view.getUint32(at + 4, true)];
+    if (length !== buf.byteLength) continue;
+    if (at + header + length > bytes.length) {
+      throw new InputError(
+        `${file} ends ${at + header + length - bytes.length} bytes before the end of its pixel data: the file is truncated; re-export it or remove it from the folder`,
+      );
+    }
+    return;
+  }
+}
+
+/** Every series found under `folder`. Non-DICOM files are skipped (see scanDicomFolder for the list). */
+export async function readDicomFolder(folder: string): Promise<DicomSeries[]> {
+  return (await scanDicomFolder(folder)).series;
+}
+
+export interface SeriesDescription {
+  seriesInstanceUID: string;
+  seriesNumber?: number;
+  modality: string;
+  sopClassUID: string;
+  instanceCount: number;
+  seriesDescription: string;
+  protocolName: string;
+  sequenceName: string;
+  /** e.g. ['SE'], ['IR', 'SE'], ['GR'] */
+  scanningSequence: string[];
+  sequenceVariant: string[];
+  imageType: string[];
+  /** ms */
+  echoTime?: number;
+  /** ms */
+  repetitionTime?: number;
+  /** ms */
+  inversionTime?: number;
+  /** ContrastBolusAgent; '' when none recorded. */
+  contrastAgent: string;
+}
+
+/** The attributes a sequence-role mapper needs (T1 / T1ce / T2 / FLAIR), from the series' first instance. */
+export function describeSeries(series: DicomSeries): SeriesDescription {
+  const ds = series.instances[0].dataset;
+  return {
+    seriesInstanceUID: series.seriesInstanceUID,
+    seriesNumber: num(ds, 'SeriesNumber'),
+    modality: str(ds, 'Modality'),
+    sopClassUID: str(ds, 'SOPClassUID'),
+    instanceCount: series.instances.length,
+    seriesDescription: str(ds, 'SeriesDescription'),
+    protocolName: str(ds, 'ProtocolName'),
+    sequenceName: str(ds, 'SequenceName'),
+    scanningSequence: strs(ds, 'ScanningSequence'),
+    sequenceVariant: strs(ds, 'SequenceVariant'),
+    imageType: strs(ds, 'ImageType'),
+    echoTime: num(ds, 'EchoTime'),
+    repetitionTime: num(ds, 'RepetitionTime'),
+    inversionTime: num(ds, 'InversionTime'),
+    contrastAgent: str(ds, 'ContrastBolusAgent'),
+  };
+}
+
+const dot = (a: number[], b: number[]) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+const cross = (a: number[], b: number[]): Vec3 => [
+  a[1] * b[2] - a[2] * b[1],
+  a[2] * b[0] - a[0] * b[2],
+  a[0] * b[1] - a[1] * b[0],
+];
+const norm = (a: number[]) => Math.sqrt(dot(a, a));
+const unit = (a: number[]): Vec3 => {
+  const n = norm(a);
+  return [a[0] / n, a[1] / n, a[2] / n];
+};
+
+/** Direction cosines agree to this (about 0.006 degrees); scanners write IOP to 5-6 decimals. */
+const ORIENTATION_TOL = 1e-4;
+
+/**
+ * Turn a single-frame image series into a Volume: slices sorted along the slice normal (row x column
+ * direction), LPS geometry from ImagePositionPatient / ImageOrientationPatient / PixelSpacing, values after
+ * RescaleSlope/Intercept. Throws InputError for anything that is not one regular 3D grid.
+ */
+export function seriesToVolume(series: DicomSeries): Volume {
+  const where = `series ${series.seriesInstanceUID} ("${str(series.instances[0].dataset, 'SeriesDescription')}") in ${series.folder}`;
+  if (series.instances.length === 0) throw new InputError(`${where} has no instances`);
+
+  for (const inst of series.instances) {
+    const ds = inst.dataset;
+    const sop = str(ds, 'SOPClassUID');
+    const kind = NON_VOLUME_SOP_CLASSES[sop];
+    if (kind) {
+      throw new InputError(`${where}: ${inst.path} is ${kind}, not a single-frame image series; choose an image series (e.g. the MR acquisition) instead`);
+    }
+    if (ds.PixelData === undefined) {
+      throw new InputError(
+        `${where}: ${inst.path} (SOP class ${sop}, modality ${str(ds, 'Modality') || '?'}) has no pixel data: it is not an image (a report, SR or presentation state?); choose an image series`,
+      );
+    }
+    if ((num(ds, 'NumberOfFrames') ?? 1) > 1) {
+      throw new InputError(`${where}: ${inst.path} is a multi-frame image (${num(ds, 'NumberOfFrames')} frames), which Halo does not read; export the series as single-frame (classic) images`);
+    }
+    if (inst.transferSyntaxUID !== EXPLICIT_VR_LITTLE_ENDIAN && inst.transferSyntaxUID !== IMPLICIT_VR_LITTLE_ENDIAN) {
+      throw new InputError(
+        `${where}: ${inst.path} uses transfer syntax ${inst.transferSyntaxUID} (compressed or big-endian), which Halo does not decode; convert it to uncompressed little endian first (e.g. dcmdjpeg / gdcmconv --raw)`,
+      );
+    }
+    if ((num(ds, 'SamplesPerPixel') ?? 1) !== 1) {
+      throw new InputError(`${where}: ${inst.path} is a colour image (SamplesPerPixel ${num(ds, 'SamplesPerPixel')}); Halo reads greyscale MR only`);
+    }
+  }
+
+  // Geometry attributes shared by every slice.
+  const first = series.instances[0].dataset;
+  const iop = nums(first, 'ImageOrientationPatient');
+  const pixelSpacing = nums(first, 'PixelSpacing');
+  const rows = num(first, 'Rows') ?? 0;
+  const cols = num(first, 'Columns') ?? 0;
+  if (iop.length !== 6 || iop.some((v) => !Number.isFinite(v))) {
+    throw new InputError(`${where}: ${series.instances[0].path} has no valid ImageOrientationPatient; Halo needs patient-space geometry`);
+  }
+  if (pixelSpacing.length !== 2 || pixelSpacing.some((v) => !(v > 0))) {
+    throw new InputError(`${where}: ${series.instances[0].path} has no valid PixelSpacing; Halo needs calibrated pixels`);
+  }
+  const rowDir = unit(iop.slice(0, 3));
+  const colDir = unit(iop.slice(3, 6));
+  if (Math.abs(dot(rowDir, colDir)) > 1e-3) {
+    throw new InputError(`${where}: ImageOrientationPatient rows and columns are not perpendicular (${iop.join('\\')})`);
+  }
+  const normal = unit(cross(rowDir, colDir));
+
+  const slices = series.instances.map((inst) => {
+    const ds = inst.dataset;
+    const o = nums(ds, 'ImageOrientationPatient');
+    const ps = nums(ds, 'PixelSpacing');
+    if (o.length !== 6 || o.some((v, n) => !(Math.abs(v - iop[n]) <= ORIENTATION_TOL))) {
+      throw new InputError(`${where}: ${inst.path} has a different ImageOrientationPatient (${o.join('\\')} vs ${iop.join('\\')}); the series is not one volume (localizer or reformat mixed in?)`);
+    }
+    if (ps.length !== 2 || ps.some((v, n) => Math.abs(v - pixelSpacing[n]) > 1e-4)) {
+      throw new InputError(`${where}: ${inst.path} has a different PixelSpacing (${ps.join('\\')} vs ${pixelSpacing.join('\\')})`);
+    }
+    if (num(ds, 'Rows') !== rows || num(ds, 'Columns') !== cols) {
+      throw new InputError(`${where}: ${inst.path} is ${num(ds, 'Rows')}x${num(ds, 'Columns')}, other slices ${rows}x${cols}; the series is not one volume`);
+    }
+    const ipp = nums(ds, 'ImagePositionPatient');
+    if (ipp.length !== 3 || ipp.some((v) => !Number.isFinite(v))) {
+      throw new InputError(`${where}: ${inst.path} has no valid ImagePositionPatient`);
+    }
+    return { inst, ipp: ipp as Vec3, along: dot(ipp, normal) };
+  });
+  slices.sort((a, b) => a.along - b.along);
+
+  let sliceGap: number;
+  if (slices.length === 1) {
+    // A 2D image: the "gap" is only used to draw the slab; SliceThickness is the honest choice.
+    sliceGap = num(first, 'SliceThickness') ?? 1;
+    if (!(sliceGap > 0)) sliceGap = 1;
+  } else {
+    // Use the mean gap (first to last) so the end slices are exact, then demand every slice sits on the grid.
+    sliceGap = (slices[slices.length - 1].along - slices[0].along) / (slices.length - 1);
+    if (!(sliceGap > 1e-3)) {
+      throw new InputError(`${where}: several slices share one position; the series holds more than one volume (echoes, time points or repeats); split it first`);
+    }
+    // Scanners round positions (GE writes IPP to 0.1 mm in SliceLocation terms: the real pd-ax-oblique series
+    // has 6.93-7.06 mm gaps around 7.0), so allow 2%; a missing slice is 100% off and still caught.
+    const tol = Math.max(0.05, 0.02 * sliceGap);
+    for (let k = 0; k < slices.length; k++) {
+      const expected = slices[0].ipp.map((v, a) => v + k * sliceGap * normal[a]);
+      const off = norm(slices[k].ipp.map((v, a) => v - expected[a]));
+      if (off > tol) {
+        throw new InputError(
+          `${where}: slice ${slices[k].inst.path} is ${off.toFixed(3)} mm off a regular grid of ${sliceGap.toFixed(3)} mm spacing (missing slices, variable spacing or gantry tilt); Halo needs a complete, evenly spaced stack`,
+        );
+      }
+    }
+  }
+
+  const geometry: Geometry = {
+    dims: [cols, rows, slices.length],
+    // PixelSpacing is [between rows (down a column), between columns (along a row)]; i runs along a row.
+    spacing: [pixelSpacing[1], pixelSpacing[0], sliceGap],
+    origin: [...slices[0].ipp],
+    direction: [rowDir, colDir, normal],
+  };
+  const frameOfReferenceUID = str(first, 'FrameOfReferenceUID');
+  if (frameOfReferenceUID) geometry.frameOfReferenceUID = frameOfReferenceUID;
+
+  const sliceLen = rows * cols;
+  const data = new Float32Array(sliceLen * slices.length);
+  slices.forEach((s, k) => decodeSlice(s.inst, rows, cols, data.subarray(k * sliceLen, (k + 1) * sliceLen), where));
+
+  const firstDataset: Dataset = { ...slices[0].inst.dataset };
+  delete firstDataset.PixelData;
+  return {
+    geometry,
+    data,
+    source: {
+      kind: 'dicom',
+      folder: series.folder,
+      studyInstanceUID: str(first, 'StudyInstanceUID'),
+      seriesInstanceUID: series.seriesInstanceUID,
+      seriesDescription: str(first, 'SeriesDescription'),
+      instances: slices.map((s) => ({
+        sopClassUID: str(s.inst.dataset, 'SOPClassUID'),
+        sopInstanceUID: str(s.inst.dataset, 'SOPInstanceUID'),
+        path: s.inst.path,
+      })),
+      firstDataset,
+    },
+  };
+}
+
+/** Native pixel data of one slice -> modality values (after rescale) into `out`. */
+function decodeSlice(inst: DicomInstance, rows: number, cols: number, out: Float32Array, where: string): void {
+  const ds = inst.dataset;
+  const bitsAllocated = num(ds, 'BitsAllocated') ?? 16;
+  const bitsStored = num(ds, 'BitsStored') ?? bitsAllocated;
+  const signed = (num(ds, 'PixelRepresentation') ?? 0) === 1;
+  const slope = num(ds, 'RescaleSlope') ?? 1;
+  const intercept = num(ds, 'RescaleIntercept') ?? 0;
+  const pd = ds.PixelData;
+  const buf = Array.isArray(pd) ? pd[0] : pd; // dcmjs: one ArrayBuffer per frame/fragment
+  const bytesPer = bitsAllocated / 8;
+  if (bitsAllocated !== 8 && bitsAllocated !== 16) {
+    throw new InputError(`${where}: ${inst.path} has BitsAllocated ${bitsAllocated}; Halo reads 8- and 16-bit images`);
+  }
+  if (!(buf instanceof ArrayBuffer) || buf.byteLength < rows * cols * bytesPer) {
+    throw new InputError(`${where}: ${inst.path} has ${buf instanceof ArrayBuffer ? buf.byteLength : 0} bytes of pixel data, ${rows * cols * bytesPer} expected: the file is truncated or corrupt`);
+  }
+  const view = new DataView(buf);
+  const n = rows * cols;
+  // Bits above BitsStored may hold overlays or garbage (PS3.5 8.1.1): mask, then sign-extend from BitsStored.
+  const mask = bitsStored >= 32 ? 0xffffffff : (1 << bitsStored) - 1;
+  const signBit = 1 << (bitsStored - 1);
+  for (let p = 0; p < n; p++) {
+    let v = bytesPer === 2 ? view.getUint16(p * 2, true) : view.getUint8(p);
+    v &= mask;
+    if (signed && v & signBit) v -= mask + 1;
+    out[p] = v * slope + intercept;
+  }
+}

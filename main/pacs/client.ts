@@ -1,0 +1,47 @@
+/**
+ * One interface for both PACS protocols. `openPacs(endpoint)` gives a PacsClient for a resolved endpoint;
+ * `connectPacs(spec, …)` goes from what the user typed (node name, DICOMweb URL, dicom://AET@host:port).
+ */
+import { loadPacsSettings, resolveEndpoint, type Endpoint, type PacsSettings } from './config';
+import { DicomWebClient, type DicomWebClientOptions } from './dicomweb';
+import { DimseClient, type DimseClientOptions } from './dimse';
+import type { PacsClient } from './types';
+
+export type {
+  EchoResult,
+  PacsClient,
+  RetrieveOptions,
+  RetrieveProgress,
+  RetrieveResult,
+  SeriesSummary,
+  StoreResult,
+  StudyQuery,
+  StudySummary,
+} from './types';
+export { PacsError, type PacsFailure } from './errors';
+
+export interface OpenPacsOptions {
+  dicomweb?: DicomWebClientOptions;
+  dimse?: DimseClientOptions;
+}
+
+export function openPacs(endpoint: Endpoint, opts: OpenPacsOptions = {}): PacsClient {
+  return endpoint.kind === 'dicomweb' ? new DicomWebClient(endpoint, opts.dicomweb) : new DimseClient(endpoint, opts.dimse);
+}
+
+export interface ConnectOptions extends OpenPacsOptions {
+  /** Settings already loaded; otherwise loaded from configPath / HALO_PACS_CONFIG / the default path. */
+  settings?: PacsSettings;
+  configPath?: string;
+  callingAet?: string;
+}
+
+/** Resolve `spec` against the PACS settings and open a client for it. */
+export async function connectPacs(
+  spec: string,
+  opts: ConnectOptions = {},
+): Promise<{ client: PacsClient; endpoint: Endpoint; settings: PacsSettings }> {
+  const settings = opts.settings ?? (await loadPacsSettings({ configPath: opts.configPath })).settings;
+  const endpoint = resolveEndpoint(spec, settings, { callingAet: opts.callingAet });
+  return { client: openPacs(endpoint, opts), endpoint, settings };
+}

@@ -1,0 +1,226 @@
+/**
+ * PACS settings (named nodes + our calling AE title) and the one parser that turns what the user typed
+ * (`--to NAME`, `--from http://host:8042/dicom-web`, `--to dicom://AET@host:104`) into an Endpoint.
+ *
+ * Settings file (JSON), looked up at: --config PATH, else $HALO_PACS_CONFIG, else
+ * $XDG_CONFIG_HOME/halo/pacs.json (default ~/.config/halo/pacs.json):
+ *   { "callingAet": "HALO",
+ *     "outboxDir": "/optional/override",
+ *     "nodes": [ { "name": "research", "kind": "dicomweb", "url": "http://pacs:8042/dicom-web", "authHeader": "Bearer …" },
+ *                { "name": "clinical", "kind": "dimse", "aet": "PACS", "host": "10.0.0.5", "port": 104 } ] }
+ */
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { InputError } from '../errors';
+
+/** AE title: 1–16 characters of the default character repertoire, no backslash, not all spaces (PS3.5 6.2). */
+const AE_TITLE = /^[\x20-\x5b\x5d-\x7e]{1,16}$/;
+
+export function isValidAeTitle(aet: string): boolean {
+  return AE_TITLE.test(aet) && aet.trim().length > 0;
+}
+
+const aeTitle = z
+  .string()
+  .refine(isValidAeTitle, 'an AE title is 1-16 printable ASCII characters, no backslash, not blank');
+
+const httpUrl = z.string().refine((s) => {
+  try {
+    const u = new URL(s);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}, 'must be an http:// or https:// URL, e.g. http://pacs:8042/dicom-web');
+
+const nodeName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a node name is letters, digits, . _ - (max 64), starting with a letter/digit');
+
+const DicomWebNodeSchema = z.object({
+  name: nodeName,
+  kind: z.literal('dicomweb'),
+  url: httpUrl,
+  /** Value of the HTTP Authorization header, e.g. "Bearer eyJ…" or "Basic dXNlcjpwYXNz". */
+  authHeader: z.string().min(1).optional(),
+});
+
+const DimseNodeSchema = z.object({
+  name: nodeName,
+  kind: z.literal('dimse'),
+  aet: aeTitle,
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535),
+});
+
+export const PacsSettingsSchema = z.object({
+  /** Our own AE title, used as calling AE for every DIMSE association. */
+  callingAet: aeTitle.default('HALO'),
+  /** Outbox root folder; default $XDG_DATA_HOME/halo/outbox (~/.local/share/halo/outbox). */
+  outboxDir: z.string().min(1).optional(),
+  nodes: z.array(z.discriminatedUnion('kind', [DicomWebNodeSchema, DimseNodeSchema])).default([]),
+});
+
+export type PacsSettings = z.infer<typeof PacsSettingsSchema>;
+export type PacsNode = PacsSettings['nodes'][number];
+
+export interface DicomWebEndpoint {
+  kind: 'dicomweb';
+  /** The settings name, or the URL for an ad-hoc endpoint. */
+  name: string;
+  /** Base URL without trailing slash, e.g. http://pacs:8042/dicom-web */
+  url: string;
+  authHeader?: string;
+}
+
+export interface DimseEndpoint {
+  kind: 'dimse';
+  /** The settings name, or `dicom://AET@host:port` for an ad-hoc endpoint. */
+  name: string;
+  callingAet: string;
+  calledAet: string;
+  host: string;
+  port: number;
+}
+
+export type Endpoint = DicomWebEndpoint | DimseEndpoint;
+
+/** How the endpoint appears in messages: `name (where)`, or just `where` for ad-hoc ones. */
+export function describeEndpoint(ep: Endpoint): string {
+  const where = ep.kind === 'dicomweb' ? ep.url : `dicom://${ep.calledAet}@${ep.host}:${ep.port}`;
+  return ep.name === where ? where : `${ep.name} (${where})`;
+}
+
+/**
+ * A file-system-safe, stable folder name for an endpoint (used for its outbox folder): the node name for
+ * configured nodes, a sanitised form of the address for ad-hoc ones.
+ */
+export function endpointKey(ep: Endpoint): string {
+  const raw = ep.name;
+  if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(raw)) return raw;
+  return raw
+    .replace(/^[a-z]+:\/\//i, (m) => m.slice(0, -3) + '_')
+    .replace(/[^A-Za-z0-9._@-]+/g, '_')
+    .replace(/_+$/, '')
+    .slice(0, 120);
+}
+
+export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config');
+  return path.join(base, 'halo', 'pacs.json');
+}
+
+export function defaultOutboxRoot(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
+  return path.join(base, 'halo', 'outbox');
+}
+
+export interface LoadedSettings {
+  settings: PacsSettings;
+  /** Where they came from; undefined when no file exists at the default path (built-in defaults). */
+  path?: string;
+}
+
+/**
+ * Load and validate settings. An explicitly named file (--config or $HALO_PACS_CONFIG) must exist; a missing
+ * default file just means "no named nodes" (ad-hoc URLs still work).
+ */
+export async function loadPacsSettings(
+  opts: { configPath?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<LoadedSettings> {
+  const env = opts.env ?? process.env;
+  const explicit = opts.configPath ?? (env.HALO_PACS_CONFIG || undefined);
+  const file = explicit ?? defaultConfigPath(env);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && !explicit) return { settings: PacsSettingsSchema.parse({}) };
+    const via = opts.configPath ? '--config' : env.HALO_PACS_CONFIG ? 'HALO_PACS_CONFIG' : 'default path';
+    throw new InputError(
+      `cannot read PACS settings ${file} (from ${via}): ${code === 'ENOENT' ? 'no such file' : (err as Error).message}. ` +
+        'Create it (see main/pacs/config.ts for the format) or point --config / HALO_PACS_CONFIG at the right file.',
+    );
+  }
+  return { settings: parsePacsSettings(text, file), path: file };
+}
+
+/** Validate settings JSON text; `file` is only used in error messages. */
+export function parsePacsSettings(text: string, file = 'PACS settings'): PacsSettings {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`PACS settings ${file} is not valid JSON: ${(err as Error).message}. Fix the file.`);
+  }
+  const parsed = PacsSettingsSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; ');
+    throw new InputError(`PACS settings ${file} are invalid: ${problems}. Fix the file.`);
+  }
+  const seen = new Set<string>();
+  for (const n of parsed.data.nodes) {
+    if (seen.has(n.name)) throw new InputError(`PACS settings ${file}: node name "${n.name}" is used twice. Rename one.`);
+    seen.add(n.name);
+  }
+  return parsed.data;
+}
+
+/**
+ * Turn what the user typed into an endpoint: a node name from the settings, a DICOMweb base URL
+ * (`http(s)://host:port/dicom-web`) or `dicom://AET@host:port`. `callingAet` overrides the settings' AE title.
+ */
+export function resolveEndpoint(spec: string, settings: PacsSettings, opts: { callingAet?: string } = {}): Endpoint {
+  const callingAet = opts.callingAet ?? settings.callingAet;
+  if (!isValidAeTitle(callingAet)) {
+    throw new InputError(`calling AE title "${callingAet}" is invalid: use 1-16 printable ASCII characters, no backslash.`);
+  }
+  const trimmed = spec.trim();
+  const node = settings.nodes.find((n) => n.name === trimmed);
+  if (node) {
+    if (node.kind === 'dicomweb') {
+      return { kind: 'dicomweb', name: node.name, url: stripSlash(node.url), authHeader: node.authHeader };
+    }
+    return { kind: 'dimse', name: node.name, callingAet, calledAet: node.aet, host: node.host, port: node.port };
+  }
+  if (/^https?:\/\//i.test(trimmed)) {
+    let u: URL;
+    try {
+      u = new URL(trimmed);
+    } catch {
+      throw new InputError(`"${spec}" is not a valid URL. Use a DICOMweb base URL like http://pacs:8042/dicom-web.`);
+    }
+    if (u.search || u.hash) {
+      throw new InputError(`DICOMweb URL "${spec}" must be a base URL without ?query or #fragment, e.g. http://pacs:8042/dicom-web.`);
+    }
+    const url = stripSlash(u.toString());
+    return { kind: 'dicomweb', name: url, url };
+  }
+  if (/^dicom:\/\//i.test(trimmed)) {
+    const m = /^dicom:\/\/([^@]+)@(\[[^\]]+\]|[^:/@]+):(\d{1,5})\/?$/i.exec(trimmed);
+    if (!m) {
+      throw new InputError(`"${spec}" is not a valid DIMSE address. Use dicom://AET@host:port, e.g. dicom://PACS@10.0.0.5:104.`);
+    }
+    const calledAet = decodeURIComponent(m[1]);
+    const port = Number(m[3]);
+    if (!isValidAeTitle(calledAet)) {
+      throw new InputError(`"${spec}": AE title "${calledAet}" is invalid (1-16 printable ASCII characters, no backslash).`);
+    }
+    if (port < 1 || port > 65535) throw new InputError(`"${spec}": port ${port} is out of range 1-65535.`);
+    const host = m[2].replace(/^\[|\]$/g, '');
+    return { kind: 'dimse', name: `dicom://${calledAet}@${m[2]}:${port}`, callingAet, calledAet, host, port };
+  }
+  const known = settings.nodes.map((n) => n.name);
+  throw new InputError(
+    `unknown PACS "${spec}". ` +
+      (known.length ? `Configured nodes: ${known.join(', ')}. ` : 'No nodes are configured. ') +
+      'Give a node name from the PACS settings, a DICOMweb URL (http://host:port/dicom-web) or dicom://AET@host:port.',
+  );
+}
+
+function stripSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}

@@ -1,0 +1,354 @@
+/**
+ * Nothing lost: every file sent to a PACS first goes into a local outbox folder (one per destination), and leaves it
+ * only when the PACS confirmed the store (STOW-RS without failure / C-STORE success) AND a read-back (QIDO-RS /
+ * C-FIND on its SOP Instance UID) finds it. PACS down, refusing, or Halo killed mid-send: the file stays, and a
+ * later `flush()` (`halo send --retry --to NAME`) sends it again (re-sending the same SOP Instance is idempotent).
+ *
+ * Layout: <root>/<destination>/<SOPInstanceUID>.dcm    the copy to send (written with temp + fsync + rename)
+ *         <root>/<destination>/<SOPInstanceUID>.json   what we know: source path, UIDs, attempts, last error
+ *         <root>/<destination>/.lock                  pid of the process flushing right now
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { CancelledError, InputError } from '../errors';
+import { defaultOutboxRoot, describeEndpoint, endpointKey, type Endpoint } from './config';
+import { instanceIdsOf, type InstanceIds } from './dicom';
+import { PacsError } from './errors';
+import type { PacsClient } from './types';
+
+export type OutboxState = 'queued' | 'sending' | 'sent' | 'verified' | 'failed';
+
+export interface OutboxEntry extends InstanceIds {
+  /** The copy in the outbox. */
+  file: string;
+  /** Where the user's file was when it was queued. */
+  source: string;
+  queuedAt: string;
+  attempts: number;
+  lastAttemptAt?: string;
+  lastError?: string;
+}
+
+export interface OutboxEvent {
+  state: OutboxState;
+  entry: OutboxEntry;
+  /** For 'failed': why; for 'sent': a PACS warning if any. */
+  reason?: string;
+}
+
+export interface FlushOptions {
+  onEvent?: (e: OutboxEvent) => void;
+  signal?: AbortSignal;
+  /** Read-back attempts after a confirmed store (PACS may index asynchronously). Default 4. */
+  verifyAttempts?: number;
+  /** Delay before the 2nd read-back; doubles each time. Default 500 ms. */
+  verifyDelayMs?: number;
+}
+
+export interface FlushResult {
+  verified: OutboxEntry[];
+  /** Entries still in the outbox, with the reason. */
+  failed: { entry: OutboxEntry; reason: string }[];
+}
+
+export class Outbox {
+  readonly dir: string;
+
+  /** `root`: outbox root folder; `destination`: the folder name for one PACS (see endpointKey). */
+  constructor(
+    root: string,
+    readonly destination: string,
+  ) {
+    if (!/^[A-Za-z0-9._@-]+$/.test(destination) || destination.startsWith('.')) {
+      throw new InputError(`outbox destination "${destination}" is not a safe folder name`);
+    }
+    this.dir = path.join(root, destination);
+  }
+
+  /** The outbox for an endpoint: <root>/<node name or sanitised address>. Root defaults to ~/.local/share/halo/outbox. */
+  static forEndpoint(endpoint: Endpoint, root?: string): Outbox {
+    return new Outbox(root ?? defaultOutboxRoot(), endpointKey(endpoint));
+  }
+
+  /**
+   * Copy files into the outbox (atomically, fsync'd). All files are checked first: if any is not a DICOM instance
+   * nothing is queued (InputError). Queuing a SOP Instance that is already queued replaces the older copy.
+   */
+  async enqueue(files: string[], onEvent?: (e: OutboxEvent) => void): Promise<OutboxEntry[]> {
+    const loaded: { source: string; bytes: Buffer; ids: InstanceIds }[] = [];
+    for (const f of files) {
+      const source = path.resolve(f);
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(source);
+      } catch (err) {
+        throw new InputError(`cannot read ${source}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+      }
+      loaded.push({ source, bytes, ids: instanceIdsOf(bytes, source) });
+    }
+    await this.ensureDir();
+    const entries: OutboxEntry[] = [];
+    for (const { source, bytes, ids } of loaded) {
+      const file = path.join(this.dir, `${ids.sopInstanceUID}.dcm`);
+      const entry: OutboxEntry = { ...ids, file, source, queuedAt: new Date().toISOString(), attempts: 0 };
+      await writeDurably(file, bytes);
+      await this.saveMeta(entry);
+      entries.push(entry);
+      onEvent?.({ state: 'queued', entry });
+    }
+    return entries;
+  }
+
+  /** What is waiting in the outbox (oldest first). */
+  async list(): Promise<OutboxEntry[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const entries: OutboxEntry[] = [];
+    for (const name of names) {
+      if (!name.endsWith('.dcm') || name.startsWith('.')) continue;
+      const file = path.join(this.dir, name);
+      const entry = await this.loadEntry(file);
+      if (entry) entries.push(entry);
+    }
+    return entries.sort((a, b) => a.queuedAt.localeCompare(b.queuedAt) || a.file.localeCompare(b.file));
+  }
+
+  /**
+   * Send everything in the outbox to `client`, verify each by read-back, remove what is verified.
+   * Never throws for a PACS problem: those come back in `failed` (and as 'failed' events); throws CancelledError
+   * when cancelled (files stay) and InputError when another process is flushing the same outbox.
+   */
+  async flush(client: PacsClient, opts: FlushOptions = {}): Promise<FlushResult> {
+    const result: FlushResult = { verified: [], failed: [] };
+    const entries = await this.list();
+    if (entries.length === 0) return result;
+    const release = await this.lock();
+    try {
+      let fatal: string | undefined;
+      for (const entry of entries) {
+        if (opts.signal?.aborted) throw new CancelledError();
+        if (fatal) {
+          // The PACS is unreachable or refuses us: don't hammer it with every file, keep them for the retry.
+          const reason = `not sent: ${fatal}`;
+          await this.recordFailure(entry, reason, false);
+          result.failed.push({ entry, reason });
+          opts.onEvent?.({ state: 'failed', entry, reason });
+          continue;
+        }
+        const outcome = await this.sendOne(client, entry, opts);
+        if (outcome.ok) result.verified.push(entry);
+        else {
+          result.failed.push({ entry, reason: outcome.reason });
+          if (outcome.fatal) fatal = outcome.reason;
+        }
+      }
+    } finally {
+      await release();
+    }
+    return result;
+  }
+
+  private async sendOne(
+    client: PacsClient,
+    entry: OutboxEntry,
+    opts: FlushOptions,
+  ): Promise<{ ok: true } | { ok: false; reason: string; fatal: boolean }> {
+    const emit = opts.onEvent ?? (() => {});
+    emit({ state: 'sending', entry });
+    try {
+      const stored = await client.store(entry.file, { signal: opts.signal });
+      emit({ state: 'sent', entry, reason: stored.warning });
+      const found = await this.readBack(client, entry, opts);
+      if (!found) {
+        const reason =
+          `${client.label} confirmed the store, but a read-back of SOP Instance ${entry.sopInstanceUID} does not find it ` +
+          '(the PACS may index late, or dropped it).';
+        await this.recordFailure(entry, reason, true);
+        emit({ state: 'failed', entry, reason });
+        return { ok: false, reason, fatal: false };
+      }
+      await rm(entry.file, { force: true });
+      await rm(metaPath(entry.file), { force: true });
+      emit({ state: 'verified', entry });
+      return { ok: true };
+    } catch (err) {
+      if (err instanceof CancelledError) throw err;
+      const reason = err instanceof Error ? err.message : String(err);
+      await this.recordFailure(entry, reason, true);
+      emit({ state: 'failed', entry, reason });
+      const fatal = err instanceof PacsError && (err.failure === 'unreachable' || err.failure === 'rejected');
+      return { ok: false, reason, fatal };
+    }
+  }
+
+  private async readBack(client: PacsClient, entry: OutboxEntry, opts: FlushOptions): Promise<boolean> {
+    const attempts = Math.max(1, opts.verifyAttempts ?? 4);
+    let delay = opts.verifyDelayMs ?? 500;
+    for (let i = 0; i < attempts; i++) {
+      if (i > 0) {
+        await sleep(delay, opts.signal);
+        delay *= 2;
+      }
+      const found = await client.hasInstance(entry.studyInstanceUID, entry.seriesInstanceUID, entry.sopInstanceUID, {
+        signal: opts.signal,
+      });
+      if (found) return true;
+    }
+    return false;
+  }
+
+  private async recordFailure(entry: OutboxEntry, reason: string, attempted: boolean): Promise<void> {
+    if (attempted) {
+      entry.attempts += 1;
+      entry.lastAttemptAt = new Date().toISOString();
+    }
+    entry.lastError = reason;
+    try {
+      await this.saveMeta(entry);
+    } catch {
+      // the .dcm is what matters; the sidecar is informational
+    }
+  }
+
+  private async loadEntry(file: string): Promise<OutboxEntry | undefined> {
+    try {
+      const meta = JSON.parse(await readFile(metaPath(file), 'utf8')) as OutboxEntry;
+      return { ...meta, file };
+    } catch {
+      // no or broken sidecar (e.g. killed between the two writes): rebuild it from the file itself
+    }
+    try {
+      const bytes = await readFile(file);
+      const ids = instanceIdsOf(bytes, file);
+      const st = await stat(file);
+      return { ...ids, file, source: file, queuedAt: st.mtime.toISOString(), attempts: 0 };
+    } catch {
+      return undefined; // vanished or unreadable: not ours to send
+    }
+  }
+
+  private async saveMeta(entry: OutboxEntry): Promise<void> {
+    await writeDurably(metaPath(entry.file), Buffer.from(JSON.stringify(entry, null, 2)));
+  }
+
+  private async ensureDir(): Promise<void> {
+    try {
+      await mkdir(this.dir, { recursive: true });
+    } catch (err) {
+      throw new InputError(`cannot create outbox folder ${this.dir}: ${(err as Error).message}. Check permissions or choose another --outbox.`);
+    }
+  }
+
+  /** An exclusive lock on this destination's outbox; a lock left by a dead process is taken over. */
+  private async lock(): Promise<() => Promise<void>> {
+    await this.ensureDir();
+    const lockFile = path.join(this.dir, '.lock');
+    for (let tries = 0; tries < 2; tries++) {
+      try {
+        const fh = await open(lockFile, 'wx');
+        await fh.writeFile(String(process.pid));
+        await fh.close();
+        return async () => {
+          await rm(lockFile, { force: true });
+        };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const pid = Number((await readFile(lockFile, 'utf8').catch(() => '')).trim());
+        if (pid && pid !== process.pid && isAlive(pid)) {
+          throw new InputError(
+            `another Halo process (pid ${pid}) is sending the outbox ${this.dir} right now. Wait for it to finish, ` +
+              `or delete ${lockFile} if that process is not Halo.`,
+          );
+        }
+        await rm(lockFile, { force: true }); // stale
+      }
+    }
+    throw new InputError(`cannot lock the outbox ${this.dir}; another process keeps taking it. Try again.`);
+  }
+}
+
+export interface SendOptions extends FlushOptions {
+  /** Outbox root; default ~/.local/share/halo/outbox. */
+  outboxRoot?: string;
+}
+
+/** Queue `files` for `endpoint` and flush its outbox (which also retries anything queued earlier). */
+export async function sendViaOutbox(
+  files: string[],
+  endpoint: Endpoint,
+  client: PacsClient,
+  opts: SendOptions = {},
+): Promise<FlushResult & { outbox: Outbox }> {
+  const outbox = Outbox.forEndpoint(endpoint, opts.outboxRoot);
+  await outbox.enqueue(files, opts.onEvent);
+  const result = await outbox.flush(client, opts);
+  return { ...result, outbox };
+}
+
+/** One-line summary of an endpoint's outbox, for messages. */
+export function describeOutbox(outbox: Outbox, endpoint: Endpoint): string {
+  return `outbox ${outbox.dir} (for ${describeEndpoint(endpoint)})`;
+}
+
+function metaPath(dcmFile: string): string {
+  return dcmFile.replace(/\.dcm$/, '.json');
+}
+
+/** temp file in the same folder, fsync, rename over the target, fsync the folder. */
+async function writeDurably(file: string, data: Uint8Array): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw new InputError(`cannot write ${file}: ${(err as Error).message}. Check free space and permissions.`);
+  }
+  try {
+    const dh = await open(dir, 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+  } catch {
+    // some file systems cannot fsync a directory; the rename is still atomic
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new CancelledError());
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new CancelledError());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

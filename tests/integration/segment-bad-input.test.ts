@@ -1,0 +1,142 @@
+/**
+ * Every bad input gets exit code 2 and a message that says what is wrong and where, with no stack trace and
+ * nothing written to the output folder.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { readNifti, writeNifti } from '../../main/io/nifti';
+import { halo } from '../support/cli';
+import { CASE_27, DATA } from '../support/paths';
+
+const tmp = (p: string) => mkdtempSync(join(tmpdir(), `halo-bad-${p}-`));
+const file = (role: string) => join(CASE_27, `BraTS-GLI-00027-000-${role}.nii.gz`);
+
+function expectInputError(args: string[], message: RegExp) {
+  const out = tmp('out');
+  const r = halo(['segment', ...args, '--out', out, '--no-cache', '--no-progress']);
+  expect(r.stderr).toMatch(message);
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stderr).not.toMatch(/^\s+at /m); // no stack trace
+  expect(readdirSync(out)).toEqual([]); // nothing half-written
+  return r.stderr;
+}
+
+/** A case folder with some of the 2023 files linked in, others replaced. */
+function caseWith(files: Record<string, string | null>): string {
+  const dir = tmp('case');
+  for (const role of ['t1n', 't1c', 't2w', 't2f']) {
+    const src = role in files ? files[role] : file(role);
+    if (src) symlinkSync(src, join(dir, `BraTS-X-${role}.nii.gz`));
+  }
+  return dir;
+}
+
+function dicomFolder(...series: string[]): string {
+  const dir = tmp('dicom');
+  for (const s of series) {
+    mkdirSync(join(dir, s));
+    for (const f of readdirSync(join(DATA, 'dicom', s))) copyFileSync(join(DATA, 'dicom', s, f), join(dir, s, f));
+  }
+  return dir;
+}
+
+describe('halo segment refuses bad input clearly', () => {
+  it('a missing sequence', () => {
+    const err = expectInputError(['--case', caseWith({ t1c: null })], /Missing T1ce/);
+    expect(err).toMatch(/t1c/);
+  });
+
+  it('a truncated .nii.gz', () => {
+    const bad = join(tmp('trunc'), 'flair.nii.gz');
+    const bytes = readFileSync(file('t2f'));
+    writeFileSync(bad, bytes.subarray(0, bytes.length / 2));
+    expectInputError(['--case', caseWith({ t2f: bad })], /t2f\.nii\.gz.*(truncated|corrupt)/);
+  });
+
+  it('a truncated .nii', () => {
+    const bad = join(tmp('trunc'), 'BraTS-X-t2f.nii');
+    const raw = gunzipSync(readFileSync(file('t2f')));
+    writeFileSync(bad, raw.subarray(0, raw.length - 1000));
+    const dir = caseWith({ t2f: null });
+    symlinkSync(bad, join(dir, 'BraTS-X-t2f.nii'));
+    expectInputError(['--case', dir], /truncated/);
+  });
+
+  it('a file that is not NIfTI at all', () => {
+    const bad = join(tmp('txt'), 'notes.nii');
+    writeFileSync(bad, 'this is a text file, not an image\n'.repeat(20));
+    expectInputError(['--model', 'wt-flair-t1', '--flair', bad, '--t1', file('t1n')], /not a NIfTI-1 file/);
+  });
+
+  it('an all-zero volume', async () => {
+    const v = await readNifti(file('t2w'));
+    const zero = join(tmp('zero'), 'BraTS-X-t2w.nii.gz');
+    await writeNifti(zero, v.geometry, new Float32Array(v.data.length), { type: 'float32', template: v.source.kind === 'nifti' ? v.source.header : undefined });
+    expectInputError(['--case', caseWith({ t2w: zero })], /every voxel is 0/);
+  });
+
+  it('a 2D slice mixed with 3D volumes', () => {
+    const slice = join(DATA, 'brats', 'slices-pt001', 'brats_train_001_t1_080_w.nii.gz');
+    expectInputError(['--model', 'wt-flair-t1', '--flair', file('t2f'), '--t1', slice], /single 2D slice.*3D volume|3D volume.*single 2D slice/s);
+  });
+
+  it('different grids and no shared frame of reference', async () => {
+    const v = await readNifti(file('t1n'));
+    const shifted = join(tmp('shift'), 't1.nii.gz');
+    await writeNifti(shifted, { ...v.geometry, origin: [v.geometry.origin[0] + 3, v.geometry.origin[1], v.geometry.origin[2]] }, v.data, { type: 'float32' });
+    expectInputError(['--model', 'wt-flair-t1', '--flair', file('t2f'), '--t1', shifted], /different grids.*frame of reference/s);
+  });
+
+  it('series from different frames of reference', () => {
+    // The same patient scanned supine and prone: the prone series is put into the supine series' study, as when a
+    // patient is repositioned within one exam (a new frame of reference).
+    const dir = dicomFolder('t1-sag-hfs', 't1-sag-hfp');
+    const study = '1.3.12.2.1107.5.2.43.67060.30000022040717195958300000010';
+    for (const f of readdirSync(join(dir, 't1-sag-hfp'))) {
+      execFileSync('dcmodify', ['-nb', '-m', `StudyInstanceUID=${study}`, join(dir, 't1-sag-hfp', f)], { stdio: 'ignore' });
+    }
+    expectInputError(['--dicom', dir, '--model', 'wt-flair-t1', '--role', 'FLAIR=3', '--role', 'T1=2'], /different frames of reference/);
+  }, 60_000);
+
+  it('series of different studies', () => {
+    const dir = dicomFolder('t1-sag-hfs', 'pd-ax-oblique');
+    expectInputError(['--dicom', dir, '--model', 'wt-flair-t1', '--role', 'FLAIR=2', '--role', 'T1=3'], /2 different studies/);
+  }, 60_000);
+
+  it('a non-image DICOM object', () => {
+    const dir = dicomFolder('pd-ax-oblique');
+    for (const f of readdirSync(join(dir, 'pd-ax-oblique'))) execFileSync('dcmodify', ['-nb', '-ea', '(7fe0,0010)', join(dir, 'pd-ax-oblique', f)], { stdio: 'ignore' });
+    expectInputError(['--dicom', dir, '--model', 'wt-flair-t1', '--role', 'FLAIR=2', '--role', 'T1=2'], /no pixel data/);
+  }, 60_000);
+
+  it('a truncated DICOM file', () => {
+    const dir = dicomFolder('pd-ax-oblique');
+    const f = join(dir, 'pd-ax-oblique', readdirSync(join(dir, 'pd-ax-oblique'))[3]);
+    writeFileSync(f, readFileSync(f).subarray(0, 2000));
+    expectInputError(['--dicom', dir, '--model', 'wt-flair-t1'], new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  }, 60_000);
+
+  it('--slices outside the volume, or malformed', () => {
+    expectInputError(['--case', CASE_27, '--slices', '150:160'], /--slices 150:160 is outside the volume: it has 155/);
+    expectInputError(['--case', CASE_27, '--slices', '70-74'], /--slices must look like A:B/);
+  });
+
+  it('an unknown model id', () => {
+    expectInputError(['--case', CASE_27, '--model', 'nope'], /Unknown model "nope".*wt-4seq/s);
+  });
+
+  it('an output folder that cannot be written', () => {
+    const r = halo(['segment', '--case', CASE_27, '--out', '/dev/null/out', '--no-cache']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Output folder \/dev\/null\/out is not writable/);
+  });
+
+  it('no input, or two kinds of input', () => {
+    expectInputError([], /Give exactly one input/);
+    expectInputError(['--case', CASE_27, '--dicom', CASE_27], /Give exactly one input.*--case and --dicom/);
+  });
+});

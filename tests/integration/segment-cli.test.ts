@@ -1,0 +1,109 @@
+/**
+ * `halo segment` end to end on a real BraTS case: every output file, on the input's own grid, consistent with
+ * each other, and the unprocessed slices zero.
+ */
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as nifti from 'nifti-reader-js';
+import { readNifti } from '../../main/io/nifti';
+import { halo } from '../support/cli';
+import { CASE_27 } from '../support/paths';
+
+const out = mkdtempSync(join(tmpdir(), 'halo-seg-'));
+const cache = mkdtempSync(join(tmpdir(), 'halo-cache-'));
+const ARGS = ['segment', '--case', CASE_27, '--out', out, '--slices', '70:73', '--steps', '4', '--ensemble', '3', '--seed', '7', '--cache', cache];
+
+function header(path: string) {
+  let buf = readFileSync(path).buffer as ArrayBuffer;
+  if (nifti.isCompressed(buf)) buf = nifti.decompress(buf) as ArrayBuffer;
+  return nifti.readHeader(buf) as nifti.NIFTI1;
+}
+
+describe('halo segment --case', () => {
+  let run: ReturnType<typeof halo>;
+  beforeAll(() => {
+    run = halo(ARGS);
+  });
+
+  it('exits 0 and writes every output', () => {
+    expect(run.stderr).not.toMatch(/internal error/);
+    expect(run.code).toBe(0);
+    for (const f of ['mean.nii.gz', 'variance.nii.gz', 'mask.nii.gz', 'samples.nii.gz', 'summary.json']) {
+      expect(existsSync(join(out, f)), f).toBe(true);
+    }
+    expect(run.stderr).toMatch(/on CPU|on CUDA/);
+  });
+
+  it('writes on the input grid with the input affine', async () => {
+    const input = header(join(CASE_27, 'BraTS-GLI-00027-000-t2f.nii.gz'));
+    for (const f of ['mean.nii.gz', 'variance.nii.gz', 'mask.nii.gz']) {
+      const h = header(join(out, f));
+      expect(h.dims.slice(1, 4)).toEqual(input.dims.slice(1, 4));
+      expect(h.affine).toEqual(input.affine);
+      expect(h.qform_code).toBe(input.qform_code);
+      expect(h.sform_code).toBe(input.sform_code);
+    }
+    const samples = header(join(out, 'samples.nii.gz'));
+    expect(samples.dims.slice(0, 5)).toEqual([4, 240, 240, 155, 3]);
+    expect(header(join(out, 'mask.nii.gz')).datatypeCode).toBe(2);
+    expect(header(join(out, 'mean.nii.gz')).datatypeCode).toBe(16);
+  });
+
+  it('mean and variance are those of the members, mask = mean > 0.5, unprocessed slices are 0', async () => {
+    const mean = (await readNifti(join(out, 'mean.nii.gz'))).data;
+    const variance = (await readNifti(join(out, 'variance.nii.gz'))).data;
+    const mask = (await readNifti(join(out, 'mask.nii.gz'))).data;
+    let buf = readFileSync(join(out, 'samples.nii.gz')).buffer as ArrayBuffer;
+    buf = nifti.decompress(buf) as ArrayBuffer;
+    const h = nifti.readHeader(buf);
+    const samples = new Float32Array(nifti.readImage(h, buf));
+    const plane = 240 * 240;
+    const n = mean.length;
+    let worstMean = 0, worstVar = 0, maskErrors = 0, outside = 0, inRange = true;
+    for (let p = 0; p < n; p++) {
+      const k = Math.floor(p / plane);
+      const m = [0, 1, 2].map((i) => samples[i * n + p]);
+      if (m.some((v) => v < 0 || v > 1)) inRange = false;
+      const mu = (m[0] + m[1] + m[2]) / 3;
+      const v = m.reduce((a, x) => a + (x - mu) ** 2, 0) / 3;
+      worstMean = Math.max(worstMean, Math.abs(mu - mean[p]));
+      worstVar = Math.max(worstVar, Math.abs(v - variance[p]));
+      if ((mean[p] > 0.5 ? 1 : 0) !== mask[p]) maskErrors++;
+      if ((k < 70 || k >= 73) && (mean[p] !== 0 || variance[p] !== 0 || mask[p] !== 0 || m.some((x) => x !== 0))) outside++;
+    }
+    expect(inRange).toBe(true);
+    expect(worstMean).toBeLessThan(1e-6);
+    expect(worstVar).toBeLessThan(1e-6);
+    expect(maskErrors).toBe(0);
+    expect(outside).toBe(0);
+    // Something was sampled inside the processed slices.
+    const slab = mean.subarray(70 * plane, 73 * plane);
+    expect(slab.some((v) => v > 0)).toBe(true);
+  });
+
+  it('summarises the run', () => {
+    const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(s.model.id).toBe('wt-4seq');
+    expect(s).toMatchObject({ sampler: 'ddpm', steps: 4, ensemble: 3, seed: 7 });
+    expect(['cpu', 'cuda']).toContain(s.device.provider);
+    expect(s.slices.processed).toEqual([70, 71, 72]);
+    expect(s.slices.requested).toEqual([70, 73]);
+    expect(s.perSlice).toHaveLength(3);
+    for (const p of s.perSlice) {
+      expect(p.tumourAreaMm2).toBeGreaterThanOrEqual(0);
+      expect(p.meanVariance).toBeGreaterThanOrEqual(0);
+      expect(p.seconds).toBeGreaterThan(0);
+    }
+  });
+
+  it('reopening the study reuses the cache: same result, nothing resampled', async () => {
+    const out2 = mkdtempSync(join(tmpdir(), 'halo-seg2-'));
+    const again = halo([...ARGS.slice(0, 4), out2, ...ARGS.slice(5)]);
+    expect(again.code).toBe(0);
+    const s = JSON.parse(readFileSync(join(out2, 'summary.json'), 'utf8'));
+    expect(s.perSlice.every((p: { fromCache: boolean }) => p.fromCache)).toBe(true);
+    expect(readFileSync(join(out2, 'mean.nii.gz'))).toEqual(readFileSync(join(out, 'mean.nii.gz')));
+  });
+});

@@ -1,0 +1,20 @@
+"""Reference preprocessing (models/training/data.py) for the TypeScript parity test.
+usage: prep_reference.py CASE_DIR ROLES(comma) SPACING OUT_DIR SLICE[,SLICE...]
+Writes box.json and cond.f32 ([len(slices), C, H, W]) and back.f32 (to_source of channel 0 of the first slice)."""
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "models" / "training"))
+import data  # noqa: E402
+
+case, roles, spacing, out = sys.argv[1], sys.argv[2].split(","), float(sys.argv[3]), Path(sys.argv[4])
+slices = [int(s) for s in sys.argv[5].split(",")]
+vol = data.load_case(Path(case), roles, spacing)
+out.mkdir(parents=True, exist_ok=True)
+(out / "box.json").write_text(json.dumps({"box": list(vol.box), "model_shape": list(vol.model_shape),
+                                          "has_brain": [bool(b) for b in vol.has_brain]}))
+vol.cond[slices].astype("<f4").tofile(out / "cond.f32")
+vol.to_source(vol.cond[slices[0], 0]).astype("<f4").tofile(out / "back.f32")

@@ -1,0 +1,112 @@
+import { copyFileSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../main/errors';
+import { describeSeries, readDicomFolder, scanDicomFolder, seriesToVolume } from '../../main/dicom/read-study';
+import { writePart10 } from '../../main/dicom/dcmjs';
+import { IMPLEMENTATION } from '../../main/dicom/iod';
+import { newUid } from '../../main/dicom/uid';
+import { voxelToWorld } from '../../main/volume/volume';
+import { DATA, pydicomGeometry, tempDir } from '../support/dicom-tools';
+
+const dist = (a: number[], b: number[]) => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+
+describe('seriesToVolume on real series', () => {
+  // pd-ax-oblique: GE rounds positions, gaps 6.93-7.06 mm around 7.0; the grid is regularised within 0.1 mm.
+  for (const [name, tol] of [['t1-sag-hfs', 1e-3], ['t1-sag-hfp', 1e-3], ['pd-ax-oblique', 0.1]] as const) {
+    it(`${name}: geometry matches every slice's ImagePositionPatient (pydicom)`, async () => {
+      const folder = path.join(DATA, 'dicom', name);
+      const series = await readDicomFolder(folder);
+      expect(series).toHaveLength(1);
+      const vol = seriesToVolume(series[0]);
+      const ref = pydicomGeometry(folder);
+      expect(vol.geometry.dims[2]).toBe(ref.length);
+      const g = vol.geometry;
+      // direction = [row, column, normal]; spacing = [between columns, between rows, slice gap]
+      const iop = ref[0].iop;
+      for (let a = 0; a < 3; a++) {
+        expect(g.direction[0][a]).toBeCloseTo(iop[a], 5);
+        expect(g.direction[1][a]).toBeCloseTo(iop[3 + a], 5);
+      }
+      expect(g.spacing[0]).toBeCloseTo(ref[0].pixelSpacing[1], 6);
+      expect(g.spacing[1]).toBeCloseTo(ref[0].pixelSpacing[0], 6);
+      // every file's IPP is some k's position, in normal order
+      const positions = ref.map((r) => r.ipp);
+      for (let k = 0; k < g.dims[2]; k++) {
+        const p = voxelToWorld(g, 0, 0, k);
+        const best = Math.min(...positions.map((q) => dist(p, q)));
+        expect(best).toBeLessThan(tol);
+      }
+      expect(vol.source.kind).toBe('dicom');
+      if (vol.source.kind === 'dicom') {
+        expect(vol.source.instances).toHaveLength(g.dims[2]);
+        expect(vol.source.firstDataset.PixelData).toBeUndefined();
+      }
+    });
+  }
+
+  it('describes a series for role mapping', async () => {
+    const [s] = await readDicomFolder(path.join(DATA, 'dicom', 't1-sag-hfs'));
+    const d = describeSeries(s);
+    expect(d.scanningSequence).toEqual(['GR']);
+    expect(d.echoTime).toBeCloseTo(2.46);
+    expect(d.seriesDescription).toBe('t1_fl2d_sag');
+    expect(d.contrastAgent).toBe('');
+  });
+});
+
+describe('bad input', () => {
+  const src = path.join(DATA, 'dicom', 't1-sag-hfs');
+  const files = readdirSync(src).sort();
+
+  it('skips and counts non-DICOM files', async () => {
+    const dir = tempDir('nondicom');
+    copyFileSync(path.join(src, files[0]), path.join(dir, 'a.dcm'));
+    writeFileSync(path.join(dir, 'README.txt'), 'not dicom');
+    mkdirSync(path.join(dir, 'sub'));
+    writeFileSync(path.join(dir, 'sub', '.DS_Store'), Buffer.alloc(10));
+    const scan = await scanDicomFolder(dir);
+    expect(scan.series).toHaveLength(1);
+    expect(scan.skippedFiles).toHaveLength(2);
+    // a single slice is a valid 2D volume, spacing[2] = SliceThickness
+    const vol = seriesToVolume(scan.series[0]);
+    expect(vol.geometry.dims).toEqual([256, 256, 1]);
+    expect(vol.geometry.spacing[2]).toBe(4);
+  });
+
+  it('names a truncated DICOM file', async () => {
+    const dir = tempDir('truncated');
+    const bytes = readFileSync(path.join(src, files[0]));
+    writeFileSync(path.join(dir, 'cut.dcm'), bytes.subarray(0, bytes.length - 5000));
+    await expect(readDicomFolder(dir)).rejects.toThrow(InputError);
+    await expect(readDicomFolder(dir)).rejects.toThrow(/cut\.dcm.*truncated/);
+    // cut inside the header: dcmjs itself fails
+    writeFileSync(path.join(dir, 'cut.dcm'), bytes.subarray(0, 700));
+    await expect(readDicomFolder(dir)).rejects.toThrow(/cut\.dcm.*cannot be parsed/);
+  });
+
+  it('refuses a non-image series and a missing folder', async () => {
+    const dir = tempDir('sr');
+    const sr = writePart10(
+      {
+        SOPClassUID: '1.2.840.10008.5.1.4.1.1.88.11', // Basic Text SR
+        SOPInstanceUID: newUid(),
+        StudyInstanceUID: newUid(),
+        SeriesInstanceUID: newUid(),
+        Modality: 'SR',
+      },
+      IMPLEMENTATION,
+    );
+    writeFileSync(path.join(dir, 'sr.dcm'), sr);
+    const [series] = await readDicomFolder(dir);
+    expect(() => seriesToVolume(series)).toThrow(/no pixel data/);
+    await expect(readDicomFolder(path.join(dir, 'nope'))).rejects.toThrow(InputError);
+  });
+
+  it('refuses a gap in the stack', async () => {
+    const dir = tempDir('gap');
+    for (const f of files.filter((_, n) => n !== 5)) copyFileSync(path.join(src, f), path.join(dir, f));
+    const [series] = await readDicomFolder(dir);
+    expect(() => seriesToVolume(series)).toThrow(/regular grid/);
+  });
+});

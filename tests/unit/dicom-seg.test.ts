@@ -1,0 +1,144 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { importNiftiCase } from '../../main/dicom/import-nifti';
+import { readDicomFolder, seriesToVolume } from '../../main/dicom/read-study';
+import { parsePart10 } from '../../main/dicom/dcmjs';
+import { buildSegmentation, MAX_FRACTIONAL_VALUE, packBits, unpackBits } from '../../main/dicom/seg';
+import { buildParametricMap } from '../../main/dicom/parametric-map';
+import { items, num } from '../../main/dicom/values';
+import { sliceSize, voxelToWorld, type Volume } from '../../main/volume/volume';
+import { DATA, dciodvfy, readWithPydicom, tempDir } from '../support/dicom-tools';
+
+const out = tempDir('seg');
+
+/** Index of the first difference, -1 when equal (vitest's deep equality is far too slow for 65k-element arrays). */
+function firstDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return -2;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
+
+/**
+ * Errors that belong to the source data, not to our objects: the GE test series (pd-ax-oblique) has UIDs with
+ * the illegal root "0.0.0.0", which our references must repeat verbatim.
+ */
+const sourceUidError = (e: string) => /Illegal root for UID - "0\.0\.0\.0\./.test(e);
+
+/** A deterministic "segmentation": a threshold of the real image at its 70th percentile. */
+function thresholdMask(v: Volume): Uint8Array {
+  const sorted = Float32Array.from(v.data).sort();
+  const t = sorted[Math.floor(sorted.length * 0.7)];
+  return Uint8Array.from(v.data, (x) => (x > t ? 1 : 0));
+}
+
+/** The odd-matrix case: the first 61 x 57 pixels of a real series (same origin and directions). */
+function crop(v: Volume, nx: number, ny: number): Volume {
+  const [ox, oy, nz] = v.geometry.dims;
+  const data = new Float32Array(nx * ny * nz);
+  for (let k = 0; k < nz; k++) for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) data[i + nx * (j + ny * k)] = v.data[i + ox * (j + oy * k)];
+  return { ...v, data, geometry: { ...v.geometry, dims: [nx, ny, nz] } };
+}
+
+const sources: Record<string, Volume> = {};
+
+beforeAll(async () => {
+  const axialDir = path.join(out, 'axial');
+  await importNiftiCase(path.join(DATA, 'brats', 'BraTS-GLI-00027-000'), axialDir, { slices: { from: 60, to: 67 } });
+  const axial = (await readDicomFolder(path.join(axialDir, '1-FLAIR')))[0];
+  sources.axial = seriesToVolume(axial);
+  for (const name of ['t1-sag-hfs', 't1-sag-hfp', 'pd-ax-oblique']) {
+    sources[name] = seriesToVolume((await readDicomFolder(path.join(DATA, 'dicom', name)))[0]);
+  }
+  sources['odd-61x57'] = crop(sources['t1-sag-hfs'], 61, 57);
+});
+
+it('packs bits LSB first, frames back to back, padded to even length', () => {
+  const bits = Uint8Array.from([1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0]);
+  const packed = packBits(bits);
+  expect(Array.from(packed)).toEqual([0b00000001, 0b00000011]);
+  expect(unpackBits(packed, bits.length)).toEqual(bits);
+  expect(packBits(new Uint8Array(17)).length).toBe(4);
+});
+
+describe.each(['axial', 't1-sag-hfs', 't1-sag-hfp', 'pd-ax-oblique', 'odd-61x57'])('%s', (name) => {
+  it('SEG (binary, fractional) and Parametric Map: valid, and read back exactly by dcmjs and pydicom', () => {
+    const v = sources[name];
+    const g = v.geometry;
+    const n = sliceSize(g);
+    const nz = g.dims[2];
+    const mask = thresholdMask(v);
+    const max = v.data.reduce((a, b) => Math.max(a, b), 0) || 1;
+    const probability = Float32Array.from(v.data, (x) => x / max);
+    const variance = Float32Array.from(probability, (p) => (p * (1 - p)) / 4);
+    const processedSlices = Array.from({ length: nz }, (_, k) => k).filter((k) => k !== 0); // slice 0 not processed
+    const base = { source: v, ensembleSize: 5, model: { id: 'halo-ddpm-brats', version: '0.1.0' }, processedSlices };
+    const files = {
+      seg: path.join(out, `${name}-seg.dcm`),
+      frac: path.join(out, `${name}-frac.dcm`),
+      pm: path.join(out, `${name}-pm.dcm`),
+    };
+    writeFileSync(files.seg, buildSegmentation({ ...base, content: { type: 'BINARY', mask } }));
+    writeFileSync(files.frac, buildSegmentation({ ...base, content: { type: 'FRACTIONAL', probability }, omitEmptyFrames: true }));
+    writeFileSync(files.pm, buildParametricMap({ ...base, variance }));
+
+    for (const f of Object.values(files)) {
+      const check = dciodvfy(f);
+      expect(check.errors.filter((e) => !sourceUidError(e)), f).toEqual([]);
+      expect(check.unexpectedWarnings, f).toEqual([]);
+    }
+
+    const expectedMask = (k: number) => (k === 0 ? new Uint8Array(n) : mask.subarray(k * n, (k + 1) * n));
+    const src = v.source.kind === 'dicom' ? v.source : undefined;
+    if (!src) throw new Error('dicom source expected');
+
+    // dcmjs: binary SEG has one frame per slice, bits packed across frame boundaries
+    const seg = parsePart10(new Uint8Array(readFileSync(files.seg))).dataset;
+    expect(num(seg, 'NumberOfFrames')).toBe(nz);
+    const bytes = new Uint8Array((seg.PixelData as ArrayBuffer[])[0]);
+    const bits = unpackBits(bytes, nz * n);
+    const frames = items(seg, 'PerFrameFunctionalGroupsSequence');
+    for (let k = 0; k < nz; k++) {
+      expect(firstDiff(bits.subarray(k * n, (k + 1) * n), expectedMask(k))).toBe(-1);
+      const src0 = items(items(frames[k], 'DerivationImageSequence')[0], 'SourceImageSequence')[0];
+      expect(src0.ReferencedSOPInstanceUID).toBe(src.instances[k].sopInstanceUID);
+    }
+
+    // pydicom: the same masks, positions and source references; fractional and PM values exact
+    const [pySeg, pyFrac, pyPm] = readWithPydicom([files.seg, files.frac, files.pm]);
+    const segPixels = Buffer.from(pySeg.pixels, 'base64');
+    expect(pySeg.frames).toHaveLength(nz);
+    pySeg.frames.forEach((f, k) => {
+      expect(firstDiff(segPixels.subarray(k * n, (k + 1) * n), expectedMask(k))).toBe(-1);
+      expect(f.sourceUID).toBe(src.instances[k].sopInstanceUID);
+      const p = voxelToWorld(g, 0, 0, k);
+      for (let c = 0; c < 3; c++) expect(Math.abs(f.position[c] - p[c])).toBeLessThan(1e-3);
+    });
+
+    const fracPixels = Buffer.from(pyFrac.pixels, 'base64');
+    const fracSlices = pyFrac.frames.map((f) => src.instances.findIndex((i) => i.sopInstanceUID === f.sourceUID));
+    expect(fracSlices.every((k) => k > 0)).toBe(true); // slice 0 unprocessed -> empty -> omitted
+    fracSlices.forEach((k, f) => {
+      const want = Uint8Array.from(probability.subarray(k * n, (k + 1) * n), (p) => Math.round(p * MAX_FRACTIONAL_VALUE));
+      expect(firstDiff(fracPixels.subarray(f * n, (f + 1) * n), want)).toBe(-1);
+    });
+
+    const pmPixels = new Float32Array(new Uint8Array(Buffer.from(pyPm.pixels, 'base64')).buffer);
+    expect(pyPm.frames).toHaveLength(processedSlices.length);
+    processedSlices.forEach((k, f) => {
+      expect(firstDiff(pmPixels.subarray(f * n, (f + 1) * n), variance.subarray(k * n, (k + 1) * n))).toBe(-1);
+      expect(pyPm.frames[f].sourceUID).toBe(src.instances[k].sopInstanceUID);
+    });
+  });
+});
+
+it('rejects inconsistent input', () => {
+  const v = sources['t1-sag-hfs'];
+  const base = { source: v, ensembleSize: 5, model: { id: 'm', version: '1' } };
+  expect(() => buildSegmentation({ ...base, content: { type: 'BINARY', mask: new Uint8Array(10) } })).toThrow(/mask has 10 values/);
+  const bad = new Float32Array(v.data.length);
+  bad[3] = 1.5;
+  expect(() => buildSegmentation({ ...base, content: { type: 'FRACTIONAL', probability: bad } })).toThrow(/outside \[0, 1\]/);
+  expect(() => buildParametricMap({ ...base, ensembleSize: 0, variance: new Float32Array(v.data.length) })).toThrow(/ensembleSize/);
+  expect(() => buildParametricMap({ ...base, processedSlices: [99], variance: new Float32Array(v.data.length) })).toThrow(/outside/);
+});
