@@ -12,12 +12,13 @@ import { openPacs } from '../../main/pacs/client';
 import { parsePacsSettings, resolveEndpoint } from '../../main/pacs/config';
 import { readInstanceIds } from '../../main/pacs/dicom';
 import { Outbox, type OutboxEvent } from '../../main/pacs/outbox';
-import { orthancAvailable, TestOrthanc } from '../support/orthanc';
+import { DATA } from '../support/paths';
+import { TestOrthanc } from '../support/orthanc';
 
-const SRC = '/work/shared/data/dicom/t1-sag-hfs';
+const SRC = path.join(DATA, 'dicom', 't1-sag-hfs');
 const run = promisify(execFile);
 
-describe.skipIf(!orthancAvailable())('outbox against Orthanc', () => {
+describe('outbox against Orthanc', () => {
   const orthanc = new TestOrthanc();
   let tmp: string;
   let files: string[];

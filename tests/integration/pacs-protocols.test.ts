@@ -14,13 +14,14 @@ import { parsePacsSettings, resolveEndpoint } from '../../main/pacs/config';
 import { readInstanceIds } from '../../main/pacs/dicom';
 import { PacsError } from '../../main/pacs/errors';
 import type { PacsClient } from '../../main/pacs/types';
-import { freePort, orthancAvailable, TestOrthanc } from '../support/orthanc';
+import { DATA } from '../support/paths';
+import { freePort, TestOrthanc } from '../support/orthanc';
 
-const SRC = '/work/shared/data/dicom/t1-sag-hfs';
+const SRC = path.join(DATA, 'dicom', 't1-sag-hfs');
 const STUDY = '1.3.12.2.1107.5.2.43.67060.30000022040717195958300000010';
 const run = promisify(execFile);
 
-describe.skipIf(!orthancAvailable())('PACS protocols against Orthanc', () => {
+describe('PACS protocols against Orthanc', () => {
   const orthanc = new TestOrthanc();
   let tmp: string;
   let files: string[];

@@ -7,6 +7,7 @@ import cliProgress from 'cli-progress';
 import { InputError } from '../../errors';
 import { defaultCacheDir } from '../../engine/cache';
 import type { SliceResult } from '../../engine/ensemble';
+import { buildDicomOutputs, writeDicomOutputs } from '../../engine/dicom-outputs';
 import { assembleVolumes, ensureWritableFolder, summariseSlice, writeVolumeOutputs } from '../../engine/outputs';
 import { openSegmentation, parseSliceRange } from '../../engine/segment-study';
 import type { StudyInput } from '../../study/load-study';
@@ -169,6 +170,10 @@ async function segment(o: SegmentOptions): Promise<void> {
     perSlice: results.map((r) => summariseSlice(r, grid, study.reference.data)),
   };
   const template = study.reference.source.kind === 'nifti' ? study.reference.source.header : undefined;
-  const written = await writeVolumeOutputs(out, grid, template, assembleVolumes(grid, results, ensemble), summary);
+  const volumes = assembleVolumes(grid, results, ensemble);
+  // Build the DICOM objects first: if they cannot be made, nothing is written.
+  const dicom = input.kind === 'dicom' ? buildDicomOutputs(study, model.card, volumes, results.map((r) => r.k)) : null;
+  const written = await writeVolumeOutputs(out, grid, template, volumes, summary);
+  if (dicom) written.push(...(await writeDicomOutputs(out, dicom)));
   process.stdout.write(`halo: wrote ${written.join(', ')} to ${out} (${results.length} slices, ${seconds.toFixed(1)} s)\n`);
 }

@@ -1,0 +1,45 @@
+/**
+ * The DICOM results of a run on a DICOM study: binary SEG, fractional (probability) SEG and the variance
+ * Parametric Map, all derived from the FLAIR series and written atomically.
+ */
+import { join } from 'node:path';
+import { buildParametricMap } from '../dicom/parametric-map';
+import { buildSegmentation } from '../dicom/seg';
+import { writeFileAtomic } from '../io/atomic';
+import type { ModelCard } from '../model/card';
+import type { Study } from '../study/load-study';
+import type { SequenceRole } from '../volume/volume';
+import type { VolumeOutputs } from './outputs';
+
+export const DICOM_OUTPUT_FILES = { seg: 'seg.dcm', fractional: 'seg-fractional.dcm', variance: 'variance-pm.dcm' } as const;
+
+export interface DicomOutputs {
+  seg: Buffer;
+  fractional: Buffer;
+  variance: Buffer;
+}
+
+export function buildDicomOutputs(study: Study, card: ModelCard, v: VolumeOutputs, processedSlices: number[]): DicomOutputs {
+  const others = (Object.keys(study.volumes) as SequenceRole[]).filter((r) => r !== 'FLAIR').map((r) => study.volumes[r]!);
+  const shared = {
+    source: study.reference,
+    otherInputs: others,
+    ensembleSize: v.ensemble,
+    model: { id: card.id, version: card.version },
+    processedSlices,
+  };
+  return {
+    seg: buildSegmentation({ ...shared, content: { type: 'BINARY', mask: v.mask } }),
+    fractional: buildSegmentation({ ...shared, content: { type: 'FRACTIONAL', probability: v.mean } }),
+    variance: buildParametricMap({ ...shared, variance: v.variance }),
+  };
+}
+
+export async function writeDicomOutputs(dir: string, outputs: DicomOutputs): Promise<string[]> {
+  const files: string[] = [];
+  for (const key of ['seg', 'fractional', 'variance'] as const) {
+    await writeFileAtomic(join(dir, DICOM_OUTPUT_FILES[key]), outputs[key]);
+    files.push(DICOM_OUTPUT_FILES[key]);
+  }
+  return files;
+}

@@ -1,0 +1,94 @@
+/**
+ * The DICOM path end to end, as the issue's "done when" says: a BraTS case imported as a DICOM MR study
+ * (`halo import-nifti`), segmented (`halo segment --dicom`), the SEG, fractional SEG and Parametric Map valid
+ * by dciodvfy and equal to the NIfTI results when read back with pydicom, and sent into a real Orthanc by both
+ * STOW-RS and C-STORE (`halo send`, confirmed and read back).
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readNifti } from '../../main/io/nifti';
+import { halo } from '../support/cli';
+import { dciodvfy, readWithPydicom } from '../support/dicom-tools';
+import { TestOrthanc } from '../support/orthanc';
+import { DATA } from '../support/paths';
+
+const tmp = (p: string) => mkdtempSync(join(tmpdir(), `halo-dcm-${p}-`));
+const study = tmp('study');
+const out = tmp('out');
+const SLICES = [70, 71, 72];
+const OUTPUTS = ['seg.dcm', 'seg-fractional.dcm', 'variance-pm.dcm'];
+
+describe('DICOM in, DICOM out, into the PACS', () => {
+  const orthanc = new TestOrthanc();
+
+  beforeAll(async () => {
+    const imp = halo(['import-nifti', '--case', join(DATA, 'brats', 'BraTS-GLI-00028-000'), '--out', study]);
+    expect(imp.code, imp.stderr).toBe(0);
+    const seg = halo(['segment', '--dicom', study, '--out', out, '--slices', '70:73', '--steps', '4', '--ensemble', '3', '--no-cache', '--no-progress']);
+    expect(seg.code, seg.stderr).toBe(0);
+    await orthanc.start();
+  }, 300_000);
+
+  afterAll(async () => {
+    await orthanc.stop();
+  });
+
+  it('writes SEG, fractional SEG and Parametric Map that dciodvfy accepts without errors', () => {
+    for (const f of OUTPUTS) {
+      const v = dciodvfy(join(out, f));
+      expect(v.errors, f).toEqual([]);
+      expect(v.unexpectedWarnings, f).toEqual([]);
+    }
+  });
+
+  it('the DICOM objects hold exactly the NIfTI results, slice by slice (read back with pydicom)', async () => {
+    const mask = (await readNifti(join(out, 'mask.nii.gz'))).data;
+    const mean = (await readNifti(join(out, 'mean.nii.gz'))).data;
+    const variance = (await readNifti(join(out, 'variance.nii.gz'))).data;
+    const [seg, frac, pm] = readWithPydicom(OUTPUTS.map((f) => join(out, f)));
+    const plane = seg.rows * seg.columns;
+    expect(plane).toBe(240 * 240);
+    expect(seg.frames).toHaveLength(155); // empty frames kept
+    const segPixels = Buffer.from(seg.pixels, 'base64');
+    const fracPixels = Buffer.from(frac.pixels, 'base64');
+    const pmBytes = Buffer.from(pm.pixels, 'base64');
+    const pmPixels = new Float32Array(pmBytes.buffer, pmBytes.byteOffset, pmBytes.byteLength / 4);
+    expect(pm.frames).toHaveLength(SLICES.length); // the Parametric Map holds the processed slices only
+    let maskDiff = 0, fracDiff = 0, pmDiff = 0, tumour = 0;
+    for (let k = 0; k < 155; k++) {
+      for (let p = 0; p < plane; p++) {
+        if (segPixels[k * plane + p] !== mask[k * plane + p]) maskDiff++;
+        if (Math.abs(fracPixels[k * plane + p] - Math.round(mean[k * plane + p] * 255)) > 0) fracDiff++;
+        tumour += mask[k * plane + p];
+      }
+    }
+    SLICES.forEach((k, n) => {
+      for (let p = 0; p < plane; p++) if (pmPixels[n * plane + p] !== variance[k * plane + p]) pmDiff++;
+    });
+    expect(maskDiff).toBe(0);
+    expect(fracDiff).toBe(0);
+    expect(pmDiff).toBe(0);
+    expect(tumour).toBeGreaterThan(0);
+  });
+
+  it('the SEG frames sit on the FLAIR slices they were derived from', () => {
+    const [seg] = readWithPydicom([join(out, 'seg.dcm')]);
+    const flair = readFileSync(join(out, 'summary.json'), 'utf8');
+    expect(JSON.parse(flair).input.kind).toBe('dicom');
+    // Frame k references the FLAIR slice k and lies at its position (1 mm apart along the normal).
+    const z = seg.frames.map((f) => f.position[2]);
+    for (let k = 1; k < z.length; k++) expect(Math.abs(Math.abs(z[k] - z[k - 1]) - 1)).toBeLessThan(1e-3);
+    expect(new Set(seg.frames.map((f) => f.sourceUID)).size).toBe(155);
+  });
+
+  for (const via of ['STOW-RS', 'C-STORE'] as const) {
+    it(`halo send puts them into Orthanc by ${via} and verifies them`, () => {
+      const to = via === 'STOW-RS' ? orthanc.dicomWebUrl : orthanc.dimseUrl;
+      const r = halo(['send', ...OUTPUTS.map((f) => join(out, f)), '--to', to, '--calling-aet', orthanc.clientAet, '--outbox', tmp('outbox'), '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr.match(/^verified/gm)).toHaveLength(3);
+    });
+  }
+});
