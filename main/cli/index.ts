@@ -4,6 +4,8 @@
  */
 import { Command } from 'commander';
 import { CancelledError, InputError } from '../errors';
+import { registerBenchCommand } from './commands/bench';
+import { registerImportNiftiCommand } from './commands/import-nifti';
 import { registerSegmentCommand } from './commands/segment';
 import { registerPacsCommand } from './commands/pacs';
 import { registerSendCommand } from './commands/send';
@@ -18,7 +20,8 @@ const program = new Command('halo')
 registerSegmentCommand(program);
 registerPacsCommand(program);
 registerSendCommand(program);
-(await import('./commands/import-nifti')).registerImportNiftiCommand(program);
+registerImportNiftiCommand(program);
+registerBenchCommand(program);
 
 try {
   await program.parseAsync(process.argv);

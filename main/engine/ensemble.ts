@@ -50,6 +50,16 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Most items (slice x member) per model call. */
   maxBatch?: number;
+  /** When given, accumulates where the time goes (for the benchmark). */
+  timings?: StepTimings;
+}
+
+export interface StepTimings {
+  /** Model calls made and the seconds spent inside onnxruntime. */
+  steps: number;
+  modelSeconds: number;
+  /** Seconds of JS-side work around them: assembling inputs, drawing noise, the sampler update. */
+  jsSeconds: number;
 }
 
 export class EnsembleEngine {
@@ -129,12 +139,20 @@ export class EnsembleEngine {
 
       for (const k of sampler.order) {
         if (opts.signal?.aborted) throw new CancelledError();
+        const stepStart = performance.now();
         for (let i = 0; i < b; i++) input.set(x.subarray(i * pixels, (i + 1) * pixels), (i * (c + 1) + c) * pixels);
         t.fill(sampler.timestep(k));
+        const modelStart = performance.now();
         const out = await this.session.run(input, t, [b, c + 1, box.rows, box.cols]);
+        const modelSeconds = (performance.now() - modelStart) / 1000;
         const needsNoise = sampler.needsNoise(k);
         if (needsNoise) batch.forEach((_, i) => noise[i].fill(z.subarray(i * pixels, (i + 1) * pixels)));
         x = sampler.step({ modelOutput: out, k, sample: x, noise: needsNoise ? z : null, pixels });
+        if (opts.timings) {
+          opts.timings.steps++;
+          opts.timings.modelSeconds += modelSeconds;
+          opts.timings.jsSeconds += (performance.now() - stepStart) / 1000 - modelSeconds;
+        }
         units += b;
         report();
       }

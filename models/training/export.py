@@ -23,7 +23,10 @@ def export(model: UNet, path: Path, size: int = 64) -> None:
     x, t = torch.randn(2, c, size, size), torch.tensor([999.0, 10.0])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.onnx")
+    # No constant folding: initializers keep the parameter names, so the PyTorch reference can load the very same
+    # weights back from the ONNX file (onnx_weights.py); onnxruntime folds constants itself when it loads the model.
     torch.onnx.export(model, (x, t), str(tmp), opset_version=17, input_names=["x", "t"], output_names=["out"],
+                      do_constant_folding=False,
                       dynamic_axes={"x": {0: "batch", 2: "height", 3: "width"}, "t": {0: "batch"},
                                     "out": {0: "batch", 2: "height", 3: "width"}})
     onnx.checker.check_model(onnx.load(str(tmp)))
