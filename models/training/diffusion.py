@@ -111,10 +111,10 @@ def _discretized_gaussian_nll(x, mean, log_scale):
 def hybrid_loss(s: Schedule, model, cond, x0):
     """L_simple (MSE on eps) + L_vb for the variance (mean detached), improved-diffusion's RESCALED_MSE."""
     b = x0.shape[0]
-    i = torch.randint(0, len(s), (b,))
+    i = torch.randint(0, len(s), (b,)).to(x0.device)
     noise = torch.randn_like(x0)
     x_t = q_sample(s, x0, i, noise)
-    out = model(torch.cat([cond, x_t], dim=1), torch.from_numpy(s.timesteps).float()[i])
+    out = model(torch.cat([cond, x_t], dim=1), torch.from_numpy(s.timesteps).float().to(x0.device)[i])
     eps, v = out[:, :1], out[:, 1:2]
     mse = ((eps - noise) ** 2).mean(dim=(1, 2, 3))
 

@@ -38,11 +38,23 @@ ARCH = dict(model_channels=16, channel_mult=(1, 2, 4, 4), num_res_blocks=1, atte
 CROP = 64  # random training crops: 4x fewer pixels than whole slices on 2 CPU cores; the net is fully convolutional
 
 
+def use_brats_root(model_id: str, root: Path, val_fraction: float) -> None:
+    """Train on every labelled case of a full BraTS download instead (split by patient, last cases held out)."""
+    cases = sorted(p.name for p in Path(root).iterdir() if p.is_dir() and any("seg" in f.name for f in p.iterdir()))
+    if not cases:
+        raise SystemExit(f"no labelled BraTS case folders in {root}")
+    n_val = max(1, int(len(cases) * val_fraction))
+    DATASETS[model_id] = {**DATASETS[model_id], "root": Path(root),
+                          "train": [("root", c) for c in cases[:-n_val]], "val": [("root", c) for c in cases[-n_val:]]}
+
+
 def load_split(model_id: str, split: str) -> list:
     spec = DATASETS[model_id]
     out = []
     for kind, name in spec[split]:
-        if kind == "brats":
+        if kind == "root":
+            out.append(data.load_case(spec["root"] / name, spec["roles"], MODEL_SPACING))
+        elif kind == "brats":
             out.append(data.load_case(data.DATA / "brats" / name, spec["roles"], MODEL_SPACING))
         elif kind == "2018":
             out.append(data.load_2018_case(data.DATA / "brats2018-flair-t1" / name, spec["roles"], MODEL_SPACING))
@@ -64,7 +76,7 @@ def augment(cond, mask, gen):
     cond, mask = torch.rot90(cond, k, (2, 3)), torch.rot90(mask, k, (2, 3))
     if torch.rand(1, generator=gen) < 0.5:
         cond, mask = cond.flip(3), mask.flip(3)
-    scale = 1 + 0.1 * (torch.rand(cond.shape[0], cond.shape[1], 1, 1, generator=gen) - 0.5)
+    scale = 1 + 0.1 * (torch.rand(cond.shape[0], cond.shape[1], 1, 1, generator=gen).to(cond.device) - 0.5)
     return (cond * scale).clamp(0, 1), mask
 
 
@@ -78,15 +90,21 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save-every", type=int, default=250)
     ap.add_argument("--out", default=str(HERE / "checkpoints"))
+    ap.add_argument("--brats-root", default=None, help="a full BraTS download (case folders with *_seg): train on all of it")
+    ap.add_argument("--val-fraction", type=float, default=0.1)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.brats_root:
+        use_brats_root(args.model, Path(args.brats_root), args.val_fraction)
 
     cond, mask = data.training_slices(load_split(args.model, "train"))
     tumour = mask.reshape(len(mask), -1).any(axis=1)
     print(f"{args.model}: {len(cond)} training slices ({tumour.sum()} with tumour), size {cond.shape[-2:]}", flush=True)
-    cond, x0 = torch.from_numpy(cond), torch.from_numpy(mask * 2 - 1)
+    dev = torch.device(args.device)
+    cond, x0 = torch.from_numpy(cond).to(dev), torch.from_numpy(mask * 2 - 1).to(dev)
 
-    model = build_model(args.model)
+    model = build_model(args.model).to(dev)
     ema = copy.deepcopy(model).requires_grad_(False)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     out = Path(args.out) / args.model
@@ -94,7 +112,7 @@ def main():
     ckpt = out / "last.pt"
     step = 0
     if ckpt.exists():
-        state = torch.load(ckpt)
+        state = torch.load(ckpt, map_location=dev)
         model.load_state_dict(state["model"]), ema.load_state_dict(state["ema"]), opt.load_state_dict(state["opt"])
         step = state["step"]
         print(f"resumed at step {step}", flush=True)
@@ -106,7 +124,7 @@ def main():
     log = open(out / "log.jsonl", "a")
     t0, losses = time.time(), []
     while step < args.iters:
-        idx = torch.multinomial(weights, args.batch, replacement=True, generator=gen)
+        idx = torch.multinomial(weights, args.batch, replacement=True, generator=gen).to(dev)
         c, m = augment(cond[idx], x0[idx], gen)
         loss, mse, vb = diffusion.hybrid_loss(schedule, model, c, m)
         opt.zero_grad()

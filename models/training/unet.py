@@ -109,7 +109,7 @@ class UNet(nn.Module):
         self.out = nn.Sequential(norm(ch), nn.SiLU(), zero(nn.Conv2d(ch, 2, 3, padding=1)))
 
     @staticmethod
-    def _apply(blocks, h, emb):
+    def _run_blocks(blocks, h, emb):
         for layer in blocks:
             h = layer(h, emb) if isinstance(layer, ResBlock) else layer(h)
         return h
@@ -119,9 +119,9 @@ class UNet(nn.Module):
         h = self.input_conv(x)
         skips = [h]
         for blocks in self.down:
-            h = self._apply(blocks, h, emb)
+            h = self._run_blocks(blocks, h, emb)
             skips.append(h)
-        h = self._apply(self.middle, h, emb)
+        h = self._run_blocks(self.middle, h, emb)
         for blocks in self.up:
-            h = self._apply(blocks, torch.cat([h, skips.pop()], dim=1), emb)
+            h = self._run_blocks(blocks, torch.cat([h, skips.pop()], dim=1), emb)
         return self.out(h)

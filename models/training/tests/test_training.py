@@ -1,0 +1,124 @@
+"""Quick tests of the training code (run by .ci/run through `npm run test:python`): a tiny model learns for a few
+iterations, exports to ONNX, and its weights load back from the ONNX file unchanged; the diffusion maths agrees
+with improved-diffusion; preprocessing gives the shapes and ranges the model card promises; training resumes."""
+import json
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+
+HERE = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(HERE))
+
+import data  # noqa: E402
+import diffusion  # noqa: E402
+from export import export  # noqa: E402
+from onnx_weights import load_unet_from_onnx  # noqa: E402
+from unet import UNet  # noqa: E402
+
+
+def tiny():
+    torch.manual_seed(0)
+    return UNet(in_channels=3, model_channels=8, channel_mult=(1, 2), attention_levels=(1,), heads=2)
+
+
+class DiffusionMaths(unittest.TestCase):
+    def test_linear_schedule(self):
+        b = diffusion.linear_betas(1000)
+        self.assertAlmostEqual(b[0], 1e-4)
+        self.assertAlmostEqual(b[-1], 0.02)
+
+    def test_respacing_keeps_the_cumulative_product(self):
+        full = diffusion.Schedule(diffusion.linear_betas(1000))
+        s = diffusion.Schedule.respaced(1000, 10)
+        self.assertEqual(list(s.timesteps), [0, 111, 222, 333, 444, 555, 666, 777, 888, 999])
+        np.testing.assert_allclose(s.alphas_cumprod, full.alphas_cumprod[s.timesteps], rtol=1e-12)
+
+    def test_1000_respaced_steps_are_the_full_chain(self):
+        full = diffusion.Schedule(diffusion.linear_betas(1000))
+        s = diffusion.Schedule.respaced(1000, 1000)
+        np.testing.assert_allclose(s.betas, full.betas, rtol=1e-10)
+
+    def test_ddim_eta0_is_deterministic(self):
+        model = tiny().eval()
+        cond = torch.rand(1, 2, 32, 32)
+        x1 = diffusion.sample(model, diffusion.make_sampler("ddim", 1000, 5), cond, generator=torch.Generator().manual_seed(1))
+        x2 = diffusion.sample(model, diffusion.make_sampler("ddim", 1000, 5), cond, generator=torch.Generator().manual_seed(1))
+        self.assertTrue(torch.equal(x1, x2))
+        self.assertLessEqual(float(x1.abs().max()), 1.0 + 1e-6)
+
+
+class TrainAndExport(unittest.TestCase):
+    def test_a_few_iterations_reduce_the_loss_and_export_round_trips(self):
+        model = tiny()
+        s = diffusion.Schedule(diffusion.linear_betas(1000))
+        torch.manual_seed(0)
+        cond = torch.rand(4, 2, 32, 32)
+        x0 = (cond[:, :1] > 0.5).float() * 2 - 1
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        losses = []
+        for _ in range(30):
+            loss, _, _ = diffusion.hybrid_loss(s, model, cond, x0)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        self.assertTrue(all(np.isfinite(losses)))
+        self.assertLess(np.mean(losses[-5:]), np.mean(losses[:5]))
+
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "m" / "model.onnx"
+            export(model.eval(), path, size=32)
+            onnx.checker.check_model(onnx.load(str(path)))
+            card = {"onnx": {"file": "model.onnx"}, "architecture": model.config}
+            (path.parent / "card.json").write_text(json.dumps(card))
+            back = load_unet_from_onnx(path.parent)
+            x, t = torch.rand(2, 3, 64, 32), torch.tensor([3.0, 700.0])
+            self.assertTrue(torch.equal(model(x, t), back(x, t)))
+
+
+class Preprocessing(unittest.TestCase):
+    def test_crop_box_is_a_multiple_of_32_around_the_brain(self):
+        brain = np.zeros((120, 120), bool)
+        brain[20:90, 30:101] = True
+        r0, c0, sr, sc = data.crop_box(brain)
+        self.assertEqual((sr % 32, sc % 32), (0, 0))
+        self.assertTrue(r0 <= 20 and r0 + sr >= 90 and c0 <= 30 and c0 + sc >= 101)
+
+    def test_normalise_clips_to_brain_percentiles(self):
+        rng = np.random.default_rng(0)
+        vol = rng.normal(100, 20, (20, 20, 5))
+        brain = np.ones_like(vol, bool)
+        brain[:2] = False
+        out = data.normalise(vol, brain)
+        self.assertEqual(out[:2].max(), 0)
+        self.assertAlmostEqual(out[brain].min(), 0)
+        self.assertAlmostEqual(out[brain].max(), 1)
+
+    def test_resampling_halves_by_averaging_pairs(self):
+        a = np.arange(16, dtype=float).reshape(4, 4)
+        out = data.resample_2d(a, (1.0, 1.0), 2.0)
+        np.testing.assert_allclose(out, [[2.5, 4.5], [10.5, 12.5]])
+
+
+class TrainScript(unittest.TestCase):
+    def test_training_runs_and_resumes(self):
+        with tempfile.TemporaryDirectory() as d:
+            cmd = [sys.executable, str(HERE / "train.py"), "--model", "wt-4seq", "--batch", "2", "--out", d,
+                   "--save-every", "1", "--threads", "1"]
+            first = subprocess.run(cmd + ["--iters", "1"], capture_output=True, text=True, timeout=300)
+            self.assertEqual(first.returncode, 0, first.stderr)
+            second = subprocess.run(cmd + ["--iters", "2"], capture_output=True, text=True, timeout=300)
+            self.assertEqual(second.returncode, 0, second.stderr)
+            self.assertIn("resumed at step 1", second.stdout)
+            state = torch.load(Path(d) / "wt-4seq" / "last.pt")
+            self.assertEqual(state["step"], 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
