@@ -106,7 +106,8 @@ export class EnsembleEngine {
 
     const sampler = createSampler(this.card.schedule.T, this.settings.sampler);
     const steps = sampler.schedule.length;
-    const maxBatch = Math.max(1, opts.maxBatch ?? n);
+    // On a GPU many slices fit in one call; on a CPU a bigger batch gains little and delays the slice in view.
+    const maxBatch = Math.max(1, opts.maxBatch ?? (this.session.device.provider === 'cuda' ? Math.max(n, 64) : n));
     const totalUnits = work.length * steps;
     let units = 0;
     const started = performance.now();
