@@ -91,4 +91,21 @@ describe('DICOM in, DICOM out, into the PACS', () => {
       expect(r.stderr.match(/^verified/gm)).toHaveLength(3);
     });
   }
+
+  it('halo pacs find and get bring the study with our objects back from Orthanc (QIDO + WADO-RS, C-FIND + C-GET)', async () => {
+    const { readdirSync } = await import('node:fs');
+    for (const from of [orthanc.dicomWebUrl, orthanc.dimseUrl]) {
+      const find = halo(['pacs', 'find', '--patient-id', 'BraTS-GLI-00028-000', '--from', from, '--calling-aet', orthanc.clientAet, '--json']);
+      expect(find.code, find.stderr).toBe(0);
+      const studies = JSON.parse(find.stdout);
+      expect(studies).toHaveLength(1);
+      const uid = studies[0].studyInstanceUID;
+      const dest = tmp('get');
+      // Only the derived series are in this Orthanc (the MR images were never sent): 3 instances come back.
+      const get = halo(['pacs', 'get', uid, '--from', from, '--calling-aet', orthanc.clientAet, '--out', dest]);
+      expect(get.code, get.stderr).toBe(0);
+      const files = readdirSync(dest, { recursive: true }).filter((f) => String(f).endsWith('.dcm'));
+      expect(files).toHaveLength(3);
+    }
+  });
 });
