@@ -27,7 +27,26 @@ export interface SegmentationSession {
   study: Study;
   engine: EnsembleEngine;
   denoiser: DenoiserSession;
+  /** Things the user should know before trusting the result (shown by the CLI and the app, kept in summaries). */
+  warnings: string[];
   close(): Promise<void>;
+}
+
+/**
+ * The shipped models were trained on skull-stripped BraTS volumes (background exactly 0). A scanner series has
+ * noise everywhere, so the "brain" would be the whole field of view: say so rather than silently mislead.
+ */
+export function inputWarnings(study: Study): string[] {
+  const data = study.reference.data;
+  let nonzero = 0;
+  for (let p = 0; p < data.length; p++) if (data[p] !== 0) nonzero++;
+  const fraction = nonzero / data.length;
+  return fraction > 0.6
+    ? [
+        `${Math.round(fraction * 100)} % of the FLAIR's voxels are non-zero: the study does not look skull-stripped. ` +
+          'The models were trained on skull-stripped BraTS data; results on unstripped images are unreliable.',
+      ]
+    : [];
 }
 
 export async function openSegmentation(input: StudyInput, opts: SegmentationOptions): Promise<SegmentationSession> {
@@ -58,7 +77,7 @@ export async function openSegmentation(input: StudyInput, opts: SegmentationOpti
     prepared.box.rows * prepared.box.cols,
   );
   const engine = new EnsembleEngine(denoiser, card, prepared, { sampler, ensemble, seed }, cache);
-  return { model, study, engine, denoiser, close: () => denoiser.release() };
+  return { model, study, engine, denoiser, warnings: inputWarnings(study), close: () => denoiser.release() };
 }
 
 /** Slice indices ordered by distance from `focus` (the slice in view first, then outwards). */

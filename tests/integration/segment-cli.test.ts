@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as nifti from 'nifti-reader-js';
 import { readNifti } from '../../main/io/nifti';
 import { halo } from '../support/cli';
-import { CASE_27 } from '../support/paths';
+import { CASE_27, DATA } from '../support/paths';
 
 const out = mkdtempSync(join(tmpdir(), 'halo-seg-'));
 const cache = mkdtempSync(join(tmpdir(), 'halo-cache-'));
@@ -88,6 +88,7 @@ describe('halo segment --case', () => {
     expect(s.model.id).toBe('wt-4seq');
     expect(s).toMatchObject({ sampler: 'ddpm', steps: 4, ensemble: 3, seed: 7 });
     expect(['cpu', 'cuda']).toContain(s.device.provider);
+    expect(s.warnings).toEqual([]);
     expect(s.slices.processed).toEqual([70, 71, 72]);
     expect(s.slices.requested).toEqual([70, 73]);
     expect(s.perSlice).toHaveLength(3);
@@ -105,5 +106,16 @@ describe('halo segment --case', () => {
     const s = JSON.parse(readFileSync(join(out2, 'summary.json'), 'utf8'));
     expect(s.perSlice.every((p: { fromCache: boolean }) => p.fromCache)).toBe(true);
     expect(readFileSync(join(out2, 'mean.nii.gz'))).toEqual(readFileSync(join(out, 'mean.nii.gz')));
+  });
+});
+
+describe('halo segment on a scanner series that is not skull-stripped', () => {
+  it('segments but warns, on stderr and in the summary', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'halo-sag-'));
+    const r = halo(['segment', '--dicom', join(DATA, 'dicom', 't1-sag-hfs'), '--model', 'wt-flair-t1', '--role', 'FLAIR=3', '--role', 'T1=3',
+      '--out', dir, '--slices', '17:18', '--steps', '2', '--ensemble', '2', '--no-cache']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning: .*does not look skull-stripped/);
+    expect(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).warnings[0]).toMatch(/skull-stripped/);
   });
 });

@@ -122,6 +122,8 @@ async function segment(o: SegmentOptions): Promise<void> {
       `${withBrain.length} of ${requested.length} slices have brain\n`,
   );
 
+  for (const w of session.warnings) process.stderr.write(`halo: warning: ${w}\n`);
+
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
@@ -159,6 +161,7 @@ async function segment(o: SegmentOptions): Promise<void> {
     ensemble,
     seed,
     device,
+    warnings: session.warnings,
     seconds: +seconds.toFixed(2),
     slices: {
       requested: [a, b],
