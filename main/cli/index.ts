@@ -9,6 +9,7 @@ import { registerImportNiftiCommand } from './commands/import-nifti';
 import { registerSegmentCommand } from './commands/segment';
 import { registerPacsCommand } from './commands/pacs';
 import { registerSendCommand } from './commands/send';
+import { registerServeCommand } from './commands/serve';
 import pkg from '../../package.json' with { type: 'json' };
 
 const program = new Command('halo')
@@ -22,6 +23,7 @@ registerPacsCommand(program);
 registerSendCommand(program);
 registerImportNiftiCommand(program);
 registerBenchCommand(program);
+registerServeCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -24,9 +24,9 @@ describe('DICOM in, DICOM out, into the PACS', () => {
   const orthanc = new TestOrthanc();
 
   beforeAll(async () => {
-    const imp = halo(['import-nifti', '--case', join(DATA, 'brats', 'BraTS-GLI-00028-000'), '--out', study]);
+    const imp = await halo(['import-nifti', '--case', join(DATA, 'brats', 'BraTS-GLI-00028-000'), '--out', study]);
     expect(imp.code, imp.stderr).toBe(0);
-    const seg = halo(['segment', '--dicom', study, '--out', out, '--slices', '70:73', '--steps', '4', '--ensemble', '3', '--no-cache', '--no-progress']);
+    const seg = await halo(['segment', '--dicom', study, '--out', out, '--slices', '70:73', '--steps', '4', '--ensemble', '3', '--no-cache', '--no-progress']);
     expect(seg.code, seg.stderr).toBe(0);
     await orthanc.start();
   }, 300_000);
@@ -84,9 +84,9 @@ describe('DICOM in, DICOM out, into the PACS', () => {
   });
 
   for (const via of ['STOW-RS', 'C-STORE'] as const) {
-    it(`halo send puts them into Orthanc by ${via} and verifies them`, () => {
+    it(`halo send puts them into Orthanc by ${via} and verifies them`, async () => {
       const to = via === 'STOW-RS' ? orthanc.dicomWebUrl : orthanc.dimseUrl;
-      const r = halo(['send', ...OUTPUTS.map((f) => join(out, f)), '--to', to, '--calling-aet', orthanc.clientAet, '--outbox', tmp('outbox'), '--json']);
+      const r = await halo(['send', ...OUTPUTS.map((f) => join(out, f)), '--to', to, '--calling-aet', orthanc.clientAet, '--outbox', tmp('outbox'), '--json']);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr.match(/^verified/gm)).toHaveLength(3);
     });
@@ -95,14 +95,14 @@ describe('DICOM in, DICOM out, into the PACS', () => {
   it('halo pacs find and get bring the study with our objects back from Orthanc (QIDO + WADO-RS, C-FIND + C-GET)', async () => {
     const { readdirSync } = await import('node:fs');
     for (const from of [orthanc.dicomWebUrl, orthanc.dimseUrl]) {
-      const find = halo(['pacs', 'find', '--patient-id', 'BraTS-GLI-00028-000', '--from', from, '--calling-aet', orthanc.clientAet, '--json']);
+      const find = await halo(['pacs', 'find', '--patient-id', 'BraTS-GLI-00028-000', '--from', from, '--calling-aet', orthanc.clientAet, '--json']);
       expect(find.code, find.stderr).toBe(0);
       const studies = JSON.parse(find.stdout);
       expect(studies).toHaveLength(1);
       const uid = studies[0].studyInstanceUID;
       const dest = tmp('get');
       // Only the derived series are in this Orthanc (the MR images were never sent): 3 instances come back.
-      const get = halo(['pacs', 'get', uid, '--from', from, '--calling-aet', orthanc.clientAet, '--out', dest]);
+      const get = await halo(['pacs', 'get', uid, '--from', from, '--calling-aet', orthanc.clientAet, '--out', dest]);
       expect(get.code, get.stderr).toBe(0);
       const files = readdirSync(dest, { recursive: true }).filter((f) => String(f).endsWith('.dcm'));
       expect(files).toHaveLength(3);

@@ -15,9 +15,9 @@ import { CASE_27, DATA } from '../support/paths';
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `halo-bad-${p}-`));
 const file = (role: string) => join(CASE_27, `BraTS-GLI-00027-000-${role}.nii.gz`);
 
-function expectInputError(args: string[], message: RegExp) {
+async function expectInputError(args: string[], message: RegExp) {
   const out = tmp('out');
-  const r = halo(['segment', ...args, '--out', out, '--no-cache', '--no-progress']);
+  const r = await halo(['segment', ...args, '--out', out, '--no-cache', '--no-progress']);
   expect(r.stderr).toMatch(message);
   expect(r.code, r.stderr).toBe(2);
   expect(r.stderr).not.toMatch(/^\s+at /m); // no stack trace
@@ -45,53 +45,53 @@ function dicomFolder(...series: string[]): string {
 }
 
 describe('halo segment refuses bad input clearly', () => {
-  it('a missing sequence', () => {
-    const err = expectInputError(['--case', caseWith({ t1c: null })], /Missing T1ce/);
+  it('a missing sequence', async () => {
+    const err = await expectInputError(['--case', caseWith({ t1c: null })], /Missing T1ce/);
     expect(err).toMatch(/t1c/);
   });
 
-  it('a truncated .nii.gz', () => {
+  it('a truncated .nii.gz', async () => {
     const bad = join(tmp('trunc'), 'flair.nii.gz');
     const bytes = readFileSync(file('t2f'));
     writeFileSync(bad, bytes.subarray(0, bytes.length / 2));
-    expectInputError(['--case', caseWith({ t2f: bad })], /t2f\.nii\.gz.*(truncated|corrupt)/);
+    await expectInputError(['--case', caseWith({ t2f: bad })], /t2f\.nii\.gz.*(truncated|corrupt)/);
   });
 
-  it('a truncated .nii', () => {
+  it('a truncated .nii', async () => {
     const bad = join(tmp('trunc'), 'BraTS-X-t2f.nii');
     const raw = gunzipSync(readFileSync(file('t2f')));
     writeFileSync(bad, raw.subarray(0, raw.length - 1000));
     const dir = caseWith({ t2f: null });
     symlinkSync(bad, join(dir, 'BraTS-X-t2f.nii'));
-    expectInputError(['--case', dir], /truncated/);
+    await expectInputError(['--case', dir], /truncated/);
   });
 
-  it('a file that is not NIfTI at all', () => {
+  it('a file that is not NIfTI at all', async () => {
     const bad = join(tmp('txt'), 'notes.nii');
     writeFileSync(bad, 'this is a text file, not an image\n'.repeat(20));
-    expectInputError(['--model', 'wt-flair-t1', '--flair', bad, '--t1', file('t1n')], /not a NIfTI-1 file/);
+    await expectInputError(['--model', 'wt-flair-t1', '--flair', bad, '--t1', file('t1n')], /not a NIfTI-1 file/);
   });
 
   it('an all-zero volume', async () => {
     const v = await readNifti(file('t2w'));
     const zero = join(tmp('zero'), 'BraTS-X-t2w.nii.gz');
     await writeNifti(zero, v.geometry, new Float32Array(v.data.length), { type: 'float32', template: v.source.kind === 'nifti' ? v.source.header : undefined });
-    expectInputError(['--case', caseWith({ t2w: zero })], /every voxel is 0/);
+    await expectInputError(['--case', caseWith({ t2w: zero })], /every voxel is 0/);
   });
 
-  it('a 2D slice mixed with 3D volumes', () => {
+  it('a 2D slice mixed with 3D volumes', async () => {
     const slice = join(DATA, 'brats', 'slices-pt001', 'brats_train_001_t1_080_w.nii.gz');
-    expectInputError(['--model', 'wt-flair-t1', '--flair', file('t2f'), '--t1', slice], /single 2D slice.*3D volume|3D volume.*single 2D slice/s);
+    await expectInputError(['--model', 'wt-flair-t1', '--flair', file('t2f'), '--t1', slice], /single 2D slice.*3D volume|3D volume.*single 2D slice/s);
   });
 
   it('different grids and no shared frame of reference', async () => {
     const v = await readNifti(file('t1n'));
     const shifted = join(tmp('shift'), 't1.nii.gz');
     await writeNifti(shifted, { ...v.geometry, origin: [v.geometry.origin[0] + 3, v.geometry.origin[1], v.geometry.origin[2]] }, v.data, { type: 'float32' });
-    expectInputError(['--model', 'wt-flair-t1', '--flair', file('t2f'), '--t1', shifted], /different grids.*frame of reference/s);
+    await expectInputError(['--model', 'wt-flair-t1', '--flair', file('t2f'), '--t1', shifted], /different grids.*frame of reference/s);
   });
 
-  it('series from different frames of reference', () => {
+  it('series from different frames of reference', async () => {
     // The same patient scanned supine and prone: the prone series is put into the supine series' study, as when a
     // patient is repositioned within one exam (a new frame of reference).
     const dir = dicomFolder('t1-sag-hfs', 't1-sag-hfp');
@@ -99,44 +99,44 @@ describe('halo segment refuses bad input clearly', () => {
     for (const f of readdirSync(join(dir, 't1-sag-hfp'))) {
       execFileSync('dcmodify', ['-nb', '-m', `StudyInstanceUID=${study}`, join(dir, 't1-sag-hfp', f)], { stdio: 'ignore' });
     }
-    expectInputError(['--dicom', dir, '--model', 'wt-flair-t1', '--role', 'FLAIR=3', '--role', 'T1=2'], /different frames of reference/);
+    await expectInputError(['--dicom', dir, '--model', 'wt-flair-t1', '--role', 'FLAIR=3', '--role', 'T1=2'], /different frames of reference/);
   }, 60_000);
 
-  it('series of different studies', () => {
+  it('series of different studies', async () => {
     const dir = dicomFolder('t1-sag-hfs', 'pd-ax-oblique');
-    expectInputError(['--dicom', dir, '--model', 'wt-flair-t1', '--role', 'FLAIR=2', '--role', 'T1=3'], /2 different studies/);
+    await expectInputError(['--dicom', dir, '--model', 'wt-flair-t1', '--role', 'FLAIR=2', '--role', 'T1=3'], /2 different studies/);
   }, 60_000);
 
-  it('a non-image DICOM object', () => {
+  it('a non-image DICOM object', async () => {
     const dir = dicomFolder('pd-ax-oblique');
     for (const f of readdirSync(join(dir, 'pd-ax-oblique'))) execFileSync('dcmodify', ['-nb', '-ea', '(7fe0,0010)', join(dir, 'pd-ax-oblique', f)], { stdio: 'ignore' });
-    expectInputError(['--dicom', dir, '--model', 'wt-flair-t1', '--role', 'FLAIR=2', '--role', 'T1=2'], /no pixel data/);
+    await expectInputError(['--dicom', dir, '--model', 'wt-flair-t1', '--role', 'FLAIR=2', '--role', 'T1=2'], /no pixel data/);
   }, 60_000);
 
-  it('a truncated DICOM file', () => {
+  it('a truncated DICOM file', async () => {
     const dir = dicomFolder('pd-ax-oblique');
     const f = join(dir, 'pd-ax-oblique', readdirSync(join(dir, 'pd-ax-oblique'))[3]);
     writeFileSync(f, readFileSync(f).subarray(0, 2000));
-    expectInputError(['--dicom', dir, '--model', 'wt-flair-t1'], new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    await expectInputError(['--dicom', dir, '--model', 'wt-flair-t1'], new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   }, 60_000);
 
-  it('--slices outside the volume, or malformed', () => {
-    expectInputError(['--case', CASE_27, '--slices', '150:160'], /--slices 150:160 is outside the volume: it has 155/);
-    expectInputError(['--case', CASE_27, '--slices', '70-74'], /--slices must look like A:B/);
+  it('--slices outside the volume, or malformed', async () => {
+    await expectInputError(['--case', CASE_27, '--slices', '150:160'], /--slices 150:160 is outside the volume: it has 155/);
+    await expectInputError(['--case', CASE_27, '--slices', '70-74'], /--slices must look like A:B/);
   });
 
-  it('an unknown model id', () => {
-    expectInputError(['--case', CASE_27, '--model', 'nope'], /Unknown model "nope".*wt-4seq/s);
+  it('an unknown model id', async () => {
+    await expectInputError(['--case', CASE_27, '--model', 'nope'], /Unknown model "nope".*wt-4seq/s);
   });
 
-  it('an output folder that cannot be written', () => {
-    const r = halo(['segment', '--case', CASE_27, '--out', '/dev/null/out', '--no-cache']);
+  it('an output folder that cannot be written', async () => {
+    const r = await halo(['segment', '--case', CASE_27, '--out', '/dev/null/out', '--no-cache']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/Output folder \/dev\/null\/out is not writable/);
   });
 
-  it('no input, or two kinds of input', () => {
-    expectInputError([], /Give exactly one input/);
-    expectInputError(['--case', CASE_27, '--dicom', CASE_27], /Give exactly one input.*--case and --dicom/);
+  it('no input, or two kinds of input', async () => {
+    await expectInputError([], /Give exactly one input/);
+    await expectInputError(['--case', CASE_27, '--dicom', CASE_27], /Give exactly one input.*--case and --dicom/);
   });
 });

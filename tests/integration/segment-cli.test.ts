@@ -22,12 +22,12 @@ function header(path: string) {
 }
 
 describe('halo segment --case', () => {
-  let run: ReturnType<typeof halo>;
-  beforeAll(() => {
-    run = halo(ARGS);
+  let run: Awaited<ReturnType<typeof halo>>;
+  beforeAll(async () => {
+    run = await halo(ARGS);
   });
 
-  it('exits 0 and writes every output', () => {
+  it('exits 0 and writes every output', async () => {
     expect(run.stderr).not.toMatch(/internal error/);
     expect(run.code).toBe(0);
     for (const f of ['mean.nii.gz', 'variance.nii.gz', 'mask.nii.gz', 'samples.nii.gz', 'summary.json']) {
@@ -83,7 +83,7 @@ describe('halo segment --case', () => {
     expect(slab.some((v) => v > 0)).toBe(true);
   });
 
-  it('summarises the run', () => {
+  it('summarises the run', async () => {
     const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(s.model.id).toBe('wt-4seq');
     expect(s).toMatchObject({ sampler: 'ddpm', steps: 4, ensemble: 3, seed: 7 });
@@ -101,7 +101,7 @@ describe('halo segment --case', () => {
 
   it('reopening the study reuses the cache: same result, nothing resampled', async () => {
     const out2 = mkdtempSync(join(tmpdir(), 'halo-seg2-'));
-    const again = halo([...ARGS.slice(0, 4), out2, ...ARGS.slice(5)]);
+    const again = await halo([...ARGS.slice(0, 4), out2, ...ARGS.slice(5)]);
     expect(again.code).toBe(0);
     const s = JSON.parse(readFileSync(join(out2, 'summary.json'), 'utf8'));
     expect(s.perSlice.every((p: { fromCache: boolean }) => p.fromCache)).toBe(true);
@@ -110,9 +110,9 @@ describe('halo segment --case', () => {
 });
 
 describe('halo segment on a scanner series that is not skull-stripped', () => {
-  it('segments but warns, on stderr and in the summary', () => {
+  it('segments but warns, on stderr and in the summary', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'halo-sag-'));
-    const r = halo(['segment', '--dicom', join(DATA, 'dicom', 't1-sag-hfs'), '--model', 'wt-flair-t1', '--role', 'FLAIR=3', '--role', 'T1=3',
+    const r = await halo(['segment', '--dicom', join(DATA, 'dicom', 't1-sag-hfs'), '--model', 'wt-flair-t1', '--role', 'FLAIR=3', '--role', 'T1=3',
       '--out', dir, '--slices', '17:18', '--steps', '2', '--ensemble', '2', '--no-cache']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/warning: .*does not look skull-stripped/);

@@ -2,7 +2,8 @@
  * The engine's preprocessing (main/engine/preprocess.ts) against the training code's (models/training/data.py)
  * on a real BraTS case: same crop box, same model inputs, same mapping back to the source grid.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ describe('preprocessing parity with the training code', () => {
     const caseDir = join(DATA, 'brats', 'BraTS2021_00006');
     const slices = [20, 77, 120];
     const out = mkdtempSync(join(tmpdir(), 'halo-prep-'));
-    execFileSync('/usr/bin/python3', [
+    await promisify(execFile)('/usr/bin/python3', [
       'tests/support/prep_reference.py', caseDir, card.inputs.join(','), String(card.preprocessing.pixelSpacingMm), out, slices.join(','),
     ]);
     const ref = JSON.parse(readFileSync(join(out, 'box.json'), 'utf8'));
