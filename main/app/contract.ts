@@ -1,0 +1,258 @@
+/**
+ * The contract between the renderer and the main process: every handler's argument schema (zod) and result
+ * type, and every push event. Imported by main (handlers, IPC, HTTP bridge), by the preload and by the
+ * renderer, so both ends agree. No Node imports here: this file is bundled into the renderer.
+ */
+import { z } from 'zod';
+
+export const RoleSchema = z.enum(['T1', 'T1ce', 'T2', 'FLAIR']);
+export type Role = z.infer<typeof RoleSchema>;
+export const ROLES: readonly Role[] = ['FLAIR', 'T1', 'T1ce', 'T2'];
+
+const uid = z.string().regex(/^[0-9]+(\.[0-9]+)*$/).max(64);
+const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+const nodeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
+const folderPath = z.string().min(1).max(4096);
+const none = z.object({}).strict();
+
+/** name -> argument schema. The only way in: anything not listed here is refused. */
+export const HandlerArgs = {
+  'app.info': none,
+  'study.openDemo': none,
+  /** Electron: a folder dialog (folder must be absent). Bridge: `folder` must be inside the allow-list. */
+  'study.openFolder': z.object({ folder: folderPath.optional() }).strict(),
+  'study.allowedFolders': none,
+  'study.setRoles': z.object({ studyId: id, roles: z.partialRecord(RoleSchema, uid) }).strict(),
+  /** One sequence on the reference (FLAIR) grid, binary (see binary.ts). */
+  'study.volume': z.object({ studyId: id, role: RoleSchema }).strict(),
+  'segment.start': z
+    .object({
+      studyId: id,
+      modelId: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).max(64),
+      steps: z.number().int().min(1).max(1000),
+      ensemble: z.number().int().min(1).max(100),
+      /** Slice in view: done first, then outwards. */
+      focus: z.number().int().min(0),
+      /** Half-open range of slices; absent = every slice with brain. */
+      range: z.object({ from: z.number().int().min(0), to: z.number().int().min(1) }).strict().optional(),
+      device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+    })
+    .strict(),
+  'segment.cancel': z.object({ runId: id }).strict(),
+  /** Grow the ensemble of a finished run by `add` members on the slices it did. */
+  'segment.grow': z.object({ runId: id, add: z.number().int().min(1).max(50), focus: z.number().int().min(0) }).strict(),
+  /** One slice's result, binary (mask, mean, variance, members). */
+  'segment.slice': z.object({ runId: id, k: z.number().int().min(0) }).strict(),
+  'save.start': z
+    .object({
+      runId: id,
+      target: z.discriminatedUnion('kind', [
+        z.object({ kind: z.literal('pacs'), node: nodeName }).strict(),
+        /** Electron: a folder dialog (folder absent). Bridge: an allow-listed folder. */
+        z.object({ kind: z.literal('folder'), folder: folderPath.optional() }).strict(),
+      ]),
+    })
+    .strict(),
+  'save.retry': z.object({ jobId: id, itemId: id }).strict(),
+  'pacs.getSettings': none,
+  'pacs.setSettings': z
+    .object({
+      callingAet: z.string().min(1).max(16),
+      nodes: z
+        .array(
+          z.discriminatedUnion('kind', [
+            z.object({ name: nodeName, kind: z.literal('dicomweb'), url: z.string().url().max(2048) }).strict(),
+            z
+              .object({
+                name: nodeName,
+                kind: z.literal('dimse'),
+                aet: z.string().min(1).max(16),
+                host: z.string().min(1).max(255),
+                port: z.number().int().min(1).max(65535),
+              })
+              .strict(),
+          ]),
+        )
+        .max(32),
+    })
+    .strict(),
+  'pacs.echo': z.object({ node: nodeName }).strict(),
+  'pacs.findStudies': z
+    .object({
+      node: nodeName,
+      patientName: z.string().max(64).optional(),
+      patientId: z.string().max(64).optional(),
+      studyDate: z.string().regex(/^(\d{8})?(-(\d{8})?)?$/).optional(),
+      limit: z.number().int().min(1).max(500).default(100),
+    })
+    .strict(),
+  'pacs.retrieve': z.object({ node: nodeName, studyInstanceUID: uid }).strict(),
+} as const;
+
+export type HandlerName = keyof typeof HandlerArgs;
+export const HANDLER_NAMES = Object.keys(HandlerArgs) as HandlerName[];
+export type ArgOf<K extends HandlerName> = z.input<(typeof HandlerArgs)[K]>;
+export type ParsedArgOf<K extends HandlerName> = z.output<(typeof HandlerArgs)[K]>;
+
+export interface ModelSummary {
+  id: string;
+  version: string;
+  description: string;
+  inputs: Role[];
+  defaults: { sampler: 'ddpm' | 'ddim'; steps: number; ensemble: number };
+}
+
+export interface AppInfo {
+  version: string;
+  mode: 'electron' | 'bridge';
+  models: ModelSummary[];
+  demoAvailable: boolean;
+}
+
+export interface SeriesView {
+  seriesInstanceUID: string;
+  seriesNumber?: number;
+  description: string;
+  modality: string;
+  instanceCount: number;
+  guessedRole: Role | null;
+}
+
+export interface GridView {
+  dims: [number, number, number];
+  spacing: [number, number, number];
+  origin: [number, number, number];
+  direction: [[number, number, number], [number, number, number], [number, number, number]];
+  frameOfReferenceUID?: string;
+}
+
+export interface StudyView {
+  studyId: string;
+  studyInstanceUID: string;
+  patientName: string;
+  patientId: string;
+  studyDate: string;
+  studyDescription: string;
+  source: string;
+  series: SeriesView[];
+  /** Role -> SeriesInstanceUID, as used for display and segmentation. */
+  roles: Partial<Record<Role, string>>;
+  /** The FLAIR's grid: every viewport and every result lives on it. Null when the study cannot be shown. */
+  reference: (GridView & { seriesInstanceUID: string }) | null;
+  /** Roles shown resampled onto the reference grid (their own grid differs). */
+  resampled: Role[];
+  /** Problems a radiologist can act on (missing FLAIR, ambiguous roles, series that do not match). */
+  problems: string[];
+}
+
+export interface SegmentRun {
+  runId: string;
+  studyId: string;
+  studyInstanceUID: string;
+  seriesInstanceUID: string;
+  modelId: string;
+  steps: number;
+  ensemble: number;
+  provider: 'CPU' | 'CUDA';
+  providerNote?: string;
+  slices: number[];
+}
+
+export type SaveState = 'queued' | 'sent' | 'verified' | 'written' | 'failed';
+export interface SaveItem {
+  itemId: string;
+  label: string;
+  sopInstanceUID: string;
+  state: SaveState;
+  reason?: string;
+}
+export interface SaveJob {
+  jobId: string;
+  runId: string;
+  target: string;
+  items: SaveItem[];
+}
+
+export interface PacsNodeView {
+  name: string;
+  kind: 'dicomweb' | 'dimse';
+  url?: string;
+  aet?: string;
+  host?: string;
+  port?: number;
+}
+export interface PacsSettingsView {
+  callingAet: string;
+  nodes: PacsNodeView[];
+  /** Where the settings are stored. */
+  file: string;
+}
+export interface PacsStudy {
+  studyInstanceUID: string;
+  patientName: string;
+  patientId: string;
+  studyDate: string;
+  studyDescription: string;
+  modalities: string[];
+  numberOfSeries?: number;
+}
+
+export interface HandlerResults {
+  'app.info': AppInfo;
+  'study.openDemo': StudyView;
+  'study.openFolder': StudyView | null;
+  'study.allowedFolders': { folders: { label: string; path: string }[] };
+  'study.setRoles': StudyView;
+  'study.volume': Uint8Array;
+  'segment.start': SegmentRun;
+  'segment.cancel': { cancelled: boolean };
+  'segment.grow': SegmentRun;
+  'segment.slice': Uint8Array;
+  'save.start': SaveJob;
+  'save.retry': SaveJob;
+  'pacs.getSettings': PacsSettingsView;
+  'pacs.setSettings': PacsSettingsView;
+  'pacs.echo': { ms: number };
+  'pacs.findStudies': PacsStudy[];
+  'pacs.retrieve': StudyView;
+}
+
+/** Every result (and progress event) that belongs to a slice carries this tag; the renderer checks it. */
+export interface ResultTag {
+  runId: string;
+  studyInstanceUID: string;
+  seriesInstanceUID: string;
+  k: number;
+}
+
+export interface HaloEvents {
+  'segment.progress': {
+    runId: string;
+    slicesDone: number;
+    slicesTotal: number;
+    fraction: number;
+    etaSeconds: number | null;
+  };
+  'segment.slice': ResultTag & { ensemble: number; areaMm2: number; meanVariance: number; maxVariance: number };
+  'segment.done': { runId: string; status: 'done' | 'cancelled' | 'failed'; message?: string; seconds: number };
+  'save.status': SaveJob;
+  'pacs.retrieve': { node: string; studyInstanceUID: string; done: number; total?: number };
+}
+export type EventName = keyof HaloEvents;
+export const EVENT_NAMES: EventName[] = ['segment.progress', 'segment.slice', 'segment.done', 'save.status', 'pacs.retrieve'];
+
+/** What a failed call looks like on the renderer side: a message for the user, never a stack. */
+export interface HaloErrorBody {
+  kind: 'input' | 'pacs' | 'cancelled' | 'validation' | 'internal';
+  message: string;
+}
+
+/** What every handler call answers, over IPC and HTTP alike. */
+export type Envelope<T = unknown> = { ok: true; value: T } | { ok: false; error: HaloErrorBody };
+
+/** The API the preload exposes as `window.halo` (and the browser shim re-implements over HTTP). */
+export type HaloApi = {
+  [K in HandlerName]: (arg: ArgOf<K>) => Promise<HandlerResults[K]>;
+} & {
+  on<E extends EventName>(event: E, cb: (payload: HaloEvents[E]) => void): () => void;
+};

@@ -1,0 +1,119 @@
+/**
+ * Opening a study for the viewer: scan a DICOM folder, map series to roles (guess, unless the user reassigned
+ * them), load the assigned series onto the FLAIR grid. Problems the radiologist can fix (no FLAIR, two
+ * candidate T2s, series that do not overlap) become `problems` on the StudyView instead of exceptions, so the
+ * viewer can show the series list and the role picker.
+ */
+import { randomBytes } from 'node:crypto';
+import { basename } from 'node:path';
+import { InputError } from '../errors';
+import { describeSeries, scanDicomFolder, type DicomSeries } from '../dicom/read-study';
+import { str } from '../dicom/values';
+import { loadStudy, type Study } from '../study/load-study';
+import { guessRole } from '../study/roles';
+import { sameGrid, type Geometry } from '../volume/volume';
+import type { GridView, Role, SeriesView, StudyView } from './contract';
+import { ROLES } from './contract';
+
+export interface OpenStudy {
+  id: string;
+  folder: string;
+  view: StudyView;
+  /** Loaded with the assigned roles; null when the study cannot be shown (no FLAIR, mismatch). */
+  study: Study | null;
+}
+
+export const newId = (): string => randomBytes(9).toString('base64url');
+
+export async function openStudyFolder(folder: string, overrides: Partial<Record<Role, string>> = {}, id = newId()): Promise<OpenStudy> {
+  const scan = await scanDicomFolder(folder);
+  const images = scan.series.filter((s) => isImageSeries(s));
+  if (images.length === 0) {
+    throw new InputError(
+      scan.series.length
+        ? `The folder ${folder} holds DICOM objects but no image series (only ${scan.series.length} segmentation or other objects).`
+        : `There are no DICOM images in ${folder}. Choose the folder that holds the study's image files.`,
+    );
+  }
+  const first = images[0].instances[0].dataset;
+  const descriptions = images.map(describeSeries);
+  const series: SeriesView[] = descriptions.map((d) => ({
+    seriesInstanceUID: d.seriesInstanceUID,
+    seriesNumber: d.seriesNumber,
+    description: d.seriesDescription || d.protocolName || '(no description)',
+    modality: d.modality,
+    instanceCount: d.instanceCount,
+    guessedRole: guessRole(d),
+  }));
+  const problems: string[] = [];
+  const studies = new Set(images.map((s) => s.studyInstanceUID));
+  if (studies.size > 1) problems.push(`This folder holds ${studies.size} different studies; showing the series of one of them only if you assign them by hand.`);
+
+  const roles: Partial<Record<Role, string>> = {};
+  for (const role of ROLES) {
+    const given = overrides[role];
+    if (given) {
+      if (!series.some((s) => s.seriesInstanceUID === given)) throw new InputError(`The series chosen for ${role} is not in this study.`);
+      roles[role] = given;
+      continue;
+    }
+    const taken = new Set(Object.values(overrides));
+    const candidates = series.filter((s) => s.guessedRole === role && !taken.has(s.seriesInstanceUID));
+    if (candidates.length === 1) roles[role] = candidates[0].seriesInstanceUID;
+    else if (candidates.length > 1) {
+      problems.push(
+        `${candidates.length} series could be the ${role} (${candidates.map((c) => `#${c.seriesNumber ?? '?'} ${c.description}`).join(', ')}). Choose one in the header.`,
+      );
+    }
+  }
+  const assigned = ROLES.filter((r) => roles[r]);
+  const view: StudyView = {
+    studyId: id,
+    studyInstanceUID: images[0].studyInstanceUID,
+    patientName: str(first, 'PatientName').replace(/\^/g, ' ').trim(),
+    patientId: str(first, 'PatientID'),
+    studyDate: str(first, 'StudyDate'),
+    studyDescription: str(first, 'StudyDescription'),
+    source: basename(folder),
+    series,
+    roles,
+    reference: null,
+    resampled: [],
+    problems,
+  };
+  if (!roles.FLAIR) {
+    problems.unshift(
+      'This study has no FLAIR series that Halo can recognise. Results are computed and shown on the FLAIR, so a FLAIR is required: ' +
+        'if one of the series below is the FLAIR, choose it as FLAIR in the header.',
+    );
+    return { id, folder, view, study: null };
+  }
+  let study: Study;
+  try {
+    study = await loadStudy({ kind: 'dicom', folder, roles: { ...roles } }, assigned);
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    problems.unshift(`These series cannot be shown together: ${err.message}`);
+    return { id, folder, view, study: null };
+  }
+  const ref = study.reference;
+  view.reference = { ...gridView(ref.geometry), seriesInstanceUID: roles.FLAIR };
+  view.resampled = assigned.filter((r) => r !== 'FLAIR' && !sameGrid(study.volumes[r]!.geometry, ref.geometry));
+  return { id, folder, view, study };
+}
+
+function isImageSeries(s: DicomSeries): boolean {
+  const ds = s.instances[0].dataset;
+  const sop = str(ds, 'SOPClassUID');
+  return ds.PixelData !== undefined && !['1.2.840.10008.5.1.4.1.1.66.4', '1.2.840.10008.5.1.4.1.1.30'].includes(sop);
+}
+
+export function gridView(g: Geometry): GridView {
+  return {
+    dims: [...g.dims],
+    spacing: [...g.spacing],
+    origin: [...g.origin],
+    direction: [[...g.direction[0]], [...g.direction[1]], [...g.direction[2]]],
+    frameOfReferenceUID: g.frameOfReferenceUID,
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * Electron entry: one window, the handler table served over IPC, events pushed with webContents.send.
+ * Kept thin on purpose: every behaviour lives in main/app (shared with the HTTP bridge used by the tests).
+ */
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { app, BrowserWindow, dialog, ipcMain, session, shell } from 'electron';
+import type { EventName, HaloEvents } from './app/contract';
+import { dispatch } from './app/handlers';
+import { AppServices, type Host } from './app/services';
+
+if (app.isPackaged) {
+  // Models and the demo study ship as extra resources beside the asar (electron-builder.yml).
+  process.env.HALO_MODELS_DIR ??= join(process.resourcesPath, 'models');
+  process.env.HALO_DEMO_DIR ??= join(process.resourcesPath, 'demo');
+}
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const CSP =
+  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
+  "worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+let win: BrowserWindow | null = null;
+
+const host: Host = {
+  mode: 'electron',
+  emit<E extends EventName>(event: E, payload: HaloEvents[E]) {
+    if (win && !win.isDestroyed()) win.webContents.send('halo:event', event, payload);
+  },
+  allowedFolders: () => [],
+  async chooseFolder(purpose, given) {
+    if (given !== undefined) throw new Error('folder paths come from the dialog in the desktop app');
+    const r = await dialog.showOpenDialog(win!, {
+      title: purpose === 'open' ? 'Open a DICOM study folder' : 'Choose a folder for the results',
+      properties: purpose === 'open' ? ['openDirectory'] : ['openDirectory', 'createDirectory'],
+    });
+    return r.canceled || !r.filePaths[0] ? null : r.filePaths[0];
+  },
+};
+const services = new AppServices(host);
+
+function isOurPage(url: string): boolean {
+  const dev = process.env.ELECTRON_RENDERER_URL;
+  if (!app.isPackaged && dev && url.startsWith(dev)) return true;
+  return url.startsWith(pathToFileURL(join(here, '../renderer/')).href);
+}
+
+function createWindow(): void {
+  win = new BrowserWindow({
+    width: 1600,
+    height: 1000,
+    backgroundColor: '#111418',
+    title: 'Halo',
+    webPreferences: {
+      preload: join(here, '../preload/index.cjs'),
+      contextIsolation: true,
+      nodeIntegration: false,
+      sandbox: true,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      spellcheck: false,
+    },
+  });
+  const wc = win.webContents;
+  wc.setWindowOpenHandler(() => ({ action: 'deny' }));
+  wc.on('will-navigate', (e) => e.preventDefault());
+  wc.on('will-redirect', (e) => e.preventDefault());
+  wc.on('will-attach-webview', (e) => e.preventDefault());
+  if (!app.isPackaged && process.env.ELECTRON_RENDERER_URL) void win.loadURL(process.env.ELECTRON_RENDERER_URL);
+  else void win.loadFile(join(here, '../renderer/index.html'));
+  win.on('closed', () => (win = null));
+}
+
+app.enableSandbox();
+app.whenReady().then(() => {
+  const ses = session.defaultSession;
+  ses.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
+  ses.setPermissionCheckHandler(() => false);
+  ses.webRequest.onHeadersReceived((details, cb) => {
+    cb({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
+  });
+  // No remote content: only our own files (and the dev server in development) may load.
+  ses.webRequest.onBeforeRequest((details, cb) => {
+    const u = details.url;
+    const ok = u.startsWith('file:') || u.startsWith('devtools:') || u.startsWith('data:') || u.startsWith('blob:') || (!app.isPackaged && !!process.env.ELECTRON_RENDERER_URL && u.startsWith(process.env.ELECTRON_RENDERER_URL.replace(/\/$/, '')));
+    cb({ cancel: !ok });
+  });
+  ipcMain.handle('halo:call', (e, name: unknown, arg: unknown) => {
+    if (!e.senderFrame || !isOurPage(e.senderFrame.url)) {
+      return { ok: false, error: { kind: 'validation', message: 'Request from an unknown page refused.' } };
+    }
+    return dispatch(services, name, arg);
+  });
+  createWindow();
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) createWindow();
+  });
+});
+
+app.on('web-contents-created', (_e, contents) => {
+  contents.on('will-navigate', (e) => e.preventDefault());
+  contents.setWindowOpenHandler(({ url }) => {
+    if (/^https:\/\//.test(url)) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+});
+
+app.on('window-all-closed', () => {
+  void services.dispose().finally(() => app.quit());
+});

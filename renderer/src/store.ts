@@ -1,0 +1,324 @@
+/**
+ * The renderer's state and actions. Talks only to window.halo. Every slice result is checked against the
+ * study, the reference series and the run in view before it is drawn (never a result on the wrong images).
+ */
+import { markRaw, reactive } from 'vue';
+import { unpack } from '../../main/app/binary';
+import type { AppInfo, HaloEvents, PacsSettingsView, PacsStudy, ResultTag, Role, SaveJob, SegmentRun, StudyView } from '../../main/app/contract';
+import { ROLES } from '../../main/app/contract';
+import { Viewer, type OverlayState, type WindowPreset } from './viewer/viewer';
+
+export interface SliceStat {
+  k: number;
+  areaMm2: number;
+  meanVariance: number;
+  maxVariance: number;
+  ensemble: number;
+}
+
+interface SliceData {
+  tag: ResultTag;
+  mask: Uint8Array;
+  variance: Float32Array;
+  members: Float32Array[];
+}
+
+export const viewer = new Viewer();
+// For the end-to-end tests and diagnostics in the developer tools.
+(window as unknown as { haloViewer: Viewer }).haloViewer = viewer;
+const results = new Map<number, SliceData>();
+
+export const state = reactive({
+  info: null as AppInfo | null,
+  study: null as StudyView | null,
+  busy: null as string | null,
+  error: null as string | null,
+  notice: null as string | null,
+  panel: 'viewer' as 'viewer' | 'browser' | 'settings',
+  layout: 'grid' as 'grid' | 'one-three',
+  mainRole: 'FLAIR' as Role,
+  shownRoles: [] as Role[],
+  k: 0,
+  nz: 0,
+  labels: { top: '', bottom: '', left: '', right: '' },
+  overlay: { mask: true, maskStyle: 'outline', variance: true, varianceOpacity: 0.5 } as OverlayState,
+  settings: { modelId: '', steps: 20, ensemble: 5, scope: 'all' as 'all' | 'around', radius: 2, device: 'auto' as 'auto' | 'cpu' | 'cuda' },
+  run: null as SegmentRun | null,
+  running: false,
+  progress: null as { fraction: number; etaSeconds: number | null; slicesDone: number; slicesTotal: number } | null,
+  lastRunStatus: null as string | null,
+  stats: {} as Record<number, SliceStat>,
+  member: -1,
+  memberCount: 0,
+  save: null as SaveJob | null,
+  pacs: null as PacsSettingsView | null,
+  viewerReady: false,
+});
+
+let elementsProvider: (() => Map<Role, HTMLDivElement>) | null = null;
+export function setElementsProvider(f: () => Map<Role, HTMLDivElement>): void {
+  elementsProvider = f;
+}
+
+function fail(err: unknown): void {
+  state.error = err instanceof Error ? err.message.replace(/^Error invoking remote method '[^']+': (Error: )?/, '') : String(err);
+}
+
+async function busy<T>(what: string, f: () => Promise<T>): Promise<T | undefined> {
+  state.busy = what;
+  state.error = null;
+  try {
+    return await f();
+  } catch (err) {
+    fail(err);
+    return undefined;
+  } finally {
+    state.busy = null;
+  }
+}
+
+export async function start(): Promise<void> {
+  window.halo.on('segment.progress', onProgress);
+  window.halo.on('segment.slice', (ev) => void onSlice(ev));
+  window.halo.on('segment.done', onDone);
+  window.halo.on('save.status', (job) => {
+    if (state.save && job.jobId === state.save.jobId) state.save = job;
+  });
+  viewer.onSliceChange = (k) => {
+    const prev = state.k;
+    state.k = k;
+    if (state.member >= 0 && prev !== k) {
+      redraw(prev);
+      redraw(k);
+    }
+  };
+  const info = await busy('Starting', () => window.halo['app.info']({}));
+  if (!info) return;
+  state.info = info;
+  const model = info.models.find((m) => m.id === 'wt-4seq') ?? info.models[0];
+  if (model) applyModel(model.id);
+  if (info.demoAvailable) await openStudy(() => window.halo['study.openDemo']({}), 'Opening the demo study');
+}
+
+export function applyModel(id: string): void {
+  const m = state.info?.models.find((x) => x.id === id);
+  if (!m) return;
+  state.settings.modelId = m.id;
+  state.settings.steps = m.defaults.steps;
+  state.settings.ensemble = m.defaults.ensemble;
+}
+
+export async function openStudy(get: () => Promise<StudyView | null>, what = 'Opening the study'): Promise<void> {
+  const study = await busy(what, get);
+  if (study) await show(study);
+}
+
+export async function reassignRole(role: Role, seriesInstanceUID: string): Promise<void> {
+  if (!state.study) return;
+  const roles: Partial<Record<Role, string>> = {};
+  for (const r of ROLES) {
+    const uid = r === role ? seriesInstanceUID : state.study.roles[r];
+    if (uid && (r === role || uid !== seriesInstanceUID)) roles[r] = uid;
+  }
+  const id = state.study.studyId;
+  await openStudy(() => window.halo['study.setRoles']({ studyId: id, roles }), 'Reassigning sequences');
+}
+
+async function show(study: StudyView): Promise<void> {
+  // Forget everything about the previous study before anything of the new one is drawn.
+  state.run = null;
+  state.running = false;
+  state.progress = null;
+  state.stats = {};
+  state.save = null;
+  state.member = -1;
+  state.memberCount = 0;
+  state.lastRunStatus = null;
+  results.clear();
+  state.study = study;
+  state.panel = 'viewer';
+  state.viewerReady = false;
+  viewer.dispose();
+  if (!study.reference) {
+    state.shownRoles = [];
+    return;
+  }
+  const roles = ROLES.filter((r) => study.roles[r]);
+  state.shownRoles = roles;
+  if (!roles.includes(state.mainRole)) state.mainRole = 'FLAIR';
+  await busy('Loading images', async () => {
+    const volumes = [];
+    for (const role of roles) {
+      const { meta, arrays } = unpack<{ studyInstanceUID: string; role: Role }>(await window.halo['study.volume']({ studyId: study.studyId, role }));
+      if (meta.studyInstanceUID !== study.studyInstanceUID || meta.role !== role) throw new Error('The images received do not belong to this study.');
+      volumes.push({ role, data: markRaw(arrays.data as Float32Array) });
+    }
+    // Let Vue create the viewport elements first.
+    await new Promise((r) => requestAnimationFrame(() => r(null)));
+    const elements = elementsProvider!();
+    await viewer.load(study.studyId, study.reference!, volumes, elements);
+    state.nz = viewer.sliceCount;
+    state.k = viewer.slice;
+    state.labels = viewer.labels();
+    viewer.setOverlay(state.overlay);
+    state.viewerReady = true;
+  });
+}
+
+export function setSlice(k: number): void {
+  viewer.setSlice(k);
+}
+
+export function setOverlay(o: Partial<OverlayState>): void {
+  Object.assign(state.overlay, o);
+  viewer.setOverlay(state.overlay);
+}
+
+export function setWindow(preset: WindowPreset): void {
+  viewer.setWindow('all', preset);
+}
+
+export async function segment(): Promise<void> {
+  const study = state.study;
+  if (!study || state.running) return;
+  const s = state.settings;
+  const range = s.scope === 'around' ? { from: Math.max(0, state.k - s.radius), to: Math.min(state.nz, state.k + s.radius + 1) } : undefined;
+  state.stats = {};
+  state.member = -1;
+  results.clear();
+  viewer.clearResults();
+  state.save = null;
+  state.progress = { fraction: 0, etaSeconds: null, slicesDone: 0, slicesTotal: 0 };
+  state.running = true;
+  state.lastRunStatus = null;
+  const run = await busy('Preparing the model', () =>
+    window.halo['segment.start']({ studyId: study.studyId, modelId: s.modelId, steps: s.steps, ensemble: s.ensemble, focus: state.k, range, device: s.device }),
+  );
+  if (!run) {
+    state.running = false;
+    state.progress = null;
+    return;
+  }
+  if (state.study?.studyId !== study.studyId) return;
+  state.run = run;
+  state.memberCount = run.ensemble;
+}
+
+export async function growEnsemble(add = 5): Promise<void> {
+  const run = state.run;
+  if (!run || state.running) return;
+  state.running = true;
+  state.progress = { fraction: 0, etaSeconds: null, slicesDone: 0, slicesTotal: 0 };
+  const next = await busy('Adding samples', () => window.halo['segment.grow']({ runId: run.runId, add, focus: state.k }));
+  if (!next) {
+    state.running = false;
+    state.progress = null;
+    return;
+  }
+  state.run = next;
+  state.memberCount = next.ensemble;
+}
+
+export async function cancel(): Promise<void> {
+  if (state.run && state.running) await busy('Cancelling', () => window.halo['segment.cancel']({ runId: state.run!.runId }));
+}
+
+function onProgress(p: HaloEvents['segment.progress']): void {
+  if (!state.run || p.runId !== state.run.runId) return;
+  state.progress = { fraction: p.fraction, etaSeconds: p.etaSeconds, slicesDone: p.slicesDone, slicesTotal: p.slicesTotal };
+}
+
+function onDone(d: HaloEvents['segment.done']): void {
+  if (!state.run || d.runId !== state.run.runId) return;
+  state.running = false;
+  state.lastRunStatus =
+    d.status === 'done' ? `Done in ${d.seconds.toFixed(0)} s` : d.status === 'cancelled' ? 'Cancelled; the slices finished so far are kept.' : `Failed: ${d.message}`;
+  if (d.status === 'failed') state.error = `Segmentation failed: ${d.message}`;
+}
+
+/** A tag belongs to what is on screen: same run, same study, same reference (FLAIR) series. */
+export function tagMatches(tag: ResultTag): boolean {
+  const s = state.study;
+  return !!s && !!s.reference && !!state.run && tag.runId === state.run.runId && tag.studyInstanceUID === s.studyInstanceUID && tag.seriesInstanceUID === s.reference.seriesInstanceUID && tag.k >= 0 && tag.k < s.reference.dims[2];
+}
+
+async function onSlice(ev: HaloEvents['segment.slice']): Promise<void> {
+  if (!tagMatches(ev)) return;
+  try {
+    const { meta, arrays } = unpack<{ tag: ResultTag; ensemble: number; rows: number; cols: number }>(await window.halo['segment.slice']({ runId: ev.runId, k: ev.k }));
+    const t = meta.tag;
+    const dims = state.study?.reference?.dims;
+    if (!tagMatches(t) || t.k !== ev.k || !dims || meta.rows !== dims[1] || meta.cols !== dims[0]) return; // stale or foreign: never drawn
+    const members: Float32Array[] = [];
+    for (let m = 0; m < meta.ensemble; m++) members.push(arrays[`member${m}`] as Float32Array);
+    results.set(t.k, { tag: t, mask: arrays.mask as Uint8Array, variance: arrays.variance as Float32Array, members });
+    state.stats[t.k] = { k: t.k, areaMm2: ev.areaMm2, meanVariance: ev.meanVariance, maxVariance: ev.maxVariance, ensemble: ev.ensemble };
+    redraw(t.k);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+/** Draw slice k from the stored result: the ensemble mask, or the selected member's mask on the slice in view. */
+function redraw(k: number): void {
+  const r = results.get(k);
+  if (!r || !tagMatches(r.tag)) return;
+  let mask = r.mask;
+  if (state.member >= 0 && k === state.k && r.members[state.member]) {
+    const m = r.members[state.member];
+    mask = new Uint8Array(m.length);
+    for (let p = 0; p < m.length; p++) mask[p] = m[p] > 0.5 ? 1 : 0;
+  }
+  viewer.drawSlice(k, mask, r.variance);
+}
+
+export function stepMember(delta: number): void {
+  const n = results.get(state.k)?.members.length ?? 0;
+  if (!n) return;
+  // -1 = the ensemble (mean > 0.5), then members 0 … n-1.
+  let m = state.member + delta;
+  if (m < -1) m = n - 1;
+  if (m >= n) m = -1;
+  state.member = m;
+  redraw(state.k);
+}
+
+export function hasResult(k: number): boolean {
+  return results.has(k);
+}
+
+export async function save(target: { kind: 'pacs'; node: string } | { kind: 'folder'; folder?: string }): Promise<void> {
+  const run = state.run;
+  if (!run) return;
+  const job = await busy('Preparing the DICOM objects', () => window.halo['save.start']({ runId: run.runId, target }));
+  if (job) state.save = job;
+}
+
+export async function retry(itemId: string): Promise<void> {
+  const job = state.save;
+  if (!job) return;
+  const next = await busy('Retrying', () => window.halo['save.retry']({ jobId: job.jobId, itemId }));
+  if (next) state.save = next;
+}
+
+export async function loadPacs(): Promise<void> {
+  const s = await busy('Reading PACS settings', () => window.halo['pacs.getSettings']({}));
+  if (s) state.pacs = s;
+}
+
+export async function findPacsStudies(node: string, text: string, date: string): Promise<PacsStudy[]> {
+  const q = text.trim();
+  const looksLikeId = /\d/.test(q) && !/\s/.test(q);
+  return (
+    (await busy('Searching the PACS', () =>
+      window.halo['pacs.findStudies']({
+        node,
+        patientName: q && !looksLikeId ? `*${q}*` : undefined,
+        patientId: q && looksLikeId ? `*${q}*` : undefined,
+        studyDate: date || undefined,
+      }),
+    )) ?? []
+  );
+}
+
+export { busy, fail };

@@ -1,0 +1,449 @@
+/**
+ * Cornerstone3D glue: one rendering engine, one orthographic viewport per sequence, all on the reference
+ * (FLAIR) grid, in its acquisition plane. Each viewport shows its sequence plus two overlays that live on exactly
+ * the same grid: the tumour mask as a Cornerstone labelmap segmentation (fill and/or outline) and the ensemble
+ * variance as a second labelmap whose labels are variance bins painted with a colour map (label 0 = the ensemble
+ * agrees = transparent), with its own opacity. (A float fusion volume was tried first; with Cornerstone 5's
+ * volume viewport in SwiftShader the second volume did not show, while labelmaps render reliably.)
+ *
+ * Slices are addressed by k of the reference grid; the viewports are always moved together.
+ */
+import {
+  Enums,
+  RenderingEngine,
+  cache,
+  init as csInit,
+  volumeLoader,
+  type Types,
+} from '@cornerstonejs/core';
+import {
+  Enums as ToolEnums,
+  PanTool,
+  ToolGroupManager,
+  WindowLevelTool,
+  ZoomTool,
+  addTool,
+  init as toolsInit,
+  segmentation,
+} from '@cornerstonejs/tools';
+import type { GridView, Role } from '../../../main/app/contract';
+import { acquisitionCamera, add, dot, edgeLabels, percentileWindow, sub, voxelToWorld, type V3 } from './geometry';
+
+/** Colour stops of the variance map, value as a fraction of the display maximum: [x, r, g, b] in 0..1. */
+export const VARIANCE_STOPS: [number, number, number, number][] = [
+  [0, 0.2, 0.0, 0.5],
+  [0.35, 0.8, 0.0, 0.6],
+  [0.7, 1.0, 0.45, 0.0],
+  [1, 1.0, 0.95, 0.1],
+];
+/** Largest possible variance of a [0,1] ensemble (all members 0 or 1, half each). */
+export const VARIANCE_MAX = 0.25;
+
+const SEGMENTATION_ID = 'halo-tumour';
+const VARIANCE_SEG_ID = 'halo-variance';
+/** Number of colour bins of the variance overlay. */
+export const VARIANCE_BINS = 10;
+/** Below this the ensemble is taken to agree: transparent. */
+export const VARIANCE_FLOOR = 0.01;
+
+/** Colour of a value x in 0..1 along VARIANCE_STOPS, as 0..255 RGB. */
+export function varianceColour(x: number): [number, number, number] {
+  const t = Math.min(1, Math.max(0, x));
+  for (let i = 0; i < VARIANCE_STOPS.length - 1; i++) {
+    const a = VARIANCE_STOPS[i];
+    const b = VARIANCE_STOPS[i + 1];
+    if (t <= b[0]) {
+      const f = b[0] > a[0] ? (t - a[0]) / (b[0] - a[0]) : 0;
+      return [1, 2, 3].map((n) => Math.round(255 * (a[n] + f * (b[n] - a[n])))) as [number, number, number];
+    }
+  }
+  const last = VARIANCE_STOPS[VARIANCE_STOPS.length - 1];
+  return [Math.round(255 * last[1]), Math.round(255 * last[2]), Math.round(255 * last[3])];
+}
+
+/** Label of the variance overlay for a variance value: 0 (transparent) or 1..VARIANCE_BINS. */
+export function varianceBin(v: number): number {
+  if (!(v >= VARIANCE_FLOOR)) return 0;
+  return 1 + Math.min(VARIANCE_BINS - 1, Math.floor((v / VARIANCE_MAX) * VARIANCE_BINS));
+}
+const TOOL_GROUP = 'halo-tools';
+let initialised: Promise<void> | null = null;
+
+async function initOnce(): Promise<void> {
+  if (!initialised) {
+    initialised = (async () => {
+      csInit();
+      toolsInit();
+      addTool(WindowLevelTool);
+      addTool(PanTool);
+      addTool(ZoomTool);
+    })();
+  }
+  return initialised;
+}
+
+export interface LoadedVolume {
+  role: Role;
+  data: Float32Array;
+}
+
+export type WindowPreset = 'auto' | 'soft' | 'wide' | 'bright';
+
+export interface OverlayState {
+  mask: boolean;
+  maskStyle: 'fill' | 'outline' | 'both';
+  variance: boolean;
+  varianceOpacity: number;
+}
+
+export class Viewer {
+  private engine: RenderingEngine | null = null;
+  private grid: GridView | null = null;
+  private prefix = '';
+  private roles: Role[] = [];
+  private elements = new Map<Role, HTMLDivElement>();
+  private windows = new Map<Role, { lower: number; upper: number }>();
+  private k = 0;
+  private overlay: OverlayState = { mask: true, maskStyle: 'both', variance: true, varianceOpacity: 0.6 };
+  onSliceChange: (k: number) => void = () => undefined;
+
+  async load(studyId: string, grid: GridView, volumes: LoadedVolume[], elements: Map<Role, HTMLDivElement>): Promise<void> {
+    await initOnce();
+    this.dispose();
+    this.grid = grid;
+    this.prefix = `halo-${studyId}-${Date.now().toString(36)}`;
+    this.roles = volumes.map((v) => v.role);
+    this.elements = elements;
+    this.engine = new RenderingEngine('halo-engine');
+    const cam = acquisitionCamera(grid.direction as [V3, V3, V3]);
+    const [nx, ny, nz] = grid.dims;
+    const common = {
+      dimensions: grid.dims as Types.Point3,
+      spacing: grid.spacing as Types.Point3,
+      origin: grid.origin as Types.Point3,
+      direction: grid.direction.flat() as Types.Mat3,
+    };
+    const meta = (bits: number): Types.Metadata => ({
+      BitsAllocated: bits,
+      BitsStored: bits,
+      SamplesPerPixel: 1,
+      HighBit: bits - 1,
+      PhotometricInterpretation: 'MONOCHROME2',
+      PixelRepresentation: 1,
+      Modality: 'MR',
+      ImageOrientationPatient: [...grid.direction[0], ...grid.direction[1]],
+      PixelSpacing: [grid.spacing[1], grid.spacing[0]],
+      FrameOfReferenceUID: grid.frameOfReferenceUID ?? 'halo',
+      Columns: nx,
+      Rows: ny,
+      voiLut: [],
+      VOILUTFunction: 'LINEAR',
+    });
+    for (const v of volumes) {
+      volumeLoader.createLocalVolume(this.volumeId(v.role), { ...common, metadata: meta(32), scalarData: v.data });
+      this.windows.set(v.role, percentileWindow(v.data));
+    }
+    volumeLoader.createLocalVolume(this.varianceId(), { ...common, metadata: meta(8), scalarData: new Uint8Array(nx * ny * nz) });
+    volumeLoader.createLocalVolume(this.maskId(), { ...common, metadata: meta(8), scalarData: new Uint8Array(nx * ny * nz) });
+
+    this.engine.setViewports(
+      this.roles.map((role) => ({
+        viewportId: this.viewportId(role),
+        type: Enums.ViewportType.ORTHOGRAPHIC,
+        element: elements.get(role)!,
+        defaultOptions: {
+          orientation: { viewUp: cam.viewUp as Types.Point3, viewPlaneNormal: cam.viewPlaneNormal as Types.Point3 },
+          background: [0, 0, 0] as Types.Point3,
+        },
+      })),
+    );
+    const group = ToolGroupManager.createToolGroup(TOOL_GROUP)!;
+    group.addTool(WindowLevelTool.toolName);
+    group.addTool(PanTool.toolName);
+    group.addTool(ZoomTool.toolName);
+    group.setToolActive(WindowLevelTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Primary }] });
+    group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Auxiliary }] });
+    group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Secondary }] });
+
+    for (const role of this.roles) {
+      const vp = this.viewport(role);
+      group.addViewport(vp.id, this.engine.id);
+      await vp.setVolumes([{ volumeId: this.volumeId(role) }]);
+      vp.setProperties({ voiRange: this.windows.get(role)! }, this.volumeId(role));
+    }
+    const varianceSegments: Record<number, { label: string }> = {};
+    for (let b = 1; b <= VARIANCE_BINS; b++) varianceSegments[b] = { label: `variance bin ${b}` };
+    segmentation.addSegmentations([
+      {
+        segmentationId: VARIANCE_SEG_ID,
+        representation: { type: ToolEnums.SegmentationRepresentations.Labelmap, data: { volumeId: this.varianceId() } },
+        config: { label: 'Ensemble variance', segments: varianceSegments },
+      },
+      {
+        segmentationId: SEGMENTATION_ID,
+        representation: { type: ToolEnums.SegmentationRepresentations.Labelmap, data: { volumeId: this.maskId() } },
+        config: { label: 'Whole tumour', segments: { 1: { label: 'Whole tumour' } } },
+      },
+    ]);
+    const lut: Types.ColorLUT = [[0, 0, 0, 0]];
+    // Low bins are more transparent, so near-agreement does not veil the anatomy.
+    for (let b = 1; b <= VARIANCE_BINS; b++) lut.push([...varianceColour((b - 0.5) / VARIANCE_BINS), Math.round(255 * Math.min(1, 0.2 + (0.8 * b) / VARIANCE_BINS))]);
+    const map: Record<string, { segmentationId: string; config?: { colorLUTOrIndex: Types.ColorLUT } }[]> = {};
+    for (const role of this.roles) {
+      map[this.viewportId(role)] = [{ segmentationId: VARIANCE_SEG_ID, config: { colorLUTOrIndex: lut } }, { segmentationId: SEGMENTATION_ID }];
+    }
+    await segmentation.addLabelmapRepresentationToViewportMap(map);
+    for (const role of this.roles) segmentation.config.color.setSegmentIndexColor(this.viewportId(role), SEGMENTATION_ID, 1, [0, 230, 120, 255]);
+    this.applyOverlay();
+    this.setSlice(Math.floor(nz / 2));
+    for (const el of elements.values()) el.addEventListener(Enums.Events.CAMERA_MODIFIED, this.onCamera);
+  }
+
+  /** k of the slice in view (reference grid). */
+  get slice(): number {
+    return this.k;
+  }
+
+  get sliceCount(): number {
+    return this.grid?.dims[2] ?? 0;
+  }
+
+  setSlice(k: number): void {
+    if (!this.engine || !this.grid) return;
+    const nz = this.grid.dims[2];
+    this.k = Math.max(0, Math.min(nz - 1, Math.round(k)));
+    const target = voxelToWorld(this.grid as { origin: V3; spacing: V3; direction: [V3, V3, V3] }, 0, 0, this.k);
+    for (const role of this.roles) {
+      const vp = this.viewport(role);
+      const c = vp.getCamera();
+      const n = c.viewPlaneNormal as V3;
+      const d = dot(sub(target, c.focalPoint as V3), n);
+      if (Math.abs(d) < 1e-6) continue;
+      vp.setCamera({ focalPoint: add(c.focalPoint as V3, n, d) as Types.Point3, position: add(c.position as V3, n, d) as Types.Point3 });
+    }
+    this.engine.render();
+    this.onSliceChange(this.k);
+  }
+
+  scroll(delta: number): void {
+    this.setSlice(this.k + delta);
+  }
+
+  /** Orientation letters of the screen edges (all viewports share the camera orientation). */
+  labels(): { top: string; bottom: string; left: string; right: string } {
+    const role = this.roles[0];
+    if (!role || !this.engine) return { top: '', bottom: '', left: '', right: '' };
+    const c = this.viewport(role).getCamera();
+    const up = c.viewUp as V3;
+    const n = c.viewPlaneNormal as V3;
+    const right: V3 = [up[1] * n[2] - up[2] * n[1], up[2] * n[0] - up[0] * n[2], up[0] * n[1] - up[1] * n[0]];
+    return edgeLabels(up, right);
+  }
+
+  setWindow(role: Role | 'all', preset: WindowPreset): void {
+    if (!this.engine) return;
+    for (const r of role === 'all' ? this.roles : [role]) {
+      const base = this.windows.get(r)!;
+      const w = base.upper - base.lower;
+      const range =
+        preset === 'auto'
+          ? base
+          : preset === 'soft'
+            ? { lower: base.lower + 0.1 * w, upper: base.upper - 0.15 * w }
+            : preset === 'wide'
+              ? { lower: Math.min(0, base.lower - 0.2 * w), upper: base.upper + 0.4 * w }
+              : { lower: base.lower + 0.3 * w, upper: base.upper };
+      this.viewport(r).setProperties({ voiRange: range }, this.volumeId(r));
+    }
+    this.engine.render();
+  }
+
+  resetView(): void {
+    if (!this.engine) return;
+    const k = this.k;
+    for (const r of this.roles) this.viewport(r).resetCamera();
+    this.setSlice(k);
+  }
+
+  zoom(factor: number): void {
+    if (!this.engine) return;
+    for (const r of this.roles) {
+      const vp = this.viewport(r);
+      const c = vp.getCamera();
+      vp.setCamera({ parallelScale: (c.parallelScale ?? 1) / factor });
+    }
+    this.engine.render();
+  }
+
+  resize(): void {
+    this.engine?.resize(true, true);
+  }
+
+  setOverlay(o: Partial<OverlayState>): void {
+    this.overlay = { ...this.overlay, ...o };
+    this.applyOverlay();
+  }
+
+  /**
+   * Draw one slice's result. `mask` decides the labelmap (the ensemble mask, or one member's); `variance` the
+   * heat layer. Both are rows x cols of the reference grid.
+   */
+  drawSlice(k: number, mask: Uint8Array, variance: Float32Array): void {
+    if (!this.engine || !this.grid) return;
+    const [nx, ny, nz] = this.grid.dims;
+    const plane = nx * ny;
+    if (k < 0 || k >= nz || mask.length !== plane || variance.length !== plane) throw new Error('result does not fit the reference grid');
+    const maskVol = cache.getVolume(this.maskId());
+    const varVol = cache.getVolume(this.varianceId());
+    if (!maskVol || !varVol) return;
+    const mv = maskVol.voxelManager as Types.IVoxelManager<number>;
+    const vv = varVol.voxelManager as Types.IVoxelManager<number>;
+    const base = k * plane;
+    for (let p = 0; p < plane; p++) {
+      mv.setAtIndex(base + p, mask[p] ? 1 : 0);
+      vv.setAtIndex(base + p, varianceBin(variance[p]));
+    }
+    segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(SEGMENTATION_ID, [k]);
+    segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(VARIANCE_SEG_ID, [k]);
+    this.engine.render();
+  }
+
+  clearResults(): void {
+    if (!this.grid) return;
+    const [nx, ny, nz] = this.grid.dims;
+    for (let k = 0; k < nz; k++) this.drawSlice(k, new Uint8Array(nx * ny), new Float32Array(nx * ny));
+  }
+
+  /** The canvas of a viewport (tests and screenshots). */
+  canvas(role: Role): HTMLCanvasElement | null {
+    return this.elements.get(role)?.querySelector('canvas') ?? null;
+  }
+
+  /** Canvas pixel (CSS px, relative to the viewport element) of voxel (i, j) of the current slice. */
+  voxelToCanvas(role: Role, i: number, j: number): [number, number] | null {
+    if (!this.engine || !this.grid) return null;
+    const w = voxelToWorld(this.grid as { origin: V3; spacing: V3; direction: [V3, V3, V3] }, i, j, this.k);
+    const p = this.viewport(role).worldToCanvas(w as Types.Point3);
+    return [p[0], p[1]];
+  }
+
+  /**
+   * Canvas points (CSS px in the viewport element) of up to n voxels of slice k well inside the drawn mask and
+   * n voxels of brain well away from it (tests: are the overlays drawn where the result says?).
+   */
+  debugMaskPoints(role: Role, n = 200): { inside: [number, number][]; outside: [number, number][] } {
+    const out = { inside: [] as [number, number][], outside: [] as [number, number][] };
+    const vol = cache.getVolume(this.maskId());
+    const img = cache.getVolume(this.volumeId(role));
+    if (!vol || !img || !this.grid) return out;
+    const [nx, ny] = this.grid.dims;
+    const base = this.k * nx * ny;
+    const m = (i: number, j: number) => (i < 0 || j < 0 || i >= nx || j >= ny ? 0 : Number(vol.voxelManager!.getAtIndex(base + j * nx + i)));
+    const near = (i: number, j: number, r: number, v: number) => {
+      for (let dj = -r; dj <= r; dj++) for (let di = -r; di <= r; di++) if (m(i + di, j + dj) === v) return true;
+      return false;
+    };
+    const inside: [number, number][] = [];
+    const outside: [number, number][] = [];
+    for (let j = 0; j < ny; j += 2) {
+      for (let i = 0; i < nx; i += 2) {
+        if (m(i, j) === 1 && !near(i, j, 3, 0)) inside.push([i, j]);
+        else if (m(i, j) === 0 && Number(img.voxelManager!.getAtIndex(base + j * nx + i)) !== 0 && !near(i, j, 4, 1)) outside.push([i, j]);
+      }
+    }
+    const pick = (a: [number, number][]) => a.filter((_, x) => x % Math.max(1, Math.floor(a.length / n)) === 0).slice(0, n);
+    out.inside = pick(inside).map(([i, j]) => this.voxelToCanvas(role, i, j)!);
+    out.outside = pick(outside).map(([i, j]) => this.voxelToCanvas(role, i, j)!);
+    return out;
+  }
+
+  /** Sum of the variance overlay on slice k, read back from Cornerstone's cache (tests/diagnostics). */
+  debugVariance(k: number): { volume: number; image: number } {
+    const vol = cache.getVolume(this.varianceId());
+    if (!vol || !this.grid) return { volume: -1, image: -1 };
+    const plane = this.grid.dims[0] * this.grid.dims[1];
+    let a = 0;
+    for (let p = 0; p < plane; p++) a += Number(vol.voxelManager!.getAtIndex(k * plane + p));
+    const img = cache.getImage(vol.imageIds[k]);
+    const data = img?.voxelManager?.getScalarData() as ArrayLike<number> | undefined;
+    let b = 0;
+    if (data) for (let p = 0; p < data.length; p++) b += data[p];
+    return { volume: a, image: b };
+  }
+
+  dispose(): void {
+    for (const el of this.elements.values()) el.removeEventListener(Enums.Events.CAMERA_MODIFIED, this.onCamera);
+    try {
+      segmentation.removeAllSegmentationRepresentations();
+      segmentation.removeAllSegmentations();
+    } catch {
+      // nothing to remove
+    }
+    if (ToolGroupManager.getToolGroup(TOOL_GROUP)) ToolGroupManager.destroyToolGroup(TOOL_GROUP);
+    this.engine?.destroy();
+    this.engine = null;
+    if (this.prefix) {
+      for (const r of this.roles) cache.removeVolumeLoadObject(this.volumeId(r));
+      cache.removeVolumeLoadObject(this.maskId());
+      cache.removeVolumeLoadObject(this.varianceId());
+    }
+    this.roles = [];
+  }
+
+  private onCamera = () => {
+    // Keep k in sync when a tool moved the camera along the normal (not used by our own tools, but safe).
+  };
+
+  private applyOverlay(): void {
+    if (!this.engine) return;
+    const { mask, maskStyle, variance, varianceOpacity } = this.overlay;
+    for (const role of this.roles) {
+      const viewportId = this.viewportId(role);
+      segmentation.config.visibility.setSegmentationRepresentationVisibility(
+        viewportId,
+        { segmentationId: SEGMENTATION_ID, type: ToolEnums.SegmentationRepresentations.Labelmap },
+        mask,
+      );
+      segmentation.config.style.setStyle(
+        { viewportId, segmentationId: SEGMENTATION_ID, type: ToolEnums.SegmentationRepresentations.Labelmap },
+        {
+          renderFill: maskStyle !== 'outline',
+          renderOutline: maskStyle !== 'fill',
+          fillAlpha: 0.3,
+          outlineWidth: 2,
+          outlineOpacity: 1,
+          renderFillInactive: maskStyle !== 'outline',
+          renderOutlineInactive: maskStyle !== 'fill',
+          fillAlphaInactive: 0.3,
+          outlineWidthInactive: 2,
+        },
+      );
+      segmentation.config.visibility.setSegmentationRepresentationVisibility(
+        viewportId,
+        { segmentationId: VARIANCE_SEG_ID, type: ToolEnums.SegmentationRepresentations.Labelmap },
+        variance && varianceOpacity > 0,
+      );
+      segmentation.config.style.setStyle(
+        { viewportId, segmentationId: VARIANCE_SEG_ID, type: ToolEnums.SegmentationRepresentations.Labelmap },
+        {
+          renderFill: true,
+          renderOutline: false,
+          fillAlpha: varianceOpacity,
+          renderFillInactive: true,
+          renderOutlineInactive: false,
+          fillAlphaInactive: varianceOpacity,
+        },
+      );
+    }
+    this.engine.render();
+  }
+
+  private viewport(role: Role): Types.IVolumeViewport {
+    return this.engine!.getViewport(this.viewportId(role)) as Types.IVolumeViewport;
+  }
+
+  private viewportId = (role: Role) => `vp-${role}`;
+  private volumeId = (role: Role) => `${this.prefix}-${role}`;
+  private maskId = () => `${this.prefix}-mask`;
+  private varianceId = () => `${this.prefix}-variance`;
+}
