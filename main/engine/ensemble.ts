@@ -177,9 +177,13 @@ export class EnsembleEngine {
     return done;
   }
 
-  /** Map members to the source slice; mean, (population) variance and mask there. */
+  /**
+   * Map members to the source slice (0 outside the brain: the model was never shown anything there, and bilinear
+   * mapping would smear the crop's edge into the background); mean, (population) variance and mask there.
+   */
   private finish(k: number, crops: Float32Array[], seconds: number, fromCache: boolean): SliceResult {
-    const members = crops.map((m) => this.study.toSource(m));
+    const brain = this.study.brainFor(k);
+    const members = crops.map((m) => this.study.toSource(m).map((v, p) => (brain[p] ? v : 0)));
     const size = members[0].length;
     const mean = new Float32Array(size);
     const variance = new Float32Array(size);

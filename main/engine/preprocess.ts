@@ -29,6 +29,8 @@ export interface PreparedStudy {
   conditionFor(k: number): Float32Array;
   /** Model-grid crop [box.rows, box.cols] → source slice [rows, cols] (bilinear). */
   toSource(crop: Float32Array): Float32Array;
+  /** The brain (non-zero in any input) of source slice k, 1/0 per pixel. */
+  brainFor(k: number): Uint8Array;
 }
 
 /** Python's round(): halves to even. */
@@ -179,6 +181,9 @@ export function prepareStudy(card: ModelCard, grid: Geometry, volumes: Float32Ar
         crop(toModel(norm), out, ch * box.rows * box.cols);
       });
       return out;
+    },
+    brainFor(k: number): Uint8Array {
+      return brain.subarray(k * plane, (k + 1) * plane);
     },
     toSource(cropped: Float32Array): Float32Array {
       const full = new Float32Array(modelShape[0] * modelShape[1]);

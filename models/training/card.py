@@ -67,6 +67,8 @@ def main():
             "crop": "bounding box of the brain over the whole volume on the model grid, centred in a box rounded up to a multiple of 32; zero padding",
         },
         "maskEncoding": {"x0FromMask": "2*m-1", "maskFromX0": "clip((x0 + 1) / 2, 0, 1)", "threshold": 0.5},
+        "postprocessing": "each member mapped back to the source grid (bilinear) and set to 0 outside the brain mask; "
+                          "mean, population variance and mask (mean > threshold) over the members",
         "schedule": {"kind": "linear", "T": train.T, "betaStart": 1e-4, "betaEnd": 0.02, "learnedSigma": True,
                      "prediction": "eps", "clipDenoised": True},
         "defaults": {"sampler": args.sampler, "steps": steps, "eta": 0.0, "ensemble": 5},

@@ -100,7 +100,8 @@ class PreparedVolume:
         brain_grid = resample_2d(brain.transpose(2, 1, 0).astype(np.float64), spacing_rc, model_spacing) > 0
         self.box = crop_box(brain_grid.any(axis=0))
         self.cond = crop(grid, self.box).astype(np.float32)
-        self.has_brain = brain.transpose(2, 1, 0).reshape(brain.shape[2], -1).any(axis=1)
+        self.brain = brain.transpose(2, 1, 0)  # [Z, rows, cols] on the source grid
+        self.has_brain = self.brain.reshape(brain.shape[2], -1).any(axis=1)
         self.seg = None if seg is None else (seg.transpose(2, 1, 0) > 0)
         self.masks = None
         if seg is not None:

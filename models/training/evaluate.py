@@ -82,7 +82,7 @@ def sample_members(model, vol, slices, kind, steps, n, seed, batch=40):
         masks = ((x0[:, 0].numpy() + 1) / 2).clip(0, 1)
         src = vol.to_source(masks)
         for (z, m), img in zip(chunk, src):
-            out[slices.index(z), m] = img
+            out[slices.index(z), m] = img * vol.brain[z]  # as the engine does: 0 outside the brain
     return out
 
 
@@ -149,7 +149,7 @@ def main():
     val = train.load_split(args.model, "val")[0]
     tumour = [z for z in range(len(val.seg)) if val.seg[z].any()]
     gts = val.seg[tumour]
-    brains = np.stack([val.to_source((val.cond[z] != 0).any(0).astype(np.float32)) > 0.5 for z in tumour])
+    brains = val.brain[tumour]
 
     t0 = time.time()
     members = sample_members(model, val, tumour, "ddpm", args.default_steps, 5, seed=1)
