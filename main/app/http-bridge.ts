@@ -87,7 +87,13 @@ export async function startBridge(opts: BridgeOptions = {}): Promise<Bridge> {
       for (const root of roots) {
         if (await isInside(given, root)) return realpath(given);
       }
-      throw new InputError(`The folder ${given} is not one this session may ${purpose === 'open' ? 'open' : 'write to'}.`);
+      const allowed = purpose === 'open' ? ['the demo study', 'studies retrieved from a PACS', ...allow] : allow;
+      throw new InputError(
+        `The folder ${given} is not one this session may ${purpose === 'open' ? 'open' : 'write to'}. ` +
+          (allowed.length
+            ? `In this browser mode only these can be ${purpose === 'open' ? 'opened' : 'written to'}: ${allowed.join(', ')}.`
+            : 'No folder was allowed for writing when this session was started (--allow).'),
+      );
     },
   };
   const services = new AppServices(host, { cacheDir: opts.cacheDir });

@@ -24,8 +24,6 @@ interface SliceData {
 }
 
 export const viewer = new Viewer();
-// For the end-to-end tests and diagnostics in the developer tools.
-(window as unknown as { haloViewer: Viewer }).haloViewer = viewer;
 const results = new Map<number, SliceData>();
 
 export const state = reactive({
@@ -54,6 +52,51 @@ export const state = reactive({
   pacs: null as PacsSettingsView | null,
   viewerReady: false,
 });
+
+// For the end-to-end tests and diagnostics in the developer tools (read-only views).
+Object.assign(window as unknown as Record<string, unknown>, {
+  haloViewer: viewer,
+  haloDebug: Object.freeze({
+    runId: () => state.run?.runId ?? null,
+    resultSlices: () => [...results.keys()].sort((a, b) => a - b),
+  }),
+});
+
+/**
+ * Events of a run whose start (or grow) call has not answered yet: the events come over another channel (SSE /
+ * IPC events) and may overtake the answer, e.g. slices served from the cache at once. Kept until the run is
+ * known, then replayed; dropped when the call fails.
+ */
+type EarlyEvent =
+  | { name: 'segment.progress'; ev: HaloEvents['segment.progress'] }
+  | { name: 'segment.slice'; ev: HaloEvents['segment.slice'] }
+  | { name: 'segment.done'; ev: HaloEvents['segment.done'] };
+let awaitingRun = false;
+let cancelWhenKnown = false;
+const early: EarlyEvent[] = [];
+function keepEarly(e: EarlyEvent): void {
+  if (awaitingRun && early.length < 10_000) early.push(e);
+}
+function runKnown(run: SegmentRun): void {
+  state.run = run;
+  state.memberCount = run.ensemble;
+  awaitingRun = false;
+  const replay = early.splice(0).filter((e) => e.ev.runId === run.runId);
+  for (const e of replay) {
+    if (e.name === 'segment.progress') onProgress(e.ev);
+    else if (e.name === 'segment.slice') void onSlice(e.ev);
+    else onDone(e.ev);
+  }
+  if (cancelWhenKnown && state.running) void cancel();
+  cancelWhenKnown = false;
+}
+function runFailed(): void {
+  awaitingRun = false;
+  cancelWhenKnown = false;
+  early.length = 0;
+  state.running = false;
+  state.progress = null;
+}
 
 let elementsProvider: (() => Map<Role, HTMLDivElement>) | null = null;
 export function setElementsProvider(f: () => Map<Role, HTMLDivElement>): void {
@@ -134,6 +177,9 @@ async function show(study: StudyView): Promise<void> {
   state.member = -1;
   state.memberCount = 0;
   state.lastRunStatus = null;
+  awaitingRun = false;
+  cancelWhenKnown = false;
+  early.length = 0;
   results.clear();
   state.study = study;
   state.panel = 'viewer';
@@ -191,45 +237,48 @@ export async function segment(): Promise<void> {
   state.progress = { fraction: 0, etaSeconds: null, slicesDone: 0, slicesTotal: 0 };
   state.running = true;
   state.lastRunStatus = null;
+  state.run = null;
+  awaitingRun = true;
+  early.length = 0;
   const run = await busy('Preparing the model', () =>
     window.halo['segment.start']({ studyId: study.studyId, modelId: s.modelId, steps: s.steps, ensemble: s.ensemble, focus: state.k, range, device: s.device }),
   );
-  if (!run) {
-    state.running = false;
-    state.progress = null;
-    return;
-  }
+  if (!run) return runFailed();
   if (state.study?.studyId !== study.studyId) return;
-  state.run = run;
-  state.memberCount = run.ensemble;
+  runKnown(run);
 }
 
 export async function growEnsemble(add = 5): Promise<void> {
   const run = state.run;
   if (!run || state.running) return;
   state.running = true;
+  state.lastRunStatus = null;
   state.progress = { fraction: 0, etaSeconds: null, slicesDone: 0, slicesTotal: 0 };
+  awaitingRun = true;
+  early.length = 0;
   const next = await busy('Adding samples', () => window.halo['segment.grow']({ runId: run.runId, add, focus: state.k }));
-  if (!next) {
-    state.running = false;
-    state.progress = null;
-    return;
-  }
-  state.run = next;
-  state.memberCount = next.ensemble;
+  if (!next) return runFailed();
+  if (state.run?.runId !== run.runId) return; // another study or run meanwhile
+  runKnown(next);
 }
 
 export async function cancel(): Promise<void> {
-  if (state.run && state.running) await busy('Cancelling', () => window.halo['segment.cancel']({ runId: state.run!.runId }));
+  if (!state.running) return;
+  if (awaitingRun) {
+    // The run is being prepared: cancel it as soon as it is known.
+    cancelWhenKnown = true;
+    return;
+  }
+  if (state.run) await busy('Cancelling', () => window.halo['segment.cancel']({ runId: state.run!.runId }));
 }
 
 function onProgress(p: HaloEvents['segment.progress']): void {
-  if (!state.run || p.runId !== state.run.runId) return;
+  if (!state.run || p.runId !== state.run.runId) return keepEarly({ name: 'segment.progress', ev: p });
   state.progress = { fraction: p.fraction, etaSeconds: p.etaSeconds, slicesDone: p.slicesDone, slicesTotal: p.slicesTotal };
 }
 
 function onDone(d: HaloEvents['segment.done']): void {
-  if (!state.run || d.runId !== state.run.runId) return;
+  if (!state.run || d.runId !== state.run.runId) return keepEarly({ name: 'segment.done', ev: d });
   state.running = false;
   state.lastRunStatus =
     d.status === 'done' ? `Done in ${d.seconds.toFixed(0)} s` : d.status === 'cancelled' ? 'Cancelled; the slices finished so far are kept.' : `Failed: ${d.message}`;
@@ -243,6 +292,7 @@ export function tagMatches(tag: ResultTag): boolean {
 }
 
 async function onSlice(ev: HaloEvents['segment.slice']): Promise<void> {
+  if (!state.run || ev.runId !== state.run.runId) return keepEarly({ name: 'segment.slice', ev });
   if (!tagMatches(ev)) return;
   try {
     const { meta, arrays } = unpack<{ tag: ResultTag; ensemble: number; rows: number; cols: number }>(await window.halo['segment.slice']({ runId: ev.runId, k: ev.k }));
@@ -306,7 +356,8 @@ export async function loadPacs(): Promise<void> {
   if (s) state.pacs = s;
 }
 
-export async function findPacsStudies(node: string, text: string, date: string): Promise<PacsStudy[]> {
+/** Studies found, or null when the search failed (the reason is in state.error). */
+export async function findPacsStudies(node: string, text: string, date: string): Promise<PacsStudy[] | null> {
   const q = text.trim();
   const looksLikeId = /\d/.test(q) && !/\s/.test(q);
   return (
@@ -317,7 +368,7 @@ export async function findPacsStudies(node: string, text: string, date: string):
         patientId: q && looksLikeId ? `*${q}*` : undefined,
         studyDate: date || undefined,
       }),
-    )) ?? []
+    )) ?? null
   );
 }
 

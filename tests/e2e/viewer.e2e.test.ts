@@ -8,7 +8,7 @@
  * Needs `npx electron-vite build` first (npm run test:e2e does it). Artefacts: test-results/e2e/*.png.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -76,8 +76,9 @@ describe('viewer end to end (bridge + Chromium)', () => {
     // Missing prerequisites fail loudly (scripts/setup.sh installs Chromium; npm run test:e2e builds the renderer).
     if (!haveChromium) throw new Error('/usr/bin/chromium is missing: apt-get install chromium (scripts/setup.sh does)');
     if (!haveRenderer) throw new Error('the renderer is not built: run npm run build first (npm run test:e2e does)');
-    await rm(OUT, { recursive: true, force: true });
+    // Only this file's screenshots: the other e2e files write theirs (wf-*.png) to the same folder.
     await mkdir(OUT, { recursive: true });
+    for (const f of await readdir(OUT)) if (/^\d\d.*\.png$/.test(f)) await rm(join(OUT, f), { force: true });
     work = await mkdtemp(join(tmpdir(), 'halo-e2e-'));
     const saveDir = join(work, 'saved-results');
     await mkdir(saveDir);

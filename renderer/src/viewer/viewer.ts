@@ -357,6 +357,29 @@ export class Viewer {
     return out;
   }
 
+  /**
+   * Per slice k, the number of voxels set in the mask overlay and in the variance overlay, for the slices where
+   * either is non-zero (tests: which slices show a result, and how much of it).
+   */
+  debugOverlayCounts(): Record<number, { mask: number; variance: number }> {
+    const out: Record<number, { mask: number; variance: number }> = {};
+    const mv = cache.getVolume(this.maskId());
+    const vv = cache.getVolume(this.varianceId());
+    if (!mv || !vv || !this.grid) return out;
+    const [nx, ny, nz] = this.grid.dims;
+    const plane = nx * ny;
+    for (let k = 0; k < nz; k++) {
+      let m = 0;
+      let v = 0;
+      for (let p = 0; p < plane; p++) {
+        if (Number(mv.voxelManager!.getAtIndex(k * plane + p))) m++;
+        if (Number(vv.voxelManager!.getAtIndex(k * plane + p))) v++;
+      }
+      if (m || v) out[k] = { mask: m, variance: v };
+    }
+    return out;
+  }
+
   /** Sum of the variance overlay on slice k, read back from Cornerstone's cache (tests/diagnostics). */
   debugVariance(k: number): { volume: number; image: number } {
     const vol = cache.getVolume(this.varianceId());
@@ -382,11 +405,16 @@ export class Viewer {
     if (ToolGroupManager.getToolGroup(TOOL_GROUP)) ToolGroupManager.destroyToolGroup(TOOL_GROUP);
     this.engine?.destroy();
     this.engine = null;
+    // Called again by load() right after the store's dispose(): remove only what is still cached (removing a
+    // volume twice throws, and the next study would never show).
     if (this.prefix) {
-      for (const r of this.roles) cache.removeVolumeLoadObject(this.volumeId(r));
-      cache.removeVolumeLoadObject(this.maskId());
-      cache.removeVolumeLoadObject(this.varianceId());
+      for (const id of [...this.roles.map((r) => this.volumeId(r)), this.maskId(), this.varianceId()]) {
+        if (cache.getVolumeLoadObject(id)) cache.removeVolumeLoadObject(id);
+      }
     }
+    this.prefix = '';
+    this.grid = null;
+    this.windows.clear();
     this.roles = [];
   }
 
