@@ -108,6 +108,8 @@ export class AppServices {
   }
 
   private async open(folder: string, overrides?: Partial<Record<Role, string>>, id?: string): Promise<StudyView> {
+    // A new study (or new roles) ends the segmentation of the old one: its results could never be shown.
+    await this.cancelActive();
     const s = await openStudyFolder(folder, overrides, id);
     this.studies.set(s.id, s);
     return s.view;
