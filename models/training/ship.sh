@@ -3,7 +3,7 @@
 #   bash models/training/ship.sh wt-4seq [default-steps]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-model="$1"; steps="${2:-20}"
+model="$1"; steps="${2:-50}"
 py=/usr/bin/python3
 mkdir -p models/training/eval
 $py models/training/evaluate.py --model "$model" --default-steps "$steps" --out "models/training/eval/$model.json"
