@@ -7,28 +7,25 @@
  *
  * Needs `npx electron-vite build` first (npm run test:e2e does it). Artefacts: test-results/e2e/*.png.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium, requirePrerequisites } from './browser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge, type Bridge } from '../../main/app/http-bridge';
-import { TestOrthanc, freePort, orthancAvailable } from '../support/orthanc';
+import { TestOrthanc, freePort } from '../support/orthanc';
 import { decodePng } from './png';
 
 const ROOT = resolve(__dirname, '../..');
 const OUT = join(ROOT, 'test-results', 'e2e');
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-const haveRenderer = existsSync(join(ROOT, 'out', 'renderer', 'index.html'));
 
 let bridge: Bridge;
 let ctx: BrowserContext;
 let page: Page;
 let orthanc: TestOrthanc | null = null;
 let work: string;
-const errors: string[] = [];
+let errors: string[] = [];
 
 async function shot(name: string, selector?: string): Promise<Buffer> {
   const path = join(OUT, `${name}.png`);
@@ -73,9 +70,7 @@ function changedAt(a: Buffer, b: Buffer, points: [number, number][]): number {
 
 describe('viewer end to end (bridge + Chromium)', () => {
   beforeAll(async () => {
-    // Missing prerequisites fail loudly (scripts/setup.sh installs Chromium; npm run test:e2e builds the renderer).
-    if (!haveChromium) throw new Error('/usr/bin/chromium is missing: apt-get install chromium (scripts/setup.sh does)');
-    if (!haveRenderer) throw new Error('the renderer is not built: run npm run build first (npm run test:e2e does)');
+    requirePrerequisites();
     // Only this file's screenshots: the other e2e files write theirs (wf-*.png) to the same folder.
     await mkdir(OUT, { recursive: true });
     for (const f of await readdir(OUT)) if (/^\d\d.*\.png$/.test(f)) await rm(join(OUT, f), { force: true });
@@ -83,23 +78,14 @@ describe('viewer end to end (bridge + Chromium)', () => {
     const saveDir = join(work, 'saved-results');
     await mkdir(saveDir);
     const nodes: unknown[] = [{ name: 'offline', kind: 'dicomweb', url: `http://127.0.0.1:${await freePort()}/dicom-web` }];
-    if (orthancAvailable()) {
-      orthanc = new TestOrthanc();
-      await orthanc.start();
-      nodes.unshift({ name: 'orthanc', kind: 'dicomweb', url: orthanc.dicomWebUrl });
-    }
+    orthanc = new TestOrthanc();
+    await orthanc.start();
+    nodes.unshift({ name: 'orthanc', kind: 'dicomweb', url: orthanc.dicomWebUrl });
     process.env.HALO_PACS_CONFIG = join(work, 'pacs.json');
     process.env.HALO_DATA_DIR = join(work, 'data');
     await writeFile(process.env.HALO_PACS_CONFIG, JSON.stringify({ callingAet: 'HALO', nodes }, null, 2));
     bridge = await startBridge({ allow: [saveDir], cacheDir: null });
-    ctx = await chromium.launchPersistentContext(await mkdtemp(join(tmpdir(), 'halo-chromium-')), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      viewport: { width: 1500, height: 950 },
-    });
-    page = ctx.pages()[0] ?? (await ctx.newPage());
-    page.on('pageerror', (e) => errors.push(e.message));
+    ({ ctx, page, errors } = await launchChromium());
   });
 
   afterAll(async () => {

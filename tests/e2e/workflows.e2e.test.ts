@@ -11,20 +11,19 @@
  * Needs `npx electron-vite build` first (npm run test:e2e does it), Orthanc with the DICOMweb plugin, Chromium.
  * Artefacts: test-results/e2e/wf-*.png.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium, requirePrerequisites } from './browser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unpack } from '../../main/app/binary';
 import { startBridge, type Bridge } from '../../main/app/http-bridge';
-import { TestOrthanc, orthancAvailable } from '../support/orthanc';
+import { TestOrthanc } from '../support/orthanc';
 
 const ROOT = resolve(__dirname, '../..');
 const OUT = join(ROOT, 'test-results', 'e2e');
 const DEMO = join(ROOT, 'resources', 'demo');
-const CHROMIUM = '/usr/bin/chromium';
 const STUDY_DATE = '20230815';
 const PATIENT = 'BraTS-GLI-00027-000';
 /** The renderer's variance overlay leaves values below this transparent (viewer.ts VARIANCE_FLOOR). */
@@ -37,7 +36,7 @@ let orthanc: TestOrthanc;
 let work: string;
 let dataDir: string;
 let studyUID = '';
-const errors: string[] = [];
+let errors: string[] = [];
 
 type Debug = { haloDebug: { runId(): string | null; resultSlices(): number[] }; haloViewer: { debugOverlayCounts(): Record<number, { mask: number; variance: number }> } };
 
@@ -95,10 +94,7 @@ async function expectNoStackAndNotBlank(): Promise<void> {
 
 describe('workflows end to end (PACS, cancel, errors)', () => {
   beforeAll(async () => {
-    // Missing prerequisites fail loudly.
-    if (!existsSync(CHROMIUM)) throw new Error('/usr/bin/chromium is missing: apt-get install chromium (scripts/setup.sh does)');
-    if (!existsSync(join(ROOT, 'out', 'renderer', 'index.html'))) throw new Error('the renderer is not built: run npm run build first (npm run test:e2e does)');
-    if (!orthancAvailable()) throw new Error('Orthanc with the DICOMweb plugin is missing: apt-get install orthanc orthanc-dicomweb (scripts/setup.sh does)');
+    requirePrerequisites();
     await mkdir(OUT, { recursive: true });
     for (const f of await readdir(OUT)) if (f.startsWith('wf-')) await rm(join(OUT, f), { force: true });
     work = await mkdtemp(join(tmpdir(), 'halo-e2e-wf-'));
@@ -111,14 +107,7 @@ describe('workflows end to end (PACS, cancel, errors)', () => {
     await writeFile(process.env.HALO_PACS_CONFIG, JSON.stringify({ callingAet: 'HALO', nodes: [{ name: 'orthanc', kind: 'dicomweb', url: orthanc.dicomWebUrl }] }, null, 2));
     await mkdir(join(work, 'allowed'));
     bridge = await startBridge({ allow: [join(work, 'allowed')], cacheDir: null });
-    ctx = await chromium.launchPersistentContext(await mkdtemp(join(tmpdir(), 'halo-chromium-')), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      viewport: { width: 1500, height: 950 },
-    });
-    page = ctx.pages()[0] ?? (await ctx.newPage());
-    page.on('pageerror', (e) => errors.push(e.message));
+    ({ ctx, page, errors } = await launchChromium());
     await page.goto(bridge.pageUrl);
     await page.waitForSelector('[data-test=slice-label]', { timeout: 120_000 }); // the bundled demo, opened on start
   });
