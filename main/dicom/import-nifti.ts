@@ -3,27 +3,16 @@
  * MR Image file per axial slice, exact geometry from the NIfTI affine, original int16 values. The result is
  * honestly labelled as derived (converted) data: unknown acquisition parameters stay empty.
  */
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
 import { readNifti } from '../io/nifti';
-import { type SequenceRole, type Vec3, type Volume, voxelToWorld } from '../volume/volume';
+import { findCaseFiles } from '../study/load-study';
+import { SEQUENCE_ROLES, type SequenceRole, type Vec3, type Volume, voxelToWorld } from '../volume/volume';
 import { buildMrImage, type MrSeriesInfo } from './mr-image';
 import { newUid } from './uid';
 import { HALO_VERSION } from './iod';
-
-/** File-name suffixes of the two BraTS naming schemes (2018-2021: _flair/_t1/_t1ce/_t2; 2023: -t2f/-t1n/-t1c/-t2w). */
-const SUFFIX_ROLE: Record<string, SequenceRole> = {
-  flair: 'FLAIR',
-  t2f: 'FLAIR',
-  t1: 'T1',
-  t1n: 'T1',
-  t1ce: 'T1ce',
-  t1c: 'T1ce',
-  t2: 'T2',
-  t2w: 'T2',
-};
 
 /** How each role is described, and the MR defined terms that the sequence type itself implies. */
 const ROLE_SERIES: Record<SequenceRole, { number: number; description: string; scanningSequence: string[]; contrast?: string }> = {
@@ -41,34 +30,6 @@ const ROLE_SERIES: Record<SequenceRole, { number: number; description: string; s
   // Clinical T2-weighted imaging is (turbo) spin echo.
   T2: { number: 4, description: 'T2', scanningSequence: ['SE'] },
 };
-
-export interface NiftiCaseFile {
-  role: SequenceRole;
-  path: string;
-}
-
-/** The sequence files of a BraTS case folder, by role. Other files (e.g. *_seg) are ignored. */
-export async function findCaseFiles(caseDir: string): Promise<NiftiCaseFile[]> {
-  const info = await stat(caseDir).catch(() => undefined);
-  if (!info?.isDirectory()) throw new InputError(`case folder ${caseDir} does not exist or is not a folder`);
-  const found = new Map<SequenceRole, string>();
-  for (const name of (await readdir(caseDir)).sort()) {
-    const m = /[_-](flair|t1ce|t1c|t1n|t1|t2f|t2w|t2)\.nii(\.gz)?$/i.exec(name);
-    if (!m) continue;
-    const role = SUFFIX_ROLE[m[1].toLowerCase()];
-    const prev = found.get(role);
-    if (prev) {
-      throw new InputError(`case folder ${caseDir} has two ${role} files (${path.basename(prev)} and ${name}); keep one`);
-    }
-    found.set(role, path.join(caseDir, name));
-  }
-  if (found.size === 0) {
-    throw new InputError(
-      `no BraTS sequence files in ${caseDir}: expected names ending in _flair/_t1/_t1ce/_t2 or -t2f/-t1n/-t1c/-t2w, with .nii or .nii.gz`,
-    );
-  }
-  return [...found].map(([role, p]) => ({ role, path: p })).sort((a, b) => ROLE_SERIES[a.role].number - ROLE_SERIES[b.role].number);
-}
 
 export interface ImportedSeries {
   role: SequenceRole;
@@ -99,7 +60,14 @@ const cross = (a: Vec3, b: Vec3): Vec3 => [a[1] * b[2] - a[2] * b[1], a[2] * b[0
  * Patient name and ID are the case folder's name (e.g. BraTS-GLI-00027-000).
  */
 export async function importNiftiCase(caseDir: string, outDir: string, options: ImportOptions = {}): Promise<ImportResult> {
-  const files = await findCaseFiles(caseDir);
+  const byRole = await findCaseFiles(caseDir);
+  const files = SEQUENCE_ROLES.filter((r) => byRole[r]).map((role) => ({ role, path: byRole[role]! }));
+  if (files.length === 0) {
+    throw new InputError(
+      `no BraTS sequence files in ${caseDir}: expected names ending in _flair/_t1/_t1ce/_t2 or -t2f/-t1n/-t1c/-t2w, with .nii or .nii.gz`,
+    );
+  }
+  files.sort((x, y) => ROLE_SERIES[x.role].number - ROLE_SERIES[y.role].number);
   const existing = await readdir(outDir).catch(() => [] as string[]);
   if (existing.length > 0) throw new InputError(`output folder ${outDir} is not empty; give a new or empty folder for the DICOM study`);
   await mkdir(outDir, { recursive: true });

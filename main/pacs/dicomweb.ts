@@ -10,7 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { multipartDecode, multipartEncode } from 'dicomweb-client/src/message.js';
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../dicom/atomic-write';
+import { writeFileAtomic } from '../io/atomic';
 import { hasPart10Preamble } from '../dicom/dcmjs';
 import { CancelledError } from '../errors';
 import { describeEndpoint, type DicomWebEndpoint } from './config';

@@ -1,2 +1,0 @@
-/** Kept for importers of the original path: the one atomic writer lives in main/io/atomic.ts. */
-export { writeFileAtomic } from '../io/atomic';
