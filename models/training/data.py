@@ -6,7 +6,9 @@ its brain voxels (numpy's linear percentile) and scaled to [0, 1], 0 outside the
 spacing (pixel centres aligned, edges clamped), then a crop/pad to the brain's bounding box over the whole volume,
 centred and rounded up to a multiple of 32.
 """
+import lzma
 import math
+import pickle
 from pathlib import Path
 
 import nibabel as nib
@@ -17,7 +19,9 @@ MULTIPLE = 32
 
 
 def load(path) -> tuple:
-    img = nib.load(str(path))
+    """A NIfTI volume as float64 and its voxel sizes; `.nii.xz` (the shared training set) is decompressed in memory."""
+    path = Path(path)
+    img = nib.Nifti1Image.from_bytes(lzma.decompress(path.read_bytes())) if path.suffix == ".xz" else nib.load(str(path))
     return np.asarray(img.dataobj, dtype=np.float64), img.header.get_zooms()
 
 
@@ -153,10 +157,27 @@ def load_slices_pt001(roles, model_spacing):
     return PreparedVolume([stack(keys[r]) for r in roles], (1.0, 1.0), model_spacing, stack("seg"))
 
 
-def training_slices(prepared: list, tumour_fraction_min: float = 0.0):
-    """Concatenate slices with brain from several prepared volumes, padded to a common size."""
-    size_r = max(p.cond.shape[-2] for p in prepared)
-    size_c = max(p.cond.shape[-1] for p in prepared)
+CACHE = Path(__file__).resolve().parent / "data-cache"
+
+
+def cached(key: str, build):
+    """build() once, then read it back from data-cache/ (reading and preprocessing a patient takes seconds)."""
+    path = CACHE / f"{key}.pkl"
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    value = build()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(value, protocol=4))
+    tmp.replace(path)
+    return value
+
+
+def training_slices(prepared: list, min_size: int = 0):
+    """Slices with brain from several prepared volumes, zero-padded (centred) to one common size of at least
+    min_size: cond [N, C, H, W], masks [N, 1, H, W]."""
+    size_r = max([min_size] + [p.cond.shape[-2] for p in prepared])
+    size_c = max([min_size] + [p.cond.shape[-1] for p in prepared])
     conds, masks = [], []
     for p in prepared:
         keep = p.has_brain

@@ -1,41 +1,67 @@
-"""Train a mask-diffusion U-Net on BraTS slices. Resumable: re-run the same command to continue.
+"""Train a mask-diffusion U-Net on BraTS slices, split by patient, with periodic validation on held-out patients.
 
-  /usr/bin/python3 models/training/train.py --model wt-4seq --iters 20000
+  /usr/bin/python3 models/training/train.py --model wt-4seq --iters 40000 --resume
 
-Checkpoints (model, EMA, optimiser, step) go to models/training/checkpoints/<model>/ (not in git).
+--resume continues from checkpoints/<model>/last.pt, or, when there is none (a new session: checkpoints are not in
+git), from the weights of the shipped models/<model>/model.onnx. Every --val-every iterations the EMA model is
+validated on the held-out patients (log.jsonl) and the best so far is kept as best.pt: ship that one.
 """
 import argparse
 import copy
 import json
+import math
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 import data
 import diffusion
 from unet import UNet
 
 HERE = Path(__file__).resolve().parent
+MODELS = HERE.parent
 T = 1000
 
-# Which patients each model trains and validates on (split by patient, never by slice).
+# The 21 patients with all four sequences and an expert segmentation: id -> (folder under ../shared/data, site).
+# The site (contributing institution, or release where the institution is not named) lets the validation span
+# institutions.
+_BRATS18 = ["2013_11", "2013_20", "2013_23", "CBICA_ABM", "CBICA_ALU", "CBICA_AME", "CBICA_AQN", "TCIA01_201",
+            "TCIA01_378", "TCIA01_425", "TCIA01_499", "TCIA02_135", "TCIA02_370", "TCIA02_606", "TCIA03_265",
+            "TCIA10_628", "TCIA10_637", "TCIA13_623"]
+PATIENTS_4SEQ = {
+    "BraTS2021_00006": ("brats/BraTS2021_00006", "BraTS2021"),
+    "BraTS2021_00495": ("brats-train/BraTS2021_00495", "BraTS2021"),
+    "BraTS20_Training_001": ("brats-train/BraTS20_Training_001", "BraTS2020"),
+    **{f"Brats18_{x}_1": (f"brats-train/Brats18_{x}_1", x.rsplit("_", 1)[0]) for x in _BRATS18},
+}
+# Held out from every model: five patients from five sites. Never trained on.
+VALIDATION = ["Brats18_2013_20_1", "Brats18_CBICA_ALU_1", "Brats18_TCIA01_425_1", "Brats18_TCIA10_637_1",
+              "BraTS2021_00495"]
+TRAIN_4SEQ = [p for p in PATIENTS_4SEQ if p not in VALIDATION]
+# brats2018-flair-t1 (FLAIR/T1 only): case_5 is BraTS20_Training_001 and case_8 is Brats18_CBICA_AQN_1, both
+# already among the training patients, so they are left out rather than counted twice.
+FLAIR_T1_EXTRA = [f"case_{n}" for n in range(10) if n not in (5, 8)]
+
 DATASETS = {
     "wt-4seq": {
         "roles": ["T1", "T1ce", "T2", "FLAIR"],
-        "train": [("brats", "BraTS2021_00006")],
-        "val": [("slices", "slices-pt001")],
+        "train": [("brats", p) for p in TRAIN_4SEQ],
+        "val": [("brats", p) for p in VALIDATION],
     },
     "wt-flair-t1": {
         "roles": ["FLAIR", "T1"],
-        "train": [("2018", f"case_{n}") for n in range(9)] + [("brats", "BraTS2021_00006")],
-        "val": [("2018", "case_9")],
+        "train": [("brats", p) for p in TRAIN_4SEQ] + [("2018", c) for c in FLAIR_T1_EXTRA],
+        "val": [("brats", p) for p in VALIDATION],
     },
 }
 MODEL_SPACING = 2.0
 ARCH = dict(model_channels=16, channel_mult=(1, 2, 4, 4), num_res_blocks=1, attention_levels=(3,), heads=4)
-CROP = 64  # random training crops: 4x fewer pixels than whole slices on 2 CPU cores; the net is fully convolutional
+# Whole-brain context: slices are padded to PAD x PAD and the training crop (CROP x CROP after a random
+# rotation/scaling) holds most of a BraTS brain at 2 mm (about 70 x 85 pixels).
+PAD, CROP = 128, 96
 
 
 def use_brats_root(model_id: str, root: Path, val_fraction: float) -> None:
@@ -48,83 +74,182 @@ def use_brats_root(model_id: str, root: Path, val_fraction: float) -> None:
                           "train": [("root", c) for c in cases[:-n_val]], "val": [("root", c) for c in cases[-n_val:]]}
 
 
-def load_split(model_id: str, split: str) -> list:
+def load_one(model_id: str, kind: str, name: str) -> data.PreparedVolume:
     spec = DATASETS[model_id]
-    out = []
-    for kind, name in spec[split]:
-        if kind == "root":
-            out.append(data.load_case(spec["root"] / name, spec["roles"], MODEL_SPACING))
-        elif kind == "brats":
-            out.append(data.load_case(data.DATA / "brats" / name, spec["roles"], MODEL_SPACING))
-        elif kind == "2018":
-            out.append(data.load_2018_case(data.DATA / "brats2018-flair-t1" / name, spec["roles"], MODEL_SPACING))
-        elif kind == "slices":
-            out.append(data.load_slices_pt001(spec["roles"], MODEL_SPACING))
-    return out
+    roles = spec["roles"]
+    if kind == "root":
+        return data.load_case(spec["root"] / name, roles, MODEL_SPACING)
+    key = f"v1-{kind}-{name}-{'-'.join(roles)}-{MODEL_SPACING}"
+    if kind == "brats":
+        return data.cached(key, lambda: data.load_case(data.DATA / PATIENTS_4SEQ[name][0], roles, MODEL_SPACING))
+    if kind == "2018":
+        return data.cached(key, lambda: data.load_2018_case(data.DATA / "brats2018-flair-t1" / name, roles, MODEL_SPACING))
+    if kind == "slices":
+        return data.load_slices_pt001(roles, MODEL_SPACING)
+    raise ValueError(kind)
+
+
+def load_split(model_id: str, split: str) -> list:
+    return [load_one(model_id, kind, name) for kind, name in DATASETS[model_id][split]]
 
 
 def build_model(model_id: str) -> UNet:
     return UNet(in_channels=len(DATASETS[model_id]["roles"]) + 1, **ARCH)
 
 
-def augment(cond, mask, gen):
-    """Random crop, random dihedral transform (orientation-agnostic model) and mild intensity scaling."""
-    r = int(torch.randint(0, cond.shape[2] - CROP + 1, (1,), generator=gen))
-    c = int(torch.randint(0, cond.shape[3] - CROP + 1, (1,), generator=gen))
-    cond, mask = cond[:, :, r:r + CROP, c:c + CROP], mask[:, :, r:r + CROP, c:c + CROP]
-    k = int(torch.randint(0, 4, (1,), generator=gen))
-    cond, mask = torch.rot90(cond, k, (2, 3)), torch.rot90(mask, k, (2, 3))
-    if torch.rand(1, generator=gen) < 0.5:
-        cond, mask = cond.flip(3), mask.flip(3)
-    scale = 1 + 0.1 * (torch.rand(cond.shape[0], cond.shape[1], 1, 1, generator=gen).to(cond.device) - 0.5)
-    return (cond * scale).clamp(0, 1), mask
+# ---- augmentation ----------------------------------------------------------------------------------------------
+
+def _uniform(gen, shape, lo, hi):
+    return lo + (hi - lo) * torch.rand(shape, generator=gen)
+
+
+def augment(cond, x0, gen, crop=CROP):
+    """One random affine per sample (any of the 8 right-angle orientations, +-15 degrees, scale 0.9-1.1, a random
+    crop position) and random intensity changes per sequence inside the brain: gamma, a smooth multiplicative bias
+    field, scale and shift. Outside the brain stays 0, as in the engine's preprocessing."""
+    b, c, h, w = cond.shape
+    angle = torch.randint(0, 4, (b,), generator=gen) * (math.pi / 2) + _uniform(gen, (b,), -1, 1) * math.radians(15)
+    scale = _uniform(gen, (b,), 0.9, 1.1) * crop / h
+    flip = torch.where(torch.rand(b, generator=gen) < 0.5, -1.0, 1.0)
+    shift = _uniform(gen, (b, 2), -1, 1) * (1 - crop / h)
+    cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
+    theta = torch.stack([torch.stack([cos * flip, -sin, shift[:, 0]], 1),
+                         torch.stack([sin * flip, cos, shift[:, 1]], 1)], 1).to(cond)
+    grid = F.affine_grid(theta, (b, c, crop, crop), align_corners=False)
+    brain = (cond > 0).any(1, keepdim=True).to(cond)
+    warped = F.grid_sample(torch.cat([cond, x0, brain], 1), grid, mode="bilinear", padding_mode="zeros",
+                           align_corners=False)
+    cond, x0, brain = warped[:, :c], warped[:, c:c + 1], (warped[:, c + 1:] > 0.5).to(cond)
+    x0 = torch.where(x0 > 0, 1.0, -1.0).to(cond)  # the mask stays binary in {-1, 1}
+
+    gamma = torch.exp(_uniform(gen, (b, c, 1, 1), -0.4, 0.4)).to(cond)
+    field = F.interpolate(torch.randn(b, c, 4, 4, generator=gen).to(cond) * 0.15, size=(crop, crop),
+                          mode="bicubic", align_corners=False).exp()
+    gain = _uniform(gen, (b, c, 1, 1), 0.9, 1.1).to(cond)
+    offset = _uniform(gen, (b, c, 1, 1), -0.05, 0.05).to(cond)
+    cond = (cond.clamp(0, 1) ** gamma * field * gain + offset).clamp(0, 1) * brain
+    return cond, x0
+
+
+# ---- validation on the held-out patients ------------------------------------------------------------------------
+
+def validation_slices(vol, n_tumour=4, n_free=2):
+    """Evenly spaced slices with tumour and tumour-free slices with brain (model grid), for a quick check."""
+    has_t = vol.masks.reshape(len(vol.masks), -1).any(1)
+    tumour, free = np.flatnonzero(has_t), np.flatnonzero(~has_t & vol.has_brain)
+    pick = lambda zs, n: [] if not len(zs) else sorted(set(zs[np.linspace(0, len(zs) - 1, n).round().astype(int)]))
+    return pick(tumour, n_tumour), pick(free, n_free)
+
+
+@torch.no_grad()
+def quick_validation(model, vols, names, steps=20, n=3, seed=0):
+    """Per patient: mean Dice of the n-ensemble on tumour slices, and false-positive area (cm^2 per slice) on
+    tumour-free slices, on the model grid. A cheap proxy of evaluate.py for choosing the best checkpoint."""
+    sampler = diffusion.make_sampler("ddpm", T, steps)
+    gen = torch.Generator().manual_seed(seed)
+    out = {}
+    for vol, name in zip(vols, names):
+        tumour, free = validation_slices(vol)
+        zs = tumour + free
+        cond = torch.from_numpy(np.repeat(vol.cond[zs], n, axis=0))
+        x = diffusion.sample(model, sampler, cond, generator=gen)[:, 0].numpy()
+        mean = ((x + 1) / 2).clip(0, 1).reshape(len(zs), n, *x.shape[1:]).mean(1)
+        pred, gt = mean > 0.5, vol.masks[zs] > 0.5
+        dices = [2 * (p & g).sum() / max(p.sum() + g.sum(), 1) for p, g in zip(pred[:len(tumour)], gt[:len(tumour)])]
+        fp_cm2 = [p.sum() * MODEL_SPACING ** 2 / 100 for p in pred[len(tumour):]]
+        out[name] = {"dice": float(np.mean(dices)) if dices else None, "fp_cm2": float(np.mean(fp_cm2)) if fp_cm2 else 0.0}
+    dice = float(np.mean([v["dice"] for v in out.values() if v["dice"] is not None]))
+    fp = float(np.mean([v["fp_cm2"] for v in out.values()]))
+    # One number to rank checkpoints: Dice, minus 0.01 per cm^2 of false positives on tumour-free slices.
+    return {"dice": dice, "fp_cm2": fp, "score": dice - 0.01 * fp, "patients": out}
+
+
+# ---- training --------------------------------------------------------------------------------------------------
+
+def initial_weights(model_id: str, dev):
+    """The shipped model's weights and its training iterations, read back from models/<id>/model.onnx."""
+    from onnx_weights import load_unet_from_onnx
+    folder = MODELS / model_id
+    card = json.loads((folder / "card.json").read_text())
+    return load_unet_from_onnx(folder).to(dev), int(card.get("training", {}).get("iterations", 0)), card.get("version")
+
+
+def save(path: Path, state: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True, choices=sorted(DATASETS))
-    ap.add_argument("--iters", type=int, default=20000)
-    ap.add_argument("--batch", type=int, default=12)
+    ap.add_argument("--iters", type=int, default=40000, help="total iterations to reach (counting earlier sessions)")
+    ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--ema", type=float, default=0.998)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save-every", type=int, default=250)
+    ap.add_argument("--val-every", type=int, default=1000, help="0: never")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue from checkpoints/<model>/last.pt, or from the shipped model.onnx when there is none")
     ap.add_argument("--out", default=str(HERE / "checkpoints"))
     ap.add_argument("--brats-root", default=None, help="a full BraTS download (case folders with *_seg): train on all of it")
     ap.add_argument("--val-fraction", type=float, default=0.1)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--cases", type=int, default=0, help="use only the first N training and validation patients (quick tests)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.brats_root:
         use_brats_root(args.model, Path(args.brats_root), args.val_fraction)
+    out = Path(args.out) / args.model
+    ckpt = out / "last.pt"
+    if ckpt.exists() and not args.resume:
+        raise SystemExit(f"{ckpt} exists: pass --resume to continue it, or --out for a new run")
 
-    cond, mask = data.training_slices(load_split(args.model, "train"))
+    spec = DATASETS[args.model]
+    if args.cases:
+        spec = DATASETS[args.model] = {**spec, "train": spec["train"][:args.cases], "val": spec["val"][:args.cases]}
+    t_load = time.time()
+    cond, mask = data.training_slices(load_split(args.model, "train"), min_size=PAD)
+    val_vols = load_split(args.model, "val") if args.val_every else []
+    val_names = [name for _, name in spec["val"]]
     tumour = mask.reshape(len(mask), -1).any(axis=1)
-    print(f"{args.model}: {len(cond)} training slices ({tumour.sum()} with tumour), size {cond.shape[-2:]}", flush=True)
+    print(f"{args.model}: {len(spec['train'])} training patients, {len(cond)} slices ({tumour.sum()} with tumour), "
+          f"size {cond.shape[-2:]}; {len(val_vols)} validation patients; loaded in {time.time() - t_load:.0f} s",
+          flush=True)
     dev = torch.device(args.device)
     cond, x0 = torch.from_numpy(cond).to(dev), torch.from_numpy(mask * 2 - 1).to(dev)
 
     model = build_model(args.model).to(dev)
-    ema = copy.deepcopy(model).requires_grad_(False)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    out = Path(args.out) / args.model
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt = out / "last.pt"
-    step = 0
+    step, best, origin = 0, None, "random initialisation"
+    state = None
     if ckpt.exists():
         state = torch.load(ckpt, map_location=dev)
-        model.load_state_dict(state["model"]), ema.load_state_dict(state["ema"]), opt.load_state_dict(state["opt"])
-        step = state["step"]
+        model.load_state_dict(state["model"])
+        step, best, origin = state["step"], state.get("best"), state.get("origin", origin)
         print(f"resumed at step {step}", flush=True)
+    elif args.resume:
+        model, step, version = initial_weights(args.model, dev)
+        origin = f"the shipped {args.model} {version} (model.onnx, {step} iterations)"
+        print(f"resumed from {origin}", flush=True)
+    ema = copy.deepcopy(model).requires_grad_(False)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    if state is not None:
+        ema.load_state_dict(state["ema"]), opt.load_state_dict(state["opt"])
+    out.mkdir(parents=True, exist_ok=True)
+    recipe = dict(batch=args.batch, lr=args.lr, ema=args.ema, pad=PAD, crop=CROP, origin=origin,
+                  train=[name for _, name in spec["train"]], val=val_names)
 
     schedule = diffusion.Schedule(diffusion.linear_betas(T))
     gen = torch.Generator().manual_seed(step)
-    # Half of each batch from slices with tumour, half from any slice with brain.
-    weights = torch.from_numpy(np.where(tumour, 0.5 / max(tumour.sum(), 1), 0.0) + 0.5 / len(tumour))
+    # Every batch: half slices with tumour, half tumour-free slices with brain (brain edges, no tumour).
+    pools = [torch.from_numpy(np.flatnonzero(tumour)), torch.from_numpy(np.flatnonzero(~tumour))]
     log = open(out / "log.jsonl", "a")
     t0, losses = time.time(), []
     while step < args.iters:
-        idx = torch.multinomial(weights, args.batch, replacement=True, generator=gen).to(dev)
+        half = args.batch // 2
+        idx = torch.cat([pools[0][torch.randint(0, len(pools[0]), (half,), generator=gen)],
+                         pools[1][torch.randint(0, len(pools[1]), (args.batch - half,), generator=gen)]]).to(dev)
         c, m = augment(cond[idx], x0[idx], gen)
         loss, mse, vb = diffusion.hybrid_loss(schedule, model, c, m)
         opt.zero_grad()
@@ -142,11 +267,21 @@ def main():
             print(json.dumps(rec), flush=True)
             log.write(json.dumps(rec) + "\n"), log.flush()
             t0, losses = time.time(), []
+        if args.val_every and step % args.val_every == 0:
+            t1 = time.time()
+            val = quick_validation(ema.cpu() if dev.type != "cpu" else ema, val_vols, val_names)
+            ema.to(dev)
+            rec = dict(step=step, validation=val, seconds=round(time.time() - t1, 1))
+            print(json.dumps(rec), flush=True)
+            log.write(json.dumps(rec) + "\n"), log.flush()
+            if best is None or val["score"] > best["score"]:
+                best = {"step": step, **val}
+                save(out / "best.pt", dict(ema=ema.state_dict(), step=step, config=model.config, best=best,
+                                           recipe=recipe, arch_model=args.model))
+            t0 = time.time()
         if step % args.save_every == 0 or step == args.iters:
-            state = dict(model=model.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(), step=step,
-                         config=model.config, arch_model=args.model)
-            torch.save(state, out / "last.tmp")
-            (out / "last.tmp").replace(ckpt)
+            save(ckpt, dict(model=model.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(), step=step,
+                            config=model.config, arch_model=args.model, best=best, origin=origin, recipe=recipe))
 
 
 if __name__ == "__main__":

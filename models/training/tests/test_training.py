@@ -107,17 +107,46 @@ class Preprocessing(unittest.TestCase):
 
 
 class TrainScript(unittest.TestCase):
-    def test_training_runs_and_resumes(self):
+    def test_training_validates_resumes_and_refuses_to_overwrite(self):
         with tempfile.TemporaryDirectory() as d:
             cmd = [sys.executable, str(HERE / "train.py"), "--model", "wt-4seq", "--batch", "2", "--out", d,
-                   "--save-every", "1", "--threads", "1"]
-            first = subprocess.run(cmd + ["--iters", "1"], capture_output=True, text=True, timeout=300)
+                   "--save-every", "1", "--threads", "1", "--cases", "1"]
+            shipped = json.loads((HERE.parent / "wt-4seq" / "card.json").read_text())["training"]["iterations"]
+            run = lambda extra: subprocess.run(cmd + extra, capture_output=True, text=True, timeout=600)
+            # No checkpoint yet: --resume starts from the shipped model.onnx and counts its iterations on.
+            first = run(["--iters", str(shipped + 1), "--resume", "--val-every", "1"])
             self.assertEqual(first.returncode, 0, first.stderr)
-            second = subprocess.run(cmd + ["--iters", "2"], capture_output=True, text=True, timeout=300)
+            self.assertIn("resumed from the shipped wt-4seq", first.stdout)
+            self.assertIn('"validation"', first.stdout)
+            self.assertTrue((Path(d) / "wt-4seq" / "best.pt").exists())
+            refused = run(["--iters", str(shipped + 2)])
+            self.assertNotEqual(refused.returncode, 0)
+            self.assertIn("pass --resume", refused.stderr)
+            second = run(["--iters", str(shipped + 2), "--resume", "--val-every", "0"])
             self.assertEqual(second.returncode, 0, second.stderr)
-            self.assertIn("resumed at step 1", second.stdout)
+            self.assertIn(f"resumed at step {shipped + 1}", second.stdout)
             state = torch.load(Path(d) / "wt-4seq" / "last.pt")
-            self.assertEqual(state["step"], 2)
+            self.assertEqual(state["step"], shipped + 2)
+            self.assertEqual(state["best"]["step"], shipped + 1)
+
+
+class Augmentation(unittest.TestCase):
+    def test_masks_stay_binary_and_the_background_zero(self):
+        import train
+        g = torch.Generator().manual_seed(0)
+        cond = torch.zeros(3, 4, 128, 128)
+        cond[:, :, 30:100, 20:110] = torch.rand(3, 4, 70, 90) * 0.9 + 0.05
+        x0 = -torch.ones(3, 1, 128, 128)
+        x0[:, :, 50:70, 50:70] = 1
+        c, m = train.augment(cond, x0, g)
+        self.assertEqual(tuple(c.shape), (3, 4, train.CROP, train.CROP))
+        self.assertEqual(set(m.unique().tolist()) - {-1.0, 1.0}, set())
+        self.assertTrue(bool((m > 0).any()))
+        self.assertGreaterEqual(float(c.min()), 0.0)
+        self.assertLessEqual(float(c.max()), 1.0)
+        # pixels with no brain in any sequence stay exactly 0 (the engine's preprocessing sets them to 0)
+        outside = (c == 0).all(1)
+        self.assertGreater(float(outside.float().mean()), 0.05)
 
 
 if __name__ == "__main__":
