@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { CancelledError, InputError } from '../errors';
 import { registerBenchCommand } from './commands/bench';
+import { registerEvaluateCommand } from './commands/evaluate';
 import { registerImportNiftiCommand } from './commands/import-nifti';
 import { registerSegmentCommand } from './commands/segment';
 import { registerPacsCommand } from './commands/pacs';
@@ -22,6 +23,7 @@ registerSegmentCommand(program);
 registerPacsCommand(program);
 registerSendCommand(program);
 registerImportNiftiCommand(program);
+registerEvaluateCommand(program);
 registerBenchCommand(program);
 registerServeCommand(program);
 

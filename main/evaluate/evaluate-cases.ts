@@ -1,0 +1,237 @@
+/**
+ * The paper's Table 1 for the user's own labelled data: for each case folder, run the ensemble exactly as
+ * `halo segment` does and score it against the expert segmentation (whole tumour = every label > 0), per patient
+ * and as a mean over patients, next to a trivial FLAIR-threshold baseline on the same slices.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { InputError } from '../errors';
+import type { SliceResult } from '../engine/ensemble';
+import { openSegmentation, type SegmentationOptions } from '../engine/segment-study';
+import { readNifti } from '../io/nifti';
+import { sameGrid, sliceSize } from '../volume/volume';
+import { auroc, dice, hd95, jaccard, mean, percentile, type Mask } from './metrics';
+
+/** Ground truth in BraTS 2018/2020/2021 (`_seg`) and 2023 (`-seg`) case folders. */
+const SEG_NAME = /[_-]seg\.nii(\.gz)?$/i;
+/** The baseline: FLAIR above this percentile of the case's brain voxels. */
+export const BASELINE_PERCENTILE = 90;
+
+export interface EvaluateOptions extends Omit<SegmentationOptions, 'cacheDir'> {
+  cacheDir: string | null;
+  /** 'tumour': slices whose ground truth has tumour; 'all': every slice with brain (adds the false-positive area). */
+  slices: 'tumour' | 'all';
+  /** Every stride-th slice of the chosen ones (1 = all), to bound the time on CPU. */
+  stride: number;
+  signal?: AbortSignal;
+  onProgress?: (p: { caseName: string; caseIndex: number; caseCount: number; fraction: number; etaSeconds: number | null }) => void;
+}
+
+export interface Scores {
+  dice: number | null;
+  jaccard: number | null;
+  hd95_mm: number | null;
+}
+
+export interface CaseReport {
+  case: string;
+  tumourSlices: number;
+  tumourFreeSlices: number;
+  single: Scores;
+  ensemble: Scores;
+  /** AUROC of the ensemble variance for the pixels (inside the brain, all evaluated slices) the ensemble gets wrong. */
+  varianceAuroc: number | null;
+  wrongPixelFraction: number;
+  /** Mean false-positive area of the ensemble mask on tumour-free slices, cm² per slice (null: none evaluated). */
+  falsePositiveCm2: number | null;
+  baseline: Scores & { falsePositiveCm2: number | null };
+  seconds: number;
+}
+
+export interface EvaluationReport {
+  model: { id: string; version: string };
+  sampler: { kind: string; steps: number; eta: number };
+  ensemble: number;
+  seed: number;
+  slices: 'tumour' | 'all';
+  stride: number;
+  provider: string;
+  baseline: string;
+  task: string;
+  cases: CaseReport[];
+  mean: Omit<CaseReport, 'case' | 'seconds'> & { patients: number };
+}
+
+/** Case folders with a ground truth under `dir` (or `dir` itself when it is one), sorted by name. */
+export async function findLabelledCases(dir: string): Promise<{ folder: string; seg: string }[]> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) throw new InputError(`--cases ${dir} does not exist or is not a folder.`);
+  const segIn = async (folder: string) => (await readdir(folder)).find((n) => SEG_NAME.test(n));
+  const own = await segIn(dir);
+  if (own) return [{ folder: dir, seg: join(dir, own) }];
+  const out: { folder: string; seg: string }[] = [];
+  for (const name of (await readdir(dir)).sort()) {
+    const folder = join(dir, name);
+    if (!(await stat(folder)).isDirectory()) continue;
+    const seg = await segIn(folder);
+    if (seg) out.push({ folder, seg: join(folder, seg) });
+  }
+  if (!out.length) {
+    throw new InputError(
+      `No labelled case folders in ${dir}: each case folder needs its sequences and a ground truth named *_seg.nii(.gz) ` +
+        '(BraTS 2018-2021) or *-seg.nii(.gz) (BraTS 2023).',
+    );
+  }
+  return out;
+}
+
+function stridePick<T>(xs: T[], stride: number): T[] {
+  return xs.filter((_, i) => i % stride === 0);
+}
+
+export async function evaluateCases(dir: string, opts: EvaluateOptions): Promise<EvaluationReport> {
+  if (!Number.isInteger(opts.stride) || opts.stride < 1) throw new InputError(`--stride must be a whole number ≥ 1, got ${opts.stride}.`);
+  const cases = await findLabelledCases(dir);
+  const reports: CaseReport[] = [];
+  let header: Omit<EvaluationReport, 'cases' | 'mean'> | undefined;
+  for (const [caseIndex, c] of cases.entries()) {
+    const t0 = performance.now();
+    const session = await openSegmentation({ kind: 'case', folder: c.folder }, opts);
+    try {
+      const { engine, study, model, denoiser } = session;
+      const grid = study.reference.geometry;
+      header ??= {
+        model: { id: model.card.id, version: model.card.version },
+        sampler: engine.settings.sampler,
+        ensemble: engine.settings.ensemble,
+        seed: engine.settings.seed,
+        slices: opts.slices,
+        stride: opts.stride,
+        provider: denoiser.device.provider,
+        baseline: `FLAIR above its ${BASELINE_PERCENTILE}th percentile inside the brain (per case)`,
+        task: 'whole tumour (ground-truth labels > 0), axial slices, metrics per slice averaged per patient, on the input grid',
+      };
+      const seg = await readNifti(c.seg);
+      if (!sameGrid(seg.geometry, grid)) {
+        throw new InputError(`${c.seg} is not on the FLAIR's grid in ${c.folder}; the ground truth must be co-registered with the sequences.`);
+      }
+      const size = sliceSize(grid);
+      const truth = (k: number): Mask => Uint8Array.from(seg.data.subarray(k * size, (k + 1) * size), (v) => (v > 0 ? 1 : 0));
+      const withBrain = engine.study.hasBrain.flatMap((b, k) => (b ? [k] : []));
+      const tumour = withBrain.filter((k) => truth(k).some((v) => v));
+      const free = opts.slices === 'all' ? withBrain.filter((k) => !tumour.includes(k)) : [];
+      const chosen = [...stridePick(tumour, opts.stride), ...stridePick(free, opts.stride)];
+      const results = await engine.run({
+        slices: chosen,
+        signal: opts.signal,
+        onProgress: (p) => opts.onProgress?.({ caseName: basename(c.folder), caseIndex, caseCount: cases.length, fraction: p.fraction, etaSeconds: p.etaSeconds }),
+      });
+      const byK = new Map(results.map((r) => [r.k, r]));
+      const flair = study.aligned.FLAIR!;
+      reports.push(
+        scoreCase(basename(c.folder), chosen.map((k) => byK.get(k)!), {
+          truth,
+          brain: (k) => engine.study.brainFor(k),
+          baselineMask: baselineMasker(flair, withBrain.map((k) => engine.study.brainFor(k)), withBrain, size),
+          rows: grid.dims[1],
+          cols: grid.dims[0],
+          spacing: [grid.spacing[1], grid.spacing[0]],
+          seconds: (performance.now() - t0) / 1000,
+        }),
+      );
+    } finally {
+      await session.close();
+    }
+  }
+  return { ...header!, cases: reports, mean: meanOver(reports) };
+}
+
+/** FLAIR > its BASELINE_PERCENTILE-th percentile over the case's brain voxels, per slice, inside the brain. */
+function baselineMasker(flair: Float32Array, brains: Uint8Array[], slices: number[], size: number): (k: number) => Mask {
+  const values: number[] = [];
+  slices.forEach((k, n) => {
+    const b = brains[n];
+    for (let p = 0; p < size; p++) if (b[p]) values.push(flair[k * size + p]);
+  });
+  const threshold = percentile(values, BASELINE_PERCENTILE);
+  return (k) => {
+    const b = brains[slices.indexOf(k)];
+    return Uint8Array.from({ length: size }, (_, p) => (b[p] && flair[k * size + p] > threshold ? 1 : 0));
+  };
+}
+
+interface CaseInputs {
+  truth: (k: number) => Mask;
+  brain: (k: number) => Uint8Array;
+  baselineMask: (k: number) => Mask;
+  rows: number;
+  cols: number;
+  /** [row spacing, column spacing] in mm. */
+  spacing: [number, number];
+  seconds: number;
+}
+
+export function scoreCase(name: string, results: SliceResult[], c: CaseInputs): CaseReport {
+  const single = { dice: [] as number[], jaccard: [] as number[], hd95: [] as number[] };
+  const ens = { dice: [] as number[], jaccard: [] as number[], hd95: [] as number[] };
+  const base = { dice: [] as number[], jaccard: [] as number[], hd95: [] as number[] };
+  const fp: number[] = [];
+  const baseFp: number[] = [];
+  const variance: number[] = [];
+  const wrong: number[] = [];
+  const cm2 = (c.spacing[0] * c.spacing[1]) / 100;
+  let tumourSlices = 0;
+  for (const r of results) {
+    const gt = c.truth(r.k);
+    const brain = c.brain(r.k);
+    const one = Uint8Array.from(r.members[0], (v) => (v > 0.5 ? 1 : 0));
+    const baseline = c.baselineMask(r.k);
+    if (gt.some((v) => v)) {
+      tumourSlices++;
+      for (const [acc, pred] of [[single, one], [ens, r.mask], [base, baseline]] as const) {
+        acc.dice.push(dice(pred, gt));
+        acc.jaccard.push(jaccard(pred, gt));
+        const h = hd95(pred, gt, c.rows, c.cols, c.spacing);
+        if (h !== null) acc.hd95.push(h);
+      }
+    } else {
+      fp.push(r.mask.reduce((s, v) => s + v, 0) * cm2);
+      baseFp.push(baseline.reduce((s, v) => s + v, 0) * cm2);
+    }
+    for (let p = 0; p < brain.length; p++) {
+      if (!brain[p]) continue;
+      variance.push(r.variance[p]);
+      wrong.push(r.mask[p] !== gt[p] ? 1 : 0);
+    }
+  }
+  const scores = (a: typeof single): Scores => ({ dice: mean(a.dice), jaccard: mean(a.jaccard), hd95_mm: mean(a.hd95) });
+  return {
+    case: name,
+    tumourSlices,
+    tumourFreeSlices: results.length - tumourSlices,
+    single: scores(single),
+    ensemble: scores(ens),
+    varianceAuroc: auroc(Float64Array.from(variance), Uint8Array.from(wrong)),
+    wrongPixelFraction: wrong.length ? wrong.reduce((s, v) => s + v, 0) / wrong.length : 0,
+    falsePositiveCm2: mean(fp),
+    baseline: { ...scores(base), falsePositiveCm2: mean(baseFp) },
+    seconds: Math.round(c.seconds),
+  };
+}
+
+/** Unweighted mean over patients of every per-patient number (nulls left out). */
+function meanOver(cases: CaseReport[]): EvaluationReport['mean'] {
+  const m = (f: (c: CaseReport) => number | null) => mean(cases.map(f).filter((v): v is number => v !== null));
+  const s = (f: (c: CaseReport) => Scores): Scores => ({ dice: m((c) => f(c).dice), jaccard: m((c) => f(c).jaccard), hd95_mm: m((c) => f(c).hd95_mm) });
+  return {
+    patients: cases.length,
+    tumourSlices: cases.reduce((a, c) => a + c.tumourSlices, 0),
+    tumourFreeSlices: cases.reduce((a, c) => a + c.tumourFreeSlices, 0),
+    single: s((c) => c.single),
+    ensemble: s((c) => c.ensemble),
+    varianceAuroc: m((c) => c.varianceAuroc),
+    wrongPixelFraction: m((c) => c.wrongPixelFraction) ?? 0,
+    falsePositiveCm2: m((c) => c.falsePositiveCm2),
+    baseline: { ...s((c) => c.baseline), falsePositiveCm2: m((c) => c.baseline.falsePositiveCm2) },
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * `halo evaluate` on a real labelled BraTS case: finds the labelled case folders (and only those), scores the
+ * ensemble and the baseline per patient and as a mean, and refuses a folder without ground truth.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { EvaluationReport } from '../../main/evaluate/evaluate-cases';
+import { halo } from '../support/cli';
+import { CASE_27, DATA } from '../support/paths';
+
+const out = join(mkdtempSync(join(tmpdir(), 'halo-eval-')), 'report.json');
+
+describe('halo evaluate', () => {
+  let run: Awaited<ReturnType<typeof halo>>;
+  beforeAll(async () => {
+    // ../shared/data/brats holds one labelled case (BraTS2021_00006) beside unlabelled ones and 2D slices.
+    run = await halo(['evaluate', '--cases', join(DATA, 'brats'), '--slices', 'all', '--stride', '30', '--steps', '3', '--ensemble', '2', '--json', '--out', out]);
+  });
+
+  it('scores the one labelled case, per patient and as the mean', () => {
+    expect(run.stderr).not.toMatch(/internal error/);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as EvaluationReport;
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(report);
+    expect(report.cases.map((c) => c.case)).toEqual(['BraTS2021_00006']);
+    expect(report).toMatchObject({ ensemble: 2, sampler: { steps: 3 }, slices: 'all', stride: 30 });
+    const c = report.cases[0];
+    expect(c.tumourSlices).toBeGreaterThan(0);
+    expect(c.tumourFreeSlices).toBeGreaterThan(0);
+    for (const v of [c.single.dice, c.ensemble.dice, c.baseline.dice, c.varianceAuroc]) {
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThanOrEqual(1);
+    }
+    // A FLAIR threshold finds some of a glioma's oedema on this case: the baseline is a real, non-trivial number.
+    expect(c.baseline.dice!).toBeGreaterThan(0.2);
+    expect(c.falsePositiveCm2).toBeGreaterThanOrEqual(0);
+    expect(report.mean).toMatchObject({ patients: 1, tumourSlices: c.tumourSlices, single: c.single, ensemble: c.ensemble });
+  });
+
+  it('refuses a folder without ground truth, saying what it needs', async () => {
+    const r = await halo(['evaluate', '--cases', CASE_27]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/No labelled case folders in .*_seg\.nii/);
+  });
+});
