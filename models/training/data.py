@@ -11,7 +11,6 @@ import math
 import pickle
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -20,6 +19,8 @@ MULTIPLE = 32
 
 def load(path) -> tuple:
     """A NIfTI volume as float64 and its voxel sizes; `.nii.xz` (the shared training set) is decompressed in memory."""
+    import nibabel as nib  # here, not at the top: training from a data pack (pack_data.py) needs no nibabel
+
     path = Path(path)
     img = nib.Nifti1Image.from_bytes(lzma.decompress(path.read_bytes())) if path.suffix == ".xz" else nib.load(str(path))
     return np.asarray(img.dataobj, dtype=np.float64), img.header.get_zooms()

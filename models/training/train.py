@@ -196,6 +196,8 @@ def main():
     ap.add_argument("--brats-root", default=None, help="a full BraTS download (case folders with *_seg): train on all of it")
     ap.add_argument("--val-fraction", type=float, default=0.1)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--max-seconds", type=float, default=0, help="stop (and save) after this much wall time; 0: no limit")
+    ap.add_argument("--data", default=None, help="train from a pack made by pack_data.py instead of ../shared/data")
     ap.add_argument("--cases", type=int, default=0, help="use only the first N training and validation patients (quick tests)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -210,9 +212,13 @@ def main():
     if args.cases:
         spec = DATASETS[args.model] = {**spec, "train": spec["train"][:args.cases], "val": spec["val"][:args.cases]}
     t_load = time.time()
-    cond, mask = data.training_slices(load_split(args.model, "train"), min_size=PAD)
-    val_vols = load_split(args.model, "val") if args.val_every else []
-    val_names = [name for _, name in spec["val"]]
+    if args.data:  # a pack made by pack_data.py (a machine without ../shared/data)
+        from pack_data import unpack
+        cond, mask, val_vols, val_names = unpack(Path(args.data))
+    else:
+        cond, mask = data.training_slices(load_split(args.model, "train"), min_size=PAD)
+        val_vols = load_split(args.model, "val") if args.val_every else []
+        val_names = [name for _, name in spec["val"]]
     tumour = mask.reshape(len(mask), -1).any(axis=1)
     print(f"{args.model}: {len(spec['train'])} training patients, {len(cond)} slices ({tumour.sum()} with tumour), "
           f"size {cond.shape[-2:]}; {len(val_vols)} validation patients; loaded in {time.time() - t_load:.0f} s",
@@ -246,6 +252,7 @@ def main():
     pools = [torch.from_numpy(np.flatnonzero(tumour)), torch.from_numpy(np.flatnonzero(~tumour))]
     log = open(out / "log.jsonl", "a")
     t0, losses = time.time(), []
+    deadline = time.time() + args.max_seconds if args.max_seconds else float("inf")
     while step < args.iters:
         half = args.batch // 2
         idx = torch.cat([pools[0][torch.randint(0, len(pools[0]), (half,), generator=gen)],
@@ -279,9 +286,13 @@ def main():
                 save(out / "best.pt", dict(ema=ema.state_dict(), step=step, config=model.config, best=best,
                                            recipe=recipe, arch_model=args.model))
             t0 = time.time()
-        if step % args.save_every == 0 or step == args.iters:
+        out_of_time = time.time() > deadline
+        if step % args.save_every == 0 or step == args.iters or out_of_time:
             save(ckpt, dict(model=model.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(), step=step,
                             config=model.config, arch_model=args.model, best=best, origin=origin, recipe=recipe))
+        if out_of_time:
+            print(f"stopped at step {step}: --max-seconds {args.max_seconds:g} reached", flush=True)
+            break
 
 
 if __name__ == "__main__":
