@@ -73,6 +73,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
     ap.add_argument("--version", default="0.1.0")
+    ap.add_argument("--models-dir", default=str(train.MODELS), help="where models/<id>/card.json is written")
     ap.add_argument("--checkpoint", default="best.pt", help="in checkpoints/<model>/ (the one exported)")
     ap.add_argument("--validation", default=None, help="the JSON report of `halo evaluate` on the validation patients")
     ap.add_argument("--curve", default=None, help="evaluate.py's JSON, for its steps curve")
@@ -85,7 +86,7 @@ def main():
     state = torch.load(ckpts / args.checkpoint)
     recipe = state.get("recipe", {})
     log = [json.loads(l) for l in (ckpts / "log.jsonl").read_text().splitlines() if l.strip() and "loss" in l]
-    card_path = train.HERE.parent / args.model / "card.json"
+    card_path = Path(args.models_dir) / args.model / "card.json"
     old = json.loads(card_path.read_text()) if card_path.exists() else {}
     validation = json.loads(Path(args.validation).read_text()) if args.validation else old.get("validation")
     speed = json.loads(Path(args.speed).read_text()) if args.speed else old.get("speed")
