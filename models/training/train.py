@@ -23,6 +23,9 @@ from unet import UNet
 
 HERE = Path(__file__).resolve().parent
 MODELS = HERE.parent
+# Small resume points committed to git (model + EMA weights, no optimiser state, ~9 MB): training carries over to
+# a new machine, where checkpoints/ is gone. Written by `train.py --carry`.
+RESUME = HERE / "resume"
 T = 1000
 
 # The 21 patients with all four sequences and an expert segmentation: id -> (folder under ../shared/data, site).
@@ -196,6 +199,9 @@ def main():
     ap.add_argument("--brats-root", default=None, help="a full BraTS download (case folders with *_seg): train on all of it")
     ap.add_argument("--val-fraction", type=float, default=0.1)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--carry", action="store_true",
+                    help="only write resume/<model>.pt from checkpoints/<model>/last.pt (to commit) and exit")
+    ap.add_argument("--resume-dir", default=str(RESUME), help="where --carry writes and --resume looks for a carried point")
     ap.add_argument("--max-seconds", type=float, default=0, help="stop (and save) after this much wall time; 0: no limit")
     ap.add_argument("--data", default=None, help="train from a pack made by pack_data.py instead of ../shared/data")
     ap.add_argument("--cases", type=int, default=0, help="use only the first N training and validation patients (quick tests)")
@@ -205,6 +211,12 @@ def main():
         use_brats_root(args.model, Path(args.brats_root), args.val_fraction)
     out = Path(args.out) / args.model
     ckpt = out / "last.pt"
+    if args.carry:
+        state = torch.load(ckpt)
+        Path(args.resume_dir).mkdir(exist_ok=True)
+        save(Path(args.resume_dir) / f"{args.model}.pt", {k: v for k, v in state.items() if k != "opt"})
+        print(f"wrote {Path(args.resume_dir) / f'{args.model}.pt'} (step {state['step']})")
+        return
     if ckpt.exists() and not args.resume:
         raise SystemExit(f"{ckpt} exists: pass --resume to continue it, or --out for a new run")
 
@@ -229,11 +241,12 @@ def main():
     model = build_model(args.model).to(dev)
     step, best, origin = 0, None, "random initialisation"
     state = None
-    if ckpt.exists():
-        state = torch.load(ckpt, map_location=dev)
+    carried = Path(args.resume_dir) / f"{args.model}.pt"
+    if ckpt.exists() or (args.resume and carried.exists()):
+        state = torch.load(ckpt if ckpt.exists() else carried, map_location=dev)
         model.load_state_dict(state["model"])
         step, best, origin = state["step"], state.get("best"), state.get("origin", origin)
-        print(f"resumed at step {step}", flush=True)
+        print(f"resumed at step {step}" + ("" if ckpt.exists() else f" from {carried.name} (optimiser state restarts)"), flush=True)
     elif args.resume:
         model, step, version = initial_weights(args.model, dev)
         origin = f"the shipped {args.model} {version} (model.onnx, {step} iterations)"
@@ -241,7 +254,9 @@ def main():
     ema = copy.deepcopy(model).requires_grad_(False)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     if state is not None:
-        ema.load_state_dict(state["ema"]), opt.load_state_dict(state["opt"])
+        ema.load_state_dict(state["ema"])
+        if "opt" in state:
+            opt.load_state_dict(state["opt"])
     out.mkdir(parents=True, exist_ok=True)
     recipe = dict(batch=args.batch, lr=args.lr, ema=args.ema, pad=PAD, crop=CROP, origin=origin,
                   train=[name for _, name in spec["train"]], val=val_names)

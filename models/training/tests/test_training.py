@@ -110,7 +110,7 @@ class TrainScript(unittest.TestCase):
     def test_training_validates_resumes_and_refuses_to_overwrite(self):
         with tempfile.TemporaryDirectory() as d:
             cmd = [sys.executable, str(HERE / "train.py"), "--model", "wt-4seq", "--batch", "2", "--out", d,
-                   "--save-every", "1", "--threads", "1", "--cases", "1"]
+                   "--save-every", "1", "--threads", "1", "--cases", "1", "--resume-dir", str(Path(d) / "carried")]
             shipped = json.loads((HERE.parent / "wt-4seq" / "card.json").read_text())["training"]["iterations"]
             run = lambda extra: subprocess.run(cmd + extra, capture_output=True, text=True, timeout=600)
             # No checkpoint yet: --resume starts from the shipped model.onnx and counts its iterations on.
@@ -128,6 +128,13 @@ class TrainScript(unittest.TestCase):
             state = torch.load(Path(d) / "wt-4seq" / "last.pt")
             self.assertEqual(state["step"], shipped + 2)
             self.assertEqual(state["best"]["step"], shipped + 1)
+            # --carry keeps a small resume point (no optimiser state) that a new machine continues from
+            carry = run(["--carry"])
+            self.assertEqual(carry.returncode, 0, carry.stderr)
+            (Path(d) / "wt-4seq" / "last.pt").unlink()
+            third = run(["--iters", str(shipped + 3), "--resume", "--val-every", "0"])
+            self.assertEqual(third.returncode, 0, third.stderr)
+            self.assertIn(f"resumed at step {shipped + 2} from wt-4seq.pt", third.stdout)
 
 
 class Augmentation(unittest.TestCase):
