@@ -51,6 +51,11 @@ export const HandlerArgs = {
         /** Electron: a folder dialog (folder absent). Bridge: an allow-listed folder. */
         z.object({ kind: z.literal('folder'), folder: folderPath.optional() }).strict(),
       ]),
+      /** Exactly the slices the viewer shows, and their ensemble size: nothing else is written. */
+      slices: z.array(z.number().int().min(0)).min(1).max(4096),
+      ensemble: z.number().int().min(1).max(200),
+      /** The user's corrected masks (bit-packed, base64) of edited slices; they replace the model's in the binary SEG. */
+      edits: z.array(z.object({ k: z.number().int().min(0), mask: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/).max(2_000_000) }).strict()).max(4096).optional(),
     })
     .strict(),
   'save.retry': z.object({ jobId: id, itemId: id }).strict(),
@@ -74,6 +79,8 @@ export const HandlerArgs = {
           ]),
         )
         .max(32),
+      /** The user removed every node on purpose; without it an empty list never replaces saved nodes. */
+      removeAll: z.boolean().optional(),
     })
     .strict(),
   'pacs.echo': z.object({ node: nodeName }).strict(),
@@ -100,6 +107,21 @@ export interface ModelSummary {
   description: string;
   inputs: Role[];
   defaults: { sampler: 'ddpm' | 'ddim'; steps: number; ensemble: number };
+  /** The card's validation, for the radiologist; null when the card has none. */
+  validation: ModelValidation | null;
+}
+
+export interface ModelValidation {
+  trainingPatients: number | null;
+  validationPatients: number;
+  validationSlices: number;
+  diceSingle: number;
+  diceEnsemble: number;
+  baselineDice: number | null;
+  baselineMethod: string | null;
+  auroc: number | null;
+  /** The card's own summary: where the model works and where it fails. */
+  verdict: string;
 }
 
 export interface AppInfo {
@@ -163,6 +185,8 @@ export interface SaveItem {
   itemId: string;
   label: string;
   sopInstanceUID: string;
+  /** The file name it has in a folder (and in the outbox). */
+  fileName: string;
   state: SaveState;
   reason?: string;
 }
@@ -233,7 +257,7 @@ export interface HaloEvents {
     fraction: number;
     etaSeconds: number | null;
   };
-  'segment.slice': ResultTag & { ensemble: number; areaMm2: number; meanVariance: number; maxVariance: number };
+  'segment.slice': ResultTag & { ensemble: number; areaMm2: number; brainMm2: number; meanVariance: number; maxVariance: number };
   'segment.done': { runId: string; status: 'done' | 'cancelled' | 'failed'; message?: string; seconds: number };
   'save.status': SaveJob;
   'pacs.retrieve': { node: string; studyInstanceUID: string; done: number; total?: number };

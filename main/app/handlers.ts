@@ -30,10 +30,10 @@ export const handlers: Impl = {
   'segment.slice': async (svc, a) => svc.sliceResult(a.runId, a.k),
   'save.start': (svc, a) => svc.save(a),
   'save.retry': (svc, a) => svc.retry(a.jobId, a.itemId),
-  'pacs.getSettings': (svc) => svc.getPacsSettings(),
-  'pacs.setSettings': (svc, a) => svc.setPacsSettings(a),
-  'pacs.echo': (svc, a) => svc.echo(a.node),
-  'pacs.findStudies': (svc, a) => svc.findStudies(a),
+  'pacs.getSettings': (svc) => svc.pacs.getSettings(),
+  'pacs.setSettings': (svc, a) => svc.pacs.setSettings(a),
+  'pacs.echo': (svc, a) => svc.pacs.echo(a.node),
+  'pacs.findStudies': (svc, a) => svc.pacs.findStudies(a),
   'pacs.retrieve': (svc, a) => svc.retrieve(a.node, a.studyInstanceUID),
 };
 
