@@ -41,6 +41,8 @@ export const HandlerArgs = {
   'segment.cancel': z.object({ runId: id }).strict(),
   /** Grow the ensemble of a finished run by `add` members on the slices it did. */
   'segment.grow': z.object({ runId: id, add: z.number().int().min(1).max(50), focus: z.number().int().min(0) }).strict(),
+  /** A result already in the study, as planes of the display grid (binary: slices + one array per slice). */
+  'study.result': z.object({ studyId: id, sopInstanceUID: uid }).strict(),
   /** One slice's result, binary (mask, mean, variance, members). */
   'segment.slice': z.object({ runId: id, k: z.number().int().min(0) }).strict(),
   'save.start': z
@@ -165,6 +167,23 @@ export interface StudyView {
   resampled: Role[];
   /** Problems a radiologist can act on (missing FLAIR, ambiguous roles, series that do not match). */
   problems: string[];
+  /** Results already in the study (SEG, Parametric Map), oldest first. */
+  results: PriorResultView[];
+}
+
+export interface PriorResultView {
+  sopInstanceUID: string;
+  /** mask = binary SEG, probability = fractional SEG, variance = Parametric Map. */
+  kind: 'mask' | 'probability' | 'variance';
+  description: string;
+  /** The algorithm (model) that made it, as the object says. */
+  algorithm: string;
+  /** A SEG whose segment is not AUTOMATIC (corrected by hand). */
+  edited: boolean;
+  /** Ensemble size, when the description states it (Halo's do: "n=5"). */
+  ensemble: number | null;
+  date: string;
+  frames: number;
 }
 
 export interface SegmentRun {
@@ -228,6 +247,7 @@ export interface HandlerResults {
   'study.allowedFolders': { folders: { label: string; path: string }[] };
   'study.setRoles': StudyView;
   'study.volume': Uint8Array;
+  'study.result': Uint8Array;
   'segment.start': SegmentRun;
   'segment.cancel': { cancelled: boolean };
   'segment.grow': SegmentRun;

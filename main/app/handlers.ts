@@ -24,6 +24,7 @@ export const handlers: Impl = {
   'study.allowedFolders': async (svc) => ({ folders: svc.host.allowedFolders() }),
   'study.setRoles': (svc, a) => svc.setRoles(a.studyId, a.roles),
   'study.volume': (svc, a) => svc.volume(a.studyId, a.role),
+  'study.result': async (svc, a) => svc.priorResult(a.studyId, a.sopInstanceUID),
   'segment.start': (svc, a) => svc.startSegmentation(a),
   'segment.cancel': (svc, a) => svc.cancel(a.runId),
   'segment.grow': (svc, a) => svc.growEnsemble(a.runId, a.add, a.focus),

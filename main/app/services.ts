@@ -14,6 +14,7 @@ import { PacsService } from './pacs-service';
 import { demoDir } from './paths';
 import { RunService } from './run-service';
 import { SaveService } from './save-service';
+import { readPriorResult } from './prior-results';
 import { openStudyFolder, type OpenStudy } from './studies';
 import pkg from '../../package.json' with { type: 'json' };
 
@@ -81,6 +82,18 @@ export class AppServices {
     const v = s.display.volumes[role]!;
     const seriesInstanceUID = v.source.kind === 'dicom' ? v.source.seriesInstanceUID : '';
     return pack({ studyId, role, studyInstanceUID: s.view.studyInstanceUID, seriesInstanceUID, reference: s.view.reference }, { data });
+  }
+
+  /** A result already in the study, on the display grid: the slices it covers and one plane per slice. */
+  priorResult(studyId: string, sopInstanceUID: string): Uint8Array {
+    const s = this.study(studyId);
+    const r = s.prior.find((p) => p.view.sopInstanceUID === sopInstanceUID);
+    if (!r) throw new InputError('That result is not in the open study.');
+    if (!s.view.reference) throw new InputError('Assign the images first: a result is shown on them.');
+    const planes = readPriorResult(r, s.view.reference);
+    const arrays: Record<string, Float32Array> = {};
+    for (const [k, v] of planes) arrays[`k${k}`] = v;
+    return pack({ studyInstanceUID: s.view.studyInstanceUID, sopInstanceUID, kind: r.view.kind, slices: [...planes.keys()].sort((a, b) => a - b) }, arrays);
   }
 
   private async open(folder: string): Promise<StudyView> {

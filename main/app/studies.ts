@@ -15,6 +15,7 @@ import { guessRole } from '../study/roles';
 import { sameGrid, type Geometry, type Volume } from '../volume/volume';
 import type { GridView, Role, SeriesView, StudyView } from './contract';
 import { ROLES } from './contract';
+import { findPriorResults, type PriorResult } from './prior-results';
 
 export interface OpenStudy {
   id: string;
@@ -22,6 +23,8 @@ export interface OpenStudy {
   view: StudyView;
   /** The assigned sequences on the display grid; null when nothing can be shown (no role assigned, mismatch). */
   display: Display | null;
+  /** Results already in the study (SEG, Parametric Map). */
+  prior: PriorResult[];
 }
 
 export interface Display {
@@ -44,10 +47,14 @@ export async function openStudyFolder(folder: string, overrides: Partial<Record<
   const scan = await scanDicomFolder(folder);
   const images = scan.series.filter((s) => isImageSeries(s));
   if (images.length === 0) {
+    const results = findPriorResults(scan.series, scan.series[0]?.studyInstanceUID ?? '');
     throw new InputError(
-      scan.series.length
-        ? `The folder ${folder} holds DICOM objects but no image series (only ${scan.series.length} segmentation or other objects).`
-        : `There are no DICOM images in ${folder}. Choose the folder that holds the study's image files.`,
+      results.length
+        ? `This study holds only results (${results.map((r) => r.view.kind === 'variance' ? 'a Parametric Map' : `a ${r.view.kind} SEG`).join(', ')}) and no images. ` +
+            'Results are shown on their images: open or retrieve the whole study, images included.'
+        : scan.series.length
+          ? `The folder ${folder} holds DICOM objects but no image series. Choose the folder that holds the study's image files.`
+          : `There are no DICOM images in ${folder}. Choose the folder that holds the study's image files.`,
     );
   }
   const first = images[0].instances[0].dataset;
@@ -95,7 +102,10 @@ export async function openStudyFolder(folder: string, overrides: Partial<Record<
     reference: null,
     resampled: [],
     problems,
+    results: [],
   };
+  const prior = findPriorResults(scan.series, view.studyInstanceUID);
+  view.results = prior.map((r) => r.view);
   if (!roles.FLAIR) {
     problems.unshift(
       'This study has no FLAIR series that Halo can recognise. You can view it; to segment, a FLAIR is required: ' +
@@ -105,7 +115,7 @@ export async function openStudyFolder(folder: string, overrides: Partial<Record<
   const displayRole = DISPLAY_ORDER.find((r) => roles[r]);
   if (!displayRole) {
     problems.unshift('Halo could not tell which sequence each series is. Assign at least one series below to view the study.');
-    return { id, folder, view, display: null };
+    return { id, folder, view, display: null, prior };
   }
   let display: Display;
   try {
@@ -114,12 +124,12 @@ export async function openStudyFolder(folder: string, overrides: Partial<Record<
     if (!(err instanceof InputError)) throw err;
     if (Object.keys(overrides).length) throw new InputError(`Not changed: these series cannot be shown together: ${err.message}`);
     problems.unshift(`These series cannot be shown together: ${err.message}`);
-    return { id, folder, view, display: null };
+    return { id, folder, view, display: null, prior };
   }
   const ref = display.volumes[displayRole]!;
   view.reference = { ...gridView(ref.geometry), seriesInstanceUID: roles[displayRole]! };
   view.resampled = assigned.filter((r) => r !== displayRole && !sameGrid(display.volumes[r]!.geometry, ref.geometry));
-  return { id, folder, view, display };
+  return { id, folder, view, display, prior };
 }
 
 /** The assigned series as volumes, each resampled onto the display role's grid; one study only. */

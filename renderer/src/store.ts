@@ -4,7 +4,7 @@
  */
 import { markRaw, reactive } from 'vue';
 import { unpack } from '../../main/app/binary';
-import type { AppInfo, HaloEvents, PacsSettingsView, PacsStudy, ResultTag, Role, SaveJob, SegmentRun, StudyView } from '../../main/app/contract';
+import type { AppInfo, HaloEvents, PacsSettingsView, PacsStudy, PriorResultView, ResultTag, Role, SaveJob, SegmentRun, StudyView } from '../../main/app/contract';
 import { ROLES } from '../../main/app/contract';
 import { VARIANCE_THRESHOLD, Viewer, type EditTool, type OverlayState, type WindowPreset } from './viewer/viewer';
 
@@ -19,6 +19,8 @@ export interface SliceStat {
 
 interface SliceData {
   tag: ResultTag;
+  /** A stored result's mask came from a binary SEG (a fractional SEG does not override it). */
+  fromMask?: boolean;
   mask: Uint8Array;
   mean: Float32Array;
   variance: Float32Array;
@@ -57,6 +59,8 @@ export const state = reactive({
   member: -1,
   memberCount: 0,
   save: null as SaveJob | null,
+  /** SOP Instance UIDs of the results already in the study that are shown (instead of a run of ours). */
+  priorShown: [] as string[],
   editTool: 'none' as EditTool,
   brushSize: 6,
   /** k -> area (mm²) of the user's corrected mask, for the slices the user edited. */
@@ -202,6 +206,7 @@ async function show(study: StudyView): Promise<void> {
   early.length = 0;
   results.clear();
   forgetEdits();
+  state.priorShown = [];
   state.study = study;
   state.panel = 'viewer';
   state.viewerReady = false;
@@ -269,6 +274,7 @@ export async function segment(): Promise<void> {
   state.member = -1;
   results.clear();
   forgetEdits();
+  state.priorShown = [];
   viewer.clearResults();
   state.save = null;
   state.progress = { fraction: 0, etaSeconds: null, slicesDone: 0, slicesTotal: 0 };
@@ -398,6 +404,7 @@ function collectEdit(): void {
 }
 
 export function setEditTool(tool: EditTool): void {
+  if (tool !== 'none' && (!state.run || state.run.runId === PRIOR_RUN)) return; // only our own result can be corrected
   if (tool !== 'none' && state.member >= 0) {
     state.member = -1;
     redraw(state.k);
@@ -435,6 +442,73 @@ export function stepMember(delta: number): void {
   redraw(state.k);
 }
 
+/** The run id under which results already in the study are shown: never sent to the main process. */
+export const PRIOR_RUN = 'prior';
+
+/**
+ * Show a result already in the study (SEG mask, fractional SEG, Parametric Map) in place of a run of ours;
+ * several of one set (mask + probability + variance) layer on the same slices.
+ */
+export async function showPrior(r: PriorResultView): Promise<void> {
+  const study = state.study;
+  const ref = study?.reference;
+  if (!study || !ref || state.running) return;
+  const bytes = await busy('Loading the result', () => window.halo['study.result']({ studyId: study.studyId, sopInstanceUID: r.sopInstanceUID }));
+  if (!bytes || state.study?.studyId !== study.studyId) return;
+  const { meta, arrays } = unpack<{ studyInstanceUID: string; sopInstanceUID: string; kind: PriorResultView['kind']; slices: number[] }>(bytes);
+  if (meta.studyInstanceUID !== study.studyInstanceUID || meta.sopInstanceUID !== r.sopInstanceUID) return;
+  if (state.run?.runId !== PRIOR_RUN) {
+    // Leave our own run's results: what is on screen is the stored result from now on.
+    results.clear();
+    forgetEdits();
+    state.stats = {};
+    state.save = null;
+    state.member = -1;
+    state.lastRunStatus = null;
+    state.progress = null;
+    viewer.clearResults();
+    state.priorShown = [];
+    state.run = {
+      runId: PRIOR_RUN,
+      studyId: study.studyId,
+      studyInstanceUID: study.studyInstanceUID,
+      seriesInstanceUID: ref.seriesInstanceUID,
+      modelId: r.algorithm,
+      steps: 0,
+      ensemble: r.ensemble ?? 0,
+      provider: 'CPU',
+      slices: meta.slices,
+    };
+  }
+  const plane = ref.dims[0] * ref.dims[1];
+  const pixelMm2 = ref.spacing[0] * ref.spacing[1];
+  const mainRole = state.shownRoles[0];
+  for (const k of meta.slices) {
+    const values = arrays[`k${k}`] as Float32Array;
+    const tag = { runId: PRIOR_RUN, studyInstanceUID: study.studyInstanceUID, seriesInstanceUID: ref.seriesInstanceUID, k };
+    const e = results.get(k) ?? { tag, mask: new Uint8Array(plane), mean: new Float32Array(plane), variance: new Float32Array(plane), members: [], fromMask: false };
+    if (meta.kind === 'mask') {
+      e.mask = Uint8Array.from(values, (v) => (v > 0.5 ? 1 : 0));
+      e.fromMask = true;
+    } else if (meta.kind === 'probability') {
+      e.mean = values;
+      if (!e.fromMask) e.mask = Uint8Array.from(values, (v) => (v > 0.5 ? 1 : 0));
+    } else e.variance = values;
+    results.set(k, e);
+    const brain = mainRole ? viewer.nonZeroOf(mainRole, k) : null;
+    let area = 0, nb = 0, sumV = 0, maxV = 0;
+    for (let p = 0; p < plane; p++) {
+      if (e.mask[p]) area++;
+      if (!brain || brain[p]) { nb++; sumV += e.variance[p]; }
+      if (e.variance[p] > maxV) maxV = e.variance[p];
+    }
+    state.stats[k] = { k, areaMm2: area * pixelMm2, brainMm2: brain ? nb * pixelMm2 : 0, meanVariance: nb ? sumV / nb : 0, maxVariance: maxV, ensemble: r.ensemble ?? 0 };
+    redraw(k);
+  }
+  state.priorShown = [...state.priorShown, r.sopInstanceUID];
+  state.memberCount = 0;
+}
+
 export function hasResult(k: number): boolean {
   return results.has(k);
 }
@@ -445,6 +519,7 @@ export function hasResult(k: number): boolean {
  * part way, and the user chooses (the saved objects carry one n).
  */
 export function saveOptions(): { ensemble: number; slices: number[] }[] {
+  if (state.run?.runId === PRIOR_RUN) return []; // already stored
   const shown = Object.values(state.stats).filter((s) => results.has(s.k));
   const sizes = [...new Set(shown.map((s) => s.ensemble))].sort((a, b) => a - b);
   return sizes.map((n) => ({ ensemble: n, slices: shown.filter((s) => s.ensemble >= n).map((s) => s.k).sort((a, b) => a - b) }));

@@ -8,7 +8,7 @@
  *
  * Needs `npx electron-vite build` first (npm run test:e2e does it). Artefacts: test-results/e2e/rd-*.png.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import dcmjs from 'dcmjs';
@@ -30,6 +30,8 @@ let work: string;
 let saveDir: string;
 let pacsFile: string;
 let errors: string[] = [];
+/** What the save test wrote: its slices and ensemble size. */
+let saved: { slices: number[]; n: number } = { slices: [], n: 0 };
 
 type Stat = { k: number; areaMm2: number; ensemble: number; meanVariance: number };
 type Win = {
@@ -279,7 +281,48 @@ describe('reading a result (bridge + Chromium)', () => {
     let nonEmpty = 0;
     for (let f = 0; f < frames; f++) if (bits.subarray(f * perFrame, (f + 1) * perFrame).some((b) => b !== 0)) nonEmpty++;
     expect(nonEmpty).toBeLessThanOrEqual(slices.length);
+    saved = { slices, n };
     await shot('03-saved');
+    expect(errors).toEqual([]);
+  });
+
+  it('lists the results already in a study and shows them on their slices only', async () => {
+    const results = (await readdir(saveDir)).filter((f) => f.endsWith('.dcm'));
+    const withResults = join(saveDir, 'with-results');
+    await cp(join(ROOT, 'resources', 'demo'), withResults, { recursive: true });
+    for (const f of results) await cp(join(saveDir, f), join(withResults, f));
+    await page.click('[data-test=open-study]');
+    await page.fill('[data-test=folder-path]', withResults);
+    await page.click('[data-test=folder-path-open]');
+    await expect.poll(() => page.locator('[data-test=prior-results]').innerText().catch(() => ''), { timeout: 90_000 }).toContain('SEG mask');
+    const listed = await page.locator('[data-test=prior-results]').innerText();
+    expect(listed).toMatch(/SEG mask\s+by wt-4seq .*, n=\d+, \d{4}-\d\d-\d\d, \d+ slices/);
+    expect(listed).toContain('SEG probability');
+    expect(listed).toContain('Variance map');
+    expect(listed).toContain('edited by a user');
+    await page.click('[data-test=prior-show-mask]');
+    await page.click('[data-test=prior-show-variance]');
+    await expect.poll(() => page.locator('[data-test=prior-show-variance]').innerText()).toBe('Shown');
+    const drawn = await page.evaluate(() => (window as unknown as { haloViewer: { debugOverlayCounts(): Record<number, { mask: number; variance: number }> } }).haloViewer.debugOverlayCounts());
+    const ks = Object.keys(drawn).map(Number);
+    expect(ks.length).toBeGreaterThan(0);
+    for (const k of ks) expect(saved.slices).toContain(k); // never on a slice the stored result does not cover
+    expect(Object.values(drawn).some((c) => c.variance > 0)).toBe(true);
+    // Stored results are not saved again or grown.
+    expect(await page.locator('[data-test=add-samples]').isDisabled()).toBe(true);
+    await shot('03b-prior-results');
+
+    // A study with only results: a clear message, no internal path.
+    const onlyResults = join(saveDir, 'only-results');
+    await mkdir(onlyResults);
+    for (const f of results) await cp(join(saveDir, f), join(onlyResults, f));
+    await page.click('[data-test=open-study]');
+    await page.fill('[data-test=folder-path]', onlyResults);
+    await page.click('[data-test=folder-path-open]');
+    await expect.poll(() => page.locator('[data-test=error]').innerText().catch(() => ''), { timeout: 30_000 }).toMatch(/holds only results .* and no images/);
+    expect(await page.locator('[data-test=error]').innerText()).not.toContain(onlyResults);
+    await page.click('[data-test=error] button');
+    await page.click('[data-test=open-study]'); // back to the viewer
     expect(errors).toEqual([]);
   });
 
