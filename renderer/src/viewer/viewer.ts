@@ -47,7 +47,7 @@ const VARIANCE_SEG_ID = 'halo-variance';
 /** Number of colour bins of the variance overlay: fine enough to look continuous. */
 export const VARIANCE_BINS = 48;
 /** Default threshold: below it the members agree closely enough that nothing is drawn (the user can change it). */
-export const VARIANCE_THRESHOLD = 0.02;
+export const VARIANCE_THRESHOLD = 0.05;
 
 /** Colour of a value x in 0..1 along VARIANCE_STOPS, as 0..255 RGB. */
 export function varianceColour(x: number): [number, number, number] {
