@@ -352,4 +352,28 @@ describe('reading a result (bridge + Chromium)', () => {
     await shot('04-t1-sagittal');
     expect(errors).toEqual([]);
   });
+
+  it('refuses a cross-study role assignment and keeps showing the study', async () => {
+    const mixed = join(saveDir, 'mixed');
+    await cp(join(ROOT, 'resources', 'demo'), join(mixed, 'demo'), { recursive: true });
+    await cp(T1_SAG, join(mixed, 'sag'), { recursive: true, dereference: true });
+    await page.click('[data-test=open-study]');
+    await page.fill('[data-test=folder-path]', mixed);
+    await page.click('[data-test=folder-path-open]');
+    await expect.poll(() => page.locator('[data-test=problems]').innerText().catch(() => ''), { timeout: 90_000 }).toContain('2 different studies');
+    await expect.poll(label).toMatch(/^Slice \d+ \/ 48$/);
+    const sagUid = await page.evaluate(() => {
+      const opts = Array.from(document.querySelectorAll<HTMLOptionElement>('[data-test=role-select-T2] option'));
+      return opts.find((o) => o.textContent?.includes('t1_fl2d_sag'))?.value ?? '';
+    });
+    expect(sagUid).not.toBe('');
+    await page.selectOption('[data-test=role-select-T2]', sagUid);
+    await expect.poll(() => page.locator('[data-test=error]').innerText().catch(() => ''), { timeout: 60_000 }).toMatch(/Not changed: .*different studies/);
+    // No ghost: the study is still shown with its images.
+    expect(await label()).toMatch(/^Slice \d+ \/ 48$/);
+    expect(await page.locator('[data-test=viewport-FLAIR] canvas').count()).toBeGreaterThan(0);
+    expect(await page.getByText('Open a study to begin').count()).toBe(0);
+    await page.click('[data-test=error] button');
+    expect(errors).toEqual([]);
+  });
 });
