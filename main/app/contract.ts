@@ -38,6 +38,18 @@ export const HandlerArgs = {
       device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
     })
     .strict(),
+  /**
+   * Prepare the model (ONNX session, study on the model's grid) for these settings while the user reads, so the
+   * click on Segment does not wait for it. Answers when it is ready.
+   */
+  'segment.prepare': z
+    .object({
+      studyId: id,
+      modelId: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).max(64),
+      steps: z.number().int().min(1).max(1000),
+      device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+    })
+    .strict(),
   'segment.cancel': z.object({ runId: id }).strict(),
   /** Grow the ensemble of a finished run by `add` members on the slices it did. */
   'segment.grow': z.object({ runId: id, add: z.number().int().min(1).max(50), focus: z.number().int().min(0) }).strict(),
@@ -249,6 +261,7 @@ export interface HandlerResults {
   'study.volume': Uint8Array;
   'study.result': Uint8Array;
   'segment.start': SegmentRun;
+  'segment.prepare': { ready: boolean; seconds: number };
   'segment.cancel': { cancelled: boolean };
   'segment.grow': SegmentRun;
   'segment.slice': Uint8Array;

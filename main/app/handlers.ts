@@ -26,6 +26,7 @@ export const handlers: Impl = {
   'study.volume': (svc, a) => svc.volume(a.studyId, a.role),
   'study.result': async (svc, a) => svc.priorResult(a.studyId, a.sopInstanceUID),
   'segment.start': (svc, a) => svc.startSegmentation(a),
+  'segment.prepare': (svc, a) => svc.prepareSegmentation(a),
   'segment.cancel': (svc, a) => svc.cancel(a.runId),
   'segment.grow': (svc, a) => svc.growEnsemble(a.runId, a.add, a.focus),
   'segment.slice': async (svc, a) => svc.sliceResult(a.runId, a.k),

@@ -8,6 +8,7 @@ import { defaultCacheDir } from '../engine/cache';
 import type { SliceResult } from '../engine/ensemble';
 import { openSegmentation, viewportFirst, type SegmentationSession } from '../engine/segment-study';
 import { loadModel } from '../model/card';
+import type { DevicePreference } from '../model/onnx-session';
 import { pack } from './binary';
 import type { HaloEvents, ParsedArgOf, SegmentRun } from './contract';
 import { userMessage, type Emit } from './host';
@@ -44,19 +45,7 @@ export class RunService {
       );
     }
     await this.cancelActive();
-    const key = JSON.stringify([s.id, s.view.roles, a.modelId, a.steps, a.device]);
-    let sessionP = this.sessions.get(key);
-    if (!sessionP) {
-      await this.closeSessions();
-      const roles = Object.fromEntries(model.card.inputs.map((r) => [r, s.view.roles[r]!]));
-      sessionP = openSegmentation(
-        { kind: 'dicom', folder: s.folder, roles },
-        { modelId: a.modelId, device: a.device, sampler: { steps: a.steps }, ensemble: a.ensemble, cacheDir: this.cacheDir === undefined ? defaultCacheDir() : this.cacheDir },
-      );
-      this.sessions.set(key, sessionP);
-      sessionP.catch(() => this.sessions.delete(key));
-    }
-    const session = await sessionP;
+    const session = await this.session(s, a.modelId, a.steps, a.device, a.ensemble);
     const nz = session.study.reference.geometry.dims[2];
     const from = a.range ? Math.min(a.range.from, nz) : 0;
     const to = a.range ? Math.min(a.range.to, nz) : nz;
@@ -64,6 +53,49 @@ export class RunService {
     const slices = Array.from({ length: to - from }, (_, i) => from + i).filter((k) => session.engine.study.hasBrain[k]);
     if (!slices.length) throw new InputError('None of the chosen slices contains brain; nothing to segment.');
     return this.launch(s, session, viewportFirst(slices, Math.min(a.focus, nz - 1)), a.ensemble);
+  }
+
+  /**
+   * Open the segmentation session (study on the model's grid, ONNX session) that a Segment click with these
+   * settings will use, while the user is still reading: the click then only runs slices. Never disturbs a run in
+   * progress; a study the model cannot take is not prepared (the click says why).
+   */
+  async prepare(s: OpenStudy, a: ParsedArgOf<'segment.prepare'>): Promise<{ ready: boolean; seconds: number }> {
+    const t0 = performance.now();
+    const seconds = () => (performance.now() - t0) / 1000;
+    if (!s.display || !s.view.reference) return { ready: false, seconds: seconds() };
+    const model = await loadModel(a.modelId);
+    if (model.card.inputs.some((r) => !s.view.roles[r])) return { ready: false, seconds: seconds() };
+    if (!this.sessions.has(this.key(s, a.modelId, a.steps, a.device)) && this.active && !this.active.finished) return { ready: false, seconds: seconds() };
+    try {
+      await this.session(s, a.modelId, a.steps, a.device);
+      return { ready: true, seconds: seconds() };
+    } catch (err) {
+      if (!(err instanceof InputError)) console.error('halo: preparing the model failed', err);
+      return { ready: false, seconds: seconds() };
+    }
+  }
+
+  private key(s: OpenStudy, modelId: string, steps: number, device: DevicePreference): string {
+    return JSON.stringify([s.id, s.view.roles, modelId, steps, device]);
+  }
+
+  /** The one open session for these settings (shared by prepare and start); opening another closes the rest. */
+  private async session(s: OpenStudy, modelId: string, steps: number, device: DevicePreference, ensemble?: number): Promise<SegmentationSession> {
+    const key = this.key(s, modelId, steps, device);
+    let sessionP = this.sessions.get(key);
+    if (!sessionP) {
+      await this.closeSessions();
+      const model = await loadModel(modelId);
+      const roles = Object.fromEntries(model.card.inputs.map((r) => [r, s.view.roles[r]!]));
+      sessionP = openSegmentation(
+        { kind: 'dicom', folder: s.folder, roles },
+        { modelId, device, sampler: { steps }, ensemble, cacheDir: this.cacheDir === undefined ? defaultCacheDir() : this.cacheDir },
+      );
+      this.sessions.set(key, sessionP);
+      sessionP.catch(() => this.sessions.delete(key));
+    }
+    return sessionP;
   }
 
   async grow(s: OpenStudy, prev: Run, add: number, focus: number): Promise<SegmentRun> {

@@ -116,6 +116,10 @@ export class AppServices {
     return this.runs.start(this.study(a.studyId), a);
   }
 
+  prepareSegmentation(a: ParsedArgOf<'segment.prepare'>): Promise<{ ready: boolean; seconds: number }> {
+    return this.runs.prepare(this.study(a.studyId), a);
+  }
+
   growEnsemble(runId: string, add: number, focus: number): Promise<SegmentRun> {
     const prev = this.runs.get(runId);
     return this.runs.grow(this.study(prev.meta.studyId), prev, add, focus);

@@ -67,6 +67,8 @@ export const state = reactive({
   edited: {} as Record<number, number>,
   pacs: null as PacsSettingsView | null,
   viewerReady: false,
+  /** The model prepared for the open study and the current settings (so Segment only runs slices). */
+  model: null as null | 'preparing' | 'ready',
 });
 
 // For the end-to-end tests and diagnostics in the developer tools (read-only views).
@@ -210,6 +212,8 @@ async function show(study: StudyView): Promise<void> {
   state.study = study;
   state.panel = 'viewer';
   state.viewerReady = false;
+  state.model = null;
+  preparing = '';
   viewer.dispose();
   if (!study.reference) {
     state.shownRoles = [];
@@ -235,6 +239,31 @@ async function show(study: StudyView): Promise<void> {
     viewer.setOverlay(state.overlay);
     state.viewerReady = true;
   });
+  void prepareModel();
+}
+
+let preparing = '';
+/**
+ * Have the main process prepare the model for the open study and the current settings, once the images are
+ * on screen (loading them comes first). Called again when the settings change; a stale answer is dropped.
+ */
+export async function prepareModel(): Promise<void> {
+  const study = state.study;
+  const s = state.settings;
+  if (!study?.reference || !state.viewerReady || !s.modelId || state.running) return;
+  const key = JSON.stringify([study.studyId, s.modelId, s.steps, s.device]);
+  if (key === preparing) return;
+  preparing = key;
+  state.model = 'preparing';
+  let ready = false;
+  try {
+    ready = (await window.halo['segment.prepare']({ studyId: study.studyId, modelId: s.modelId, steps: s.steps, device: s.device })).ready;
+  } catch {
+    // not prepared: the click on Segment prepares it and says why if it cannot
+  }
+  if (preparing !== key) return;
+  state.model = ready ? 'ready' : null;
+  if (!ready) preparing = '';
 }
 
 export function setSlice(k: number): void {
