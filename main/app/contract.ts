@@ -38,9 +38,23 @@ export const HandlerArgs = {
       device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
     })
     .strict(),
+  /**
+   * Prepare the model (ONNX session, study on the model's grid) for these settings while the user reads, so the
+   * click on Segment does not wait for it. Answers when it is ready.
+   */
+  'segment.prepare': z
+    .object({
+      studyId: id,
+      modelId: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).max(64),
+      steps: z.number().int().min(1).max(1000),
+      device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+    })
+    .strict(),
   'segment.cancel': z.object({ runId: id }).strict(),
   /** Grow the ensemble of a finished run by `add` members on the slices it did. */
   'segment.grow': z.object({ runId: id, add: z.number().int().min(1).max(50), focus: z.number().int().min(0) }).strict(),
+  /** A result already in the study, as planes of the display grid (binary: slices + one array per slice). */
+  'study.result': z.object({ studyId: id, sopInstanceUID: uid }).strict(),
   /** One slice's result, binary (mask, mean, variance, members). */
   'segment.slice': z.object({ runId: id, k: z.number().int().min(0) }).strict(),
   'save.start': z
@@ -51,6 +65,11 @@ export const HandlerArgs = {
         /** Electron: a folder dialog (folder absent). Bridge: an allow-listed folder. */
         z.object({ kind: z.literal('folder'), folder: folderPath.optional() }).strict(),
       ]),
+      /** Exactly the slices the viewer shows, and their ensemble size: nothing else is written. */
+      slices: z.array(z.number().int().min(0)).min(1).max(4096),
+      ensemble: z.number().int().min(1).max(200),
+      /** The user's corrected masks (bit-packed, base64) of edited slices; they replace the model's in the binary SEG. */
+      edits: z.array(z.object({ k: z.number().int().min(0), mask: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/).max(2_000_000) }).strict()).max(4096).optional(),
     })
     .strict(),
   'save.retry': z.object({ jobId: id, itemId: id }).strict(),
@@ -74,6 +93,8 @@ export const HandlerArgs = {
           ]),
         )
         .max(32),
+      /** The user removed every node on purpose; without it an empty list never replaces saved nodes. */
+      removeAll: z.boolean().optional(),
     })
     .strict(),
   'pacs.echo': z.object({ node: nodeName }).strict(),
@@ -100,6 +121,21 @@ export interface ModelSummary {
   description: string;
   inputs: Role[];
   defaults: { sampler: 'ddpm' | 'ddim'; steps: number; ensemble: number };
+  /** The card's validation, for the radiologist; null when the card has none. */
+  validation: ModelValidation | null;
+}
+
+export interface ModelValidation {
+  trainingPatients: number | null;
+  validationPatients: number;
+  validationSlices: number;
+  diceSingle: number;
+  diceEnsemble: number;
+  baselineDice: number | null;
+  baselineMethod: string | null;
+  auroc: number | null;
+  /** The card's own summary: where the model works and where it fails. */
+  verdict: string;
 }
 
 export interface AppInfo {
@@ -143,6 +179,23 @@ export interface StudyView {
   resampled: Role[];
   /** Problems a radiologist can act on (missing FLAIR, ambiguous roles, series that do not match). */
   problems: string[];
+  /** Results already in the study (SEG, Parametric Map), oldest first. */
+  results: PriorResultView[];
+}
+
+export interface PriorResultView {
+  sopInstanceUID: string;
+  /** mask = binary SEG, probability = fractional SEG, variance = Parametric Map. */
+  kind: 'mask' | 'probability' | 'variance';
+  description: string;
+  /** The algorithm (model) that made it, as the object says. */
+  algorithm: string;
+  /** A SEG whose segment is not AUTOMATIC (corrected by hand). */
+  edited: boolean;
+  /** Ensemble size, when the description states it (Halo's do: "n=5"). */
+  ensemble: number | null;
+  date: string;
+  frames: number;
 }
 
 export interface SegmentRun {
@@ -163,6 +216,8 @@ export interface SaveItem {
   itemId: string;
   label: string;
   sopInstanceUID: string;
+  /** The file name it has in a folder (and in the outbox). */
+  fileName: string;
   state: SaveState;
   reason?: string;
 }
@@ -204,7 +259,9 @@ export interface HandlerResults {
   'study.allowedFolders': { folders: { label: string; path: string }[] };
   'study.setRoles': StudyView;
   'study.volume': Uint8Array;
+  'study.result': Uint8Array;
   'segment.start': SegmentRun;
+  'segment.prepare': { ready: boolean; seconds: number };
   'segment.cancel': { cancelled: boolean };
   'segment.grow': SegmentRun;
   'segment.slice': Uint8Array;
@@ -233,7 +290,7 @@ export interface HaloEvents {
     fraction: number;
     etaSeconds: number | null;
   };
-  'segment.slice': ResultTag & { ensemble: number; areaMm2: number; meanVariance: number; maxVariance: number };
+  'segment.slice': ResultTag & { ensemble: number; areaMm2: number; brainMm2: number; meanVariance: number; maxVariance: number };
   'segment.done': { runId: string; status: 'done' | 'cancelled' | 'failed'; message?: string; seconds: number };
   'save.status': SaveJob;
   'pacs.retrieve': { node: string; studyInstanceUID: string; done: number; total?: number };

@@ -1,38 +1,60 @@
 /**
  * Opening a study for the viewer: scan a DICOM folder, map series to roles (guess, unless the user reassigned
- * them), load the assigned series onto the FLAIR grid. Problems the radiologist can fix (no FLAIR, two
- * candidate T2s, series that do not overlap) become `problems` on the StudyView instead of exceptions, so the
- * viewer can show the series list and the role picker.
+ * them), load the assigned series onto one display grid (the FLAIR's when there is one, else the first assigned
+ * sequence's). Viewing never needs a FLAIR; segmenting does (the engine checks). Problems the radiologist can fix
+ * (no FLAIR, two candidate T2s, series that do not overlap) become `problems` on the StudyView instead of
+ * exceptions, so the viewer can show the series list and the role picker.
  */
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import { InputError } from '../errors';
-import { describeSeries, scanDicomFolder, type DicomSeries } from '../dicom/read-study';
+import { describeSeries, scanDicomFolder, seriesToVolume, type DicomSeries } from '../dicom/read-study';
 import { str } from '../dicom/values';
-import { loadStudy, type Study } from '../study/load-study';
+import { alignToReference } from '../study/align';
 import { guessRole } from '../study/roles';
-import { sameGrid, type Geometry } from '../volume/volume';
+import { sameGrid, type Geometry, type Volume } from '../volume/volume';
 import type { GridView, Role, SeriesView, StudyView } from './contract';
 import { ROLES } from './contract';
+import { findPriorResults, type PriorResult } from './prior-results';
 
 export interface OpenStudy {
   id: string;
   folder: string;
   view: StudyView;
-  /** Loaded with the assigned roles; null when the study cannot be shown (no FLAIR, mismatch). */
-  study: Study | null;
+  /** The assigned sequences on the display grid; null when nothing can be shown (no role assigned, mismatch). */
+  display: Display | null;
+  /** Results already in the study (SEG, Parametric Map). */
+  prior: PriorResult[];
 }
+
+export interface Display {
+  /** Each assigned role's own volume. */
+  volumes: Partial<Record<Role, Volume>>;
+  /** Each assigned role's data on the display grid. */
+  aligned: Partial<Record<Role, Float32Array>>;
+}
+
+/** The sequence whose grid the viewer uses: the FLAIR (results live on it), else the first assigned one. */
+const DISPLAY_ORDER: Role[] = ['FLAIR', 'T1ce', 'T1', 'T2'];
 
 export const newId = (): string => randomBytes(9).toString('base64url');
 
+/**
+ * Open a study folder. `overrides` are roles the user chose: when they cannot be shown together the call fails
+ * (the study stays as it was) instead of returning a study that shows nothing.
+ */
 export async function openStudyFolder(folder: string, overrides: Partial<Record<Role, string>> = {}, id = newId()): Promise<OpenStudy> {
   const scan = await scanDicomFolder(folder);
   const images = scan.series.filter((s) => isImageSeries(s));
   if (images.length === 0) {
+    const results = findPriorResults(scan.series, scan.series[0]?.studyInstanceUID ?? '');
     throw new InputError(
-      scan.series.length
-        ? `The folder ${folder} holds DICOM objects but no image series (only ${scan.series.length} segmentation or other objects).`
-        : `There are no DICOM images in ${folder}. Choose the folder that holds the study's image files.`,
+      results.length
+        ? `This study holds only results (${results.map((r) => r.view.kind === 'variance' ? 'a Parametric Map' : `a ${r.view.kind} SEG`).join(', ')}) and no images. ` +
+            'Results are shown on their images: open or retrieve the whole study, images included.'
+        : scan.series.length
+          ? `The folder ${folder} holds DICOM objects but no image series. Choose the folder that holds the study's image files.`
+          : `There are no DICOM images in ${folder}. Choose the folder that holds the study's image files.`,
     );
   }
   const first = images[0].instances[0].dataset;
@@ -80,26 +102,52 @@ export async function openStudyFolder(folder: string, overrides: Partial<Record<
     reference: null,
     resampled: [],
     problems,
+    results: [],
   };
+  const prior = findPriorResults(scan.series, view.studyInstanceUID);
+  view.results = prior.map((r) => r.view);
   if (!roles.FLAIR) {
     problems.unshift(
-      'This study has no FLAIR series that Halo can recognise. Results are computed and shown on the FLAIR, so a FLAIR is required: ' +
-        'if one of the series below is the FLAIR, choose it as FLAIR in the header.',
+      'This study has no FLAIR series that Halo can recognise. You can view it; to segment, a FLAIR is required: ' +
+        'if one of the series is the FLAIR, choose it as FLAIR in the header.',
     );
-    return { id, folder, view, study: null };
   }
-  let study: Study;
+  const displayRole = DISPLAY_ORDER.find((r) => roles[r]);
+  if (!displayRole) {
+    problems.unshift('Halo could not tell which sequence each series is. Assign at least one series below to view the study.');
+    return { id, folder, view, display: null, prior };
+  }
+  let display: Display;
   try {
-    study = await loadStudy({ kind: 'dicom', folder, roles: { ...roles } }, assigned);
+    display = loadDisplay(images, roles, displayRole);
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
+    if (Object.keys(overrides).length) throw new InputError(`Not changed: these series cannot be shown together: ${err.message}`);
     problems.unshift(`These series cannot be shown together: ${err.message}`);
-    return { id, folder, view, study: null };
+    return { id, folder, view, display: null, prior };
   }
-  const ref = study.reference;
-  view.reference = { ...gridView(ref.geometry), seriesInstanceUID: roles.FLAIR };
-  view.resampled = assigned.filter((r) => r !== 'FLAIR' && !sameGrid(study.volumes[r]!.geometry, ref.geometry));
-  return { id, folder, view, study };
+  const ref = display.volumes[displayRole]!;
+  view.reference = { ...gridView(ref.geometry), seriesInstanceUID: roles[displayRole]! };
+  view.resampled = assigned.filter((r) => r !== displayRole && !sameGrid(display.volumes[r]!.geometry, ref.geometry));
+  return { id, folder, view, display, prior };
+}
+
+/** The assigned series as volumes, each resampled onto the display role's grid; one study only. */
+function loadDisplay(images: DicomSeries[], roles: Partial<Record<Role, string>>, displayRole: Role): Display {
+  const assigned = ROLES.filter((r) => roles[r]);
+  const volumes: Partial<Record<Role, Volume>> = {};
+  const names: Partial<Record<Role, string>> = {};
+  for (const role of assigned) {
+    const series = images.find((s) => s.seriesInstanceUID === roles[role])!;
+    volumes[role] = seriesToVolume(series);
+    names[role] = `the ${role} series "${describeSeries(series).seriesDescription}"`;
+  }
+  const studies = new Set(assigned.map((r) => images.find((s) => s.seriesInstanceUID === roles[r])!.studyInstanceUID));
+  if (studies.size > 1) throw new InputError(`the sequences come from ${studies.size} different studies; use series of one study.`);
+  const data = alignToReference(volumes[displayRole]!, assigned.map((r) => ({ name: names[r]!, volume: volumes[r]! })), names[displayRole]!);
+  const aligned: Partial<Record<Role, Float32Array>> = {};
+  assigned.forEach((r, n) => (aligned[r] = data[n]));
+  return { volumes, aligned };
 }
 
 function isImageSeries(s: DicomSeries): boolean {

@@ -26,8 +26,8 @@ const OUT = join(ROOT, 'test-results', 'e2e');
 const DEMO = join(ROOT, 'resources', 'demo');
 const STUDY_DATE = '20230815';
 const PATIENT = 'BraTS-GLI-00027-000';
-/** The renderer's variance overlay leaves values below this transparent (viewer.ts VARIANCE_FLOOR). */
-const VARIANCE_FLOOR = 0.01;
+/** The renderer's variance overlay leaves values below this transparent (viewer.ts VARIANCE_THRESHOLD, the default). */
+const VARIANCE_FLOOR = 0.05;
 
 let bridge: Bridge;
 let ctx: BrowserContext;

@@ -2,8 +2,8 @@
  * Cornerstone3D glue: one rendering engine, one orthographic viewport per sequence, all on the reference
  * (FLAIR) grid, in its acquisition plane. Each viewport shows its sequence plus two overlays that live on exactly
  * the same grid: the tumour mask as a Cornerstone labelmap segmentation (fill and/or outline) and the ensemble
- * variance as a second labelmap whose labels are variance bins painted with a colour map (label 0 = the ensemble
- * agrees = transparent), with its own opacity. (A float fusion volume was tried first; with Cornerstone 5's
+ * variance as a second labelmap whose labels are fine bins of a continuous colour map from a visible threshold
+ * to the largest possible variance (label 0 = below the threshold = not drawn), with its own opacity. (A float fusion volume was tried first; with Cornerstone 5's
  * volume viewport in SwiftShader the second volume did not show, while labelmaps render reliably.)
  *
  * Slices are addressed by k of the reference grid; the viewports are always moved together.
@@ -12,11 +12,14 @@ import {
   Enums,
   RenderingEngine,
   cache,
+  eventTarget,
   init as csInit,
+  utilities as csUtils,
   volumeLoader,
   type Types,
 } from '@cornerstonejs/core';
 import {
+  BrushTool,
   Enums as ToolEnums,
   PanTool,
   ToolGroupManager,
@@ -29,7 +32,7 @@ import {
 import type { GridView, Role } from '../../../main/app/contract';
 import { acquisitionCamera, add, dot, edgeLabels, percentileWindow, sub, voxelToWorld, type V3 } from './geometry';
 
-/** Colour stops of the variance map, value as a fraction of the display maximum: [x, r, g, b] in 0..1. */
+/** Colour stops of the variance map, x = 0 at the threshold, 1 at VARIANCE_MAX: [x, r, g, b] in 0..1. */
 export const VARIANCE_STOPS: [number, number, number, number][] = [
   [0, 0.2, 0.0, 0.5],
   [0.35, 0.8, 0.0, 0.6],
@@ -41,10 +44,10 @@ export const VARIANCE_MAX = 0.25;
 
 const SEGMENTATION_ID = 'halo-tumour';
 const VARIANCE_SEG_ID = 'halo-variance';
-/** Number of colour bins of the variance overlay. */
-export const VARIANCE_BINS = 10;
-/** Below this the ensemble is taken to agree: transparent. */
-export const VARIANCE_FLOOR = 0.01;
+/** Number of colour bins of the variance overlay: fine enough to look continuous. */
+export const VARIANCE_BINS = 48;
+/** Default threshold: below it the members agree closely enough that nothing is drawn (the user can change it). */
+export const VARIANCE_THRESHOLD = 0.05;
 
 /** Colour of a value x in 0..1 along VARIANCE_STOPS, as 0..255 RGB. */
 export function varianceColour(x: number): [number, number, number] {
@@ -61,10 +64,10 @@ export function varianceColour(x: number): [number, number, number] {
   return [Math.round(255 * last[1]), Math.round(255 * last[2]), Math.round(255 * last[3])];
 }
 
-/** Label of the variance overlay for a variance value: 0 (transparent) or 1..VARIANCE_BINS. */
-export function varianceBin(v: number): number {
-  if (!(v >= VARIANCE_FLOOR)) return 0;
-  return 1 + Math.min(VARIANCE_BINS - 1, Math.floor((v / VARIANCE_MAX) * VARIANCE_BINS));
+/** Label of the variance overlay for a variance value: 0 (below the threshold: not drawn) or 1..VARIANCE_BINS. */
+export function varianceBin(v: number, threshold: number): number {
+  if (!(v >= threshold)) return 0;
+  return 1 + Math.min(VARIANCE_BINS - 1, Math.floor(((v - threshold) / (VARIANCE_MAX - threshold)) * VARIANCE_BINS));
 }
 const TOOL_GROUP = 'halo-tools';
 let initialised: Promise<void> | null = null;
@@ -77,6 +80,7 @@ async function initOnce(): Promise<void> {
       addTool(WindowLevelTool);
       addTool(PanTool);
       addTool(ZoomTool);
+      addTool(BrushTool);
     })();
   }
   return initialised;
@@ -89,11 +93,18 @@ export interface LoadedVolume {
 
 export type WindowPreset = 'auto' | 'soft' | 'wide' | 'bright';
 
+/** What the primary mouse button does: window/level, or paint / erase the tumour mask. */
+export type EditTool = 'none' | 'brush' | 'eraser';
+const BRUSH = 'HaloBrush';
+const ERASER = 'HaloEraser';
+
 export interface OverlayState {
   mask: boolean;
   maskStyle: 'fill' | 'outline' | 'both';
   variance: boolean;
   varianceOpacity: number;
+  /** Variance below this is not drawn. */
+  varianceThreshold: number;
 }
 
 export class Viewer {
@@ -104,8 +115,17 @@ export class Viewer {
   private elements = new Map<Role, HTMLDivElement>();
   private windows = new Map<Role, { lower: number; upper: number }>();
   private k = 0;
-  private overlay: OverlayState = { mask: true, maskStyle: 'both', variance: true, varianceOpacity: 0.6 };
+  private overlay: OverlayState = { mask: true, maskStyle: 'both', variance: true, varianceOpacity: 0.6, varianceThreshold: VARIANCE_THRESHOLD };
+  /** Slices whose overlay voxels changed while out of view: pushed to Cornerstone when they come into view. */
+  private stale = new Set<number>();
+  private resizeObserver: ResizeObserver | null = null;
+  private resizeFrame = 0;
+  /** Renders requested (tests: a result for a slice out of view must not re-render the viewports). */
+  renderCount = 0;
   onSliceChange: (k: number) => void = () => undefined;
+  /** Called after the user painted, erased or undid on the mask. */
+  onMaskEdited: () => void = () => undefined;
+  private editTool: EditTool = 'none';
 
   async load(studyId: string, grid: GridView, volumes: LoadedVolume[], elements: Map<Role, HTMLDivElement>): Promise<void> {
     await initOnce();
@@ -161,6 +181,8 @@ export class Viewer {
     group.addTool(WindowLevelTool.toolName);
     group.addTool(PanTool.toolName);
     group.addTool(ZoomTool.toolName);
+    group.addToolInstance(BRUSH, BrushTool.toolName, { activeStrategy: 'FILL_INSIDE_CIRCLE', brushSize: 6 });
+    group.addToolInstance(ERASER, BrushTool.toolName, { activeStrategy: 'ERASE_INSIDE_CIRCLE', brushSize: 6 });
     group.setToolActive(WindowLevelTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Primary }] });
     group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Auxiliary }] });
     group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Secondary }] });
@@ -185,18 +207,31 @@ export class Viewer {
         config: { label: 'Whole tumour', segments: { 1: { label: 'Whole tumour' } } },
       },
     ]);
+    // One opacity for every drawn bin (the slider's), so the legend's colours are the colours drawn.
     const lut: Types.ColorLUT = [[0, 0, 0, 0]];
-    // Low bins are more transparent, so near-agreement does not veil the anatomy.
-    for (let b = 1; b <= VARIANCE_BINS; b++) lut.push([...varianceColour((b - 0.5) / VARIANCE_BINS), Math.round(255 * Math.min(1, 0.2 + (0.8 * b) / VARIANCE_BINS))]);
+    for (let b = 1; b <= VARIANCE_BINS; b++) lut.push([...varianceColour((b - 0.5) / VARIANCE_BINS), 255]);
     const map: Record<string, { segmentationId: string; config?: { colorLUTOrIndex: Types.ColorLUT } }[]> = {};
     for (const role of this.roles) {
       map[this.viewportId(role)] = [{ segmentationId: VARIANCE_SEG_ID, config: { colorLUTOrIndex: lut } }, { segmentationId: SEGMENTATION_ID }];
     }
     await segmentation.addLabelmapRepresentationToViewportMap(map);
-    for (const role of this.roles) segmentation.config.color.setSegmentIndexColor(this.viewportId(role), SEGMENTATION_ID, 1, [0, 230, 120, 255]);
+    for (const role of this.roles) {
+      segmentation.config.color.setSegmentIndexColor(this.viewportId(role), SEGMENTATION_ID, 1, [0, 230, 120, 255]);
+      // The brush and eraser edit the tumour mask, never the variance layer.
+      segmentation.activeSegmentation.setActiveSegmentation(this.viewportId(role), SEGMENTATION_ID);
+    }
+    segmentation.segmentIndex.setActiveSegmentIndex(SEGMENTATION_ID, 1);
+    this.editTool = 'none';
+    eventTarget.addEventListener(ToolEnums.Events.SEGMENTATION_DATA_MODIFIED, this.onSegmentationModified);
     this.applyOverlay();
     this.setSlice(Math.floor(nz / 2));
-    for (const el of elements.values()) el.addEventListener(Enums.Events.CAMERA_MODIFIED, this.onCamera);
+    // The elements change size after loading (the slice strip appears, the window or layout changes): size
+    // every canvas to its element, or the image is drawn stretched.
+    this.resizeObserver = new ResizeObserver(() => {
+      cancelAnimationFrame(this.resizeFrame);
+      this.resizeFrame = requestAnimationFrame(() => this.resize());
+    });
+    for (const el of elements.values()) this.resizeObserver.observe(el);
   }
 
   /** k of the slice in view (reference grid). */
@@ -212,6 +247,7 @@ export class Viewer {
     if (!this.engine || !this.grid) return;
     const nz = this.grid.dims[2];
     this.k = Math.max(0, Math.min(nz - 1, Math.round(k)));
+    this.flushStale(this.k);
     const target = voxelToWorld(this.grid as { origin: V3; spacing: V3; direction: [V3, V3, V3] }, 0, 0, this.k);
     for (const role of this.roles) {
       const vp = this.viewport(role);
@@ -221,7 +257,7 @@ export class Viewer {
       if (Math.abs(d) < 1e-6) continue;
       vp.setCamera({ focalPoint: add(c.focalPoint as V3, n, d) as Types.Point3, position: add(c.position as V3, n, d) as Types.Point3 });
     }
-    this.engine.render();
+    this.render();
     this.onSliceChange(this.k);
   }
 
@@ -255,7 +291,7 @@ export class Viewer {
               : { lower: base.lower + 0.3 * w, upper: base.upper };
       this.viewport(r).setProperties({ voiRange: range }, this.volumeId(r));
     }
-    this.engine.render();
+    this.render();
   }
 
   resetView(): void {
@@ -272,11 +308,13 @@ export class Viewer {
       const c = vp.getCamera();
       vp.setCamera({ parallelScale: (c.parallelScale ?? 1) / factor });
     }
-    this.engine.render();
+    this.render();
   }
 
   resize(): void {
-    this.engine?.resize(true, true);
+    if (!this.engine) return;
+    this.engine.resize(true, true);
+    this.renderCount++;
   }
 
   setOverlay(o: Partial<OverlayState>): void {
@@ -288,7 +326,7 @@ export class Viewer {
    * Draw one slice's result. `mask` decides the labelmap (the ensemble mask, or one member's); `variance` the
    * heat layer. Both are rows x cols of the reference grid.
    */
-  drawSlice(k: number, mask: Uint8Array, variance: Float32Array): void {
+  drawSlice(k: number, mask: Uint8Array, variance: Float32Array, render = true): void {
     if (!this.engine || !this.grid) return;
     const [nx, ny, nz] = this.grid.dims;
     const plane = nx * ny;
@@ -299,19 +337,53 @@ export class Viewer {
     const mv = maskVol.voxelManager as Types.IVoxelManager<number>;
     const vv = varVol.voxelManager as Types.IVoxelManager<number>;
     const base = k * plane;
+    const threshold = this.overlay.varianceThreshold;
     for (let p = 0; p < plane; p++) {
       mv.setAtIndex(base + p, mask[p] ? 1 : 0);
-      vv.setAtIndex(base + p, varianceBin(variance[p]));
+      vv.setAtIndex(base + p, varianceBin(variance[p], threshold));
     }
-    segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(SEGMENTATION_ID, [k]);
-    segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(VARIANCE_SEG_ID, [k]);
-    this.engine.render();
+    // Only the slice in view is pushed and drawn now; another slice waits until it is scrolled to.
+    this.stale.add(k);
+    if (k === this.k) {
+      this.flushStale(k);
+      if (render) this.render();
+    }
   }
 
   clearResults(): void {
     if (!this.grid) return;
     const [nx, ny, nz] = this.grid.dims;
-    for (let k = 0; k < nz; k++) this.drawSlice(k, new Uint8Array(nx * ny), new Float32Array(nx * ny));
+    for (let k = 0; k < nz; k++) this.drawSlice(k, new Uint8Array(nx * ny), new Float32Array(nx * ny), false);
+    this.render();
+  }
+
+  /**
+   * Voxel under a canvas point (CSS px in the viewport element) of the slice in view, and the image value
+   * there; null outside the grid.
+   */
+  voxelAt(role: Role, x: number, y: number): { i: number; j: number; k: number; intensity: number } | null {
+    if (!this.engine || !this.grid || !this.roles.includes(role)) return null;
+    const w = this.viewport(role).canvasToWorld([x, y]) as V3;
+    const g = this.grid as { origin: V3; spacing: V3; direction: [V3, V3, V3] };
+    const d = sub(w, g.origin);
+    const i = Math.round(dot(d, g.direction[0]) / g.spacing[0]);
+    const j = Math.round(dot(d, g.direction[1]) / g.spacing[1]);
+    const [nx, ny] = this.grid.dims;
+    if (i < 0 || j < 0 || i >= nx || j >= ny) return null;
+    const img = cache.getVolume(this.volumeId(role));
+    const intensity = Number(img?.voxelManager?.getAtIndex(this.k * nx * ny + j * nx + i) ?? NaN);
+    return { i, j, k: this.k, intensity };
+  }
+
+  private flushStale(k: number): void {
+    if (!this.stale.delete(k)) return;
+    segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(SEGMENTATION_ID, [k]);
+    segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(VARIANCE_SEG_ID, [k]);
+  }
+
+  private render(): void {
+    this.engine?.render();
+    this.renderCount++;
   }
 
   /** The canvas of a viewport (tests and screenshots). */
@@ -394,8 +466,62 @@ export class Viewer {
     return { volume: a, image: b };
   }
 
+  /** Primary button: window/level ('none'), paint the mask ('brush') or erase it ('eraser'). */
+  setEditTool(tool: EditTool, size?: number): void {
+    const group = ToolGroupManager.getToolGroup(TOOL_GROUP);
+    if (!group) return;
+    this.editTool = tool;
+    for (const name of [WindowLevelTool.toolName, BRUSH, ERASER]) group.setToolPassive(name);
+    const primary = { bindings: [{ mouseButton: ToolEnums.MouseBindings.Primary }] };
+    group.setToolActive(tool === 'brush' ? BRUSH : tool === 'eraser' ? ERASER : WindowLevelTool.toolName, primary);
+    if (size) for (const name of [BRUSH, ERASER]) group.setToolConfiguration(name, { brushSize: size });
+    this.render();
+  }
+
+  get activeEditTool(): EditTool {
+    return this.editTool;
+  }
+
+  /** Undo the last paint or erase stroke. */
+  undoEdit(): void {
+    csUtils.HistoryMemo.DefaultHistoryMemo.undo();
+    this.render();
+    this.onMaskEdited();
+  }
+
+  /** 1 where the image of `role` on slice k is not 0 (the brain, in skull-stripped or masked series). */
+  nonZeroOf(role: Role, k: number): Uint8Array | null {
+    const vol = cache.getVolume(this.volumeId(role));
+    if (!vol || !this.grid) return null;
+    const plane = this.grid.dims[0] * this.grid.dims[1];
+    const out = new Uint8Array(plane);
+    const vm = vol.voxelManager as Types.IVoxelManager<number>;
+    for (let p = 0; p < plane; p++) out[p] = vm.getAtIndex(k * plane + p) ? 1 : 0;
+    return out;
+  }
+
+  /** The mask as drawn now on slice k (after the user's edits). */
+  maskOf(k: number): Uint8Array | null {
+    const vol = cache.getVolume(this.maskId());
+    if (!vol || !this.grid) return null;
+    const plane = this.grid.dims[0] * this.grid.dims[1];
+    const out = new Uint8Array(plane);
+    const vm = vol.voxelManager as Types.IVoxelManager<number>;
+    for (let p = 0; p < plane; p++) out[p] = vm.getAtIndex(k * plane + p) ? 1 : 0;
+    return out;
+  }
+
+  private onSegmentationModified = (e: Event) => {
+    const id = (e as CustomEvent<{ segmentationId: string }>).detail?.segmentationId;
+    if (id === SEGMENTATION_ID && this.editTool !== 'none') this.onMaskEdited();
+  };
+
   dispose(): void {
-    for (const el of this.elements.values()) el.removeEventListener(Enums.Events.CAMERA_MODIFIED, this.onCamera);
+    eventTarget.removeEventListener(ToolEnums.Events.SEGMENTATION_DATA_MODIFIED, this.onSegmentationModified);
+    this.resizeObserver?.disconnect();
+    this.resizeObserver = null;
+    cancelAnimationFrame(this.resizeFrame);
+    this.stale.clear();
     try {
       segmentation.removeAllSegmentationRepresentations();
       segmentation.removeAllSegmentations();
@@ -417,10 +543,6 @@ export class Viewer {
     this.windows.clear();
     this.roles = [];
   }
-
-  private onCamera = () => {
-    // Keep k in sync when a tool moved the camera along the normal (not used by our own tools, but safe).
-  };
 
   private applyOverlay(): void {
     if (!this.engine) return;
@@ -463,7 +585,7 @@ export class Viewer {
         },
       );
     }
-    this.engine.render();
+    this.render();
   }
 
   private viewport(role: Role): Types.IVolumeViewport {

@@ -1,0 +1,92 @@
+/**
+ * The PACS as the app uses it: the settings file (read, edited from the UI), echo, study search and retrieval.
+ * The protocols themselves live in main/pacs.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InputError } from '../errors';
+import { writeFileAtomic } from '../io/atomic';
+import { connectPacs } from '../pacs/client';
+import { defaultConfigPath, loadPacsSettings, parsePacsSettings, type PacsSettings } from '../pacs/config';
+import type { ParsedArgOf, PacsSettingsView, PacsStudy } from './contract';
+import type { Emit } from './host';
+import { retrievedDir } from './paths';
+
+export class PacsService {
+  constructor(private readonly emit: Emit) {}
+
+  async settings(): Promise<PacsSettings> {
+    return (await loadPacsSettings()).settings;
+  }
+
+  async getSettings(): Promise<PacsSettingsView> {
+    const loaded = await loadPacsSettings();
+    return {
+      callingAet: loaded.settings.callingAet,
+      nodes: loaded.settings.nodes.map((n) =>
+        n.kind === 'dicomweb' ? { name: n.name, kind: n.kind, url: n.url } : { name: n.name, kind: n.kind, aet: n.aet, host: n.host, port: n.port },
+      ),
+      file: loaded.path ?? settingsFile(),
+    };
+  }
+
+  /**
+   * Write the nodes edited in the UI. What the UI never sees (credentials, other fields) is kept from the node of
+   * the same name and kind. An empty list never replaces a non-empty one unless the user removed every node on
+   * purpose (`removeAll`): a panel that failed to load must not wipe the configuration.
+   */
+  async setSettings(a: ParsedArgOf<'pacs.setSettings'>): Promise<PacsSettingsView> {
+    const loaded = await loadPacsSettings();
+    const file = loaded.path ?? settingsFile();
+    if (!a.nodes.length && loaded.settings.nodes.length && !a.removeAll) {
+      throw new InputError(
+        `Not saved: this would delete all ${loaded.settings.nodes.length} PACS nodes in ${file}. Remove them one by one in the list if that is what you want.`,
+      );
+    }
+    const nodes = a.nodes.map((n) => {
+      const old = loaded.settings.nodes.find((o) => o.name === n.name && o.kind === n.kind);
+      return old ? { ...old, ...n } : n;
+    });
+    const text = JSON.stringify({ ...loaded.settings, callingAet: a.callingAet, nodes }, null, 2);
+    parsePacsSettings(text, file); // the same checks as on reading (AE titles, URLs, duplicate names)
+    await writeFileAtomic(file, text + '\n');
+    return this.getSettings();
+  }
+
+  async echo(node: string): Promise<{ ms: number }> {
+    const { client } = await connectPacs(node, { settings: await this.settings() });
+    return client.echo({ signal: AbortSignal.timeout(15_000) });
+  }
+
+  async findStudies(a: ParsedArgOf<'pacs.findStudies'>): Promise<PacsStudy[]> {
+    const { client } = await connectPacs(a.node, { settings: await this.settings() });
+    const found = await client.findStudies(
+      { patientName: a.patientName || undefined, patientId: a.patientId || undefined, studyDate: a.studyDate || undefined, limit: a.limit },
+      { signal: AbortSignal.timeout(30_000) },
+    );
+    return found.map((s) => ({
+      studyInstanceUID: s.studyInstanceUID,
+      patientName: s.patientName.replace(/\^/g, ' ').trim(),
+      patientId: s.patientId,
+      studyDate: s.studyDate,
+      studyDescription: s.studyDescription,
+      modalities: s.modalities,
+      numberOfSeries: s.numberOfSeries,
+    }));
+  }
+
+  /** Retrieve a study into the app's data folder; the folder it is in. */
+  async retrieve(node: string, studyInstanceUID: string): Promise<string> {
+    const { client } = await connectPacs(node, { settings: await this.settings() });
+    const out = join(retrievedDir(), studyInstanceUID);
+    await mkdir(out, { recursive: true });
+    await client.retrieveStudy(studyInstanceUID, out, {
+      onProgress: (p) => this.emit('pacs.retrieve', { node, studyInstanceUID, done: p.done, total: p.total }),
+    });
+    return out;
+  }
+}
+
+function settingsFile(): string {
+  return process.env.HALO_PACS_CONFIG || defaultConfigPath();
+}

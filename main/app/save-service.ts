@@ -1,0 +1,189 @@
+/**
+ * Saving what the viewer shows: the binary SEG, the fractional SEG and the variance Parametric Map of exactly
+ * the slices (and ensemble size) the renderer names, to a folder or through the outbox to a PACS.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InputError } from '../errors';
+import type { SliceResult } from '../engine/ensemble';
+import { assembleVolumes } from '../engine/outputs';
+import { buildDicomOutputs } from '../engine/dicom-outputs';
+import { writeFileAtomic } from '../io/atomic';
+import { connectPacs } from '../pacs/client';
+import { instanceIdsOf } from '../pacs/dicom';
+import { Outbox, type OutboxEvent } from '../pacs/outbox';
+import type { ParsedArgOf, SaveItem, SaveJob } from './contract';
+import { userMessage, type Host } from './host';
+import type { PacsService } from './pacs-service';
+import { outboxDir, savedDir } from './paths';
+import type { Run } from './run-service';
+import { applyEdits, markEdited } from './seg-edits';
+import { newId } from './studies';
+
+interface SaveRecord {
+  job: SaveJob;
+  files: Map<string, string>;
+  /** File name each object gets in a folder. */
+  names: Map<string, string>;
+  target: { kind: 'pacs'; node: string } | { kind: 'folder'; folder: string };
+}
+
+/** The three objects, with a short name a person can tell apart in a folder listing. */
+const OBJECTS = [
+  { key: 'seg', label: 'Segmentation (binary mask)', name: 'SEG-mask' },
+  { key: 'fractional', label: 'Segmentation (fractional probability)', name: 'SEG-probability' },
+  { key: 'variance', label: 'Parametric Map (ensemble variance)', name: 'PM-variance' },
+] as const;
+
+export class SaveService {
+  private saves = new Map<string, SaveRecord>();
+
+  constructor(
+    private readonly host: Host,
+    private readonly pacs: PacsService,
+  ) {}
+
+  async save(run: Run, a: ParsedArgOf<'save.start'>, patientId: string): Promise<SaveJob> {
+    const { results, edited } = applyEdits(selectResults(run, a.slices, a.ensemble), a.edits ?? []);
+    let target: SaveRecord['target'];
+    if (a.target.kind === 'pacs') {
+      await this.pacs.settings(); // validates the file early
+      target = { kind: 'pacs', node: a.target.node };
+    } else {
+      const folder = await this.host.chooseFolder('save', a.target.folder);
+      if (!folder) throw new InputError('Saving was cancelled: no folder chosen.');
+      target = { kind: 'folder', folder };
+    }
+    const study = run.session.study;
+    const vols = assembleVolumes(study.reference.geometry, results, a.ensemble);
+    const dicom = buildDicomOutputs(study, run.session.model.card, vols, results.map((r) => r.k));
+    if (edited.length) dicom.seg = markEdited(dicom.seg, edited);
+    const jobId = newId();
+    const dir = join(savedDir(), jobId);
+    await mkdir(dir, { recursive: true });
+    const files = new Map<string, string>();
+    const names = new Map<string, string>();
+    const items: SaveItem[] = [];
+    const who = safeName(patientId) || 'halo';
+    for (const o of OBJECTS) {
+      const bytes = dicom[o.key];
+      const ids = instanceIdsOf(bytes, o.label);
+      const itemId = newId();
+      const name = `${who}_${o.name}_n${a.ensemble}_${ids.sopInstanceUID}.dcm`;
+      const file = join(dir, name);
+      await writeFileAtomic(file, bytes);
+      files.set(itemId, file);
+      names.set(itemId, name);
+      const note = o.key === 'seg' && edited.length ? `, edited on ${edited.length} slice${edited.length === 1 ? '' : 's'}` : '';
+      items.push({ itemId, label: `${o.label}, ${results.length} slices, n=${a.ensemble}${note}`, sopInstanceUID: ids.sopInstanceUID, fileName: name, state: 'queued' });
+    }
+    const record: SaveRecord = {
+      job: { jobId, runId: a.runId, target: target.kind === 'pacs' ? `PACS ${target.node}` : `folder ${target.folder}`, items },
+      files,
+      names,
+      target,
+    };
+    this.saves.set(jobId, record);
+    this.host.emit('save.status', record.job);
+    void this.deliver(record, items.map((i) => i.itemId));
+    return structuredClone(record.job);
+  }
+
+  async retry(jobId: string, itemId: string): Promise<SaveJob> {
+    const rec = this.saves.get(jobId);
+    if (!rec) throw new InputError('That save is no longer known. Save again.');
+    const item = rec.job.items.find((i) => i.itemId === itemId);
+    if (!item) throw new InputError('That object is not part of this save.');
+    if (item.state !== 'failed') throw new InputError(`"${item.label}" is ${item.state}, not failed; nothing to retry.`);
+    item.state = 'queued';
+    item.reason = undefined;
+    this.host.emit('save.status', rec.job);
+    void this.deliver(rec, [itemId]);
+    return structuredClone(rec.job);
+  }
+
+  /**
+   * To a folder: copy and read back. To a PACS: through the same outbox as `halo send` — each file stays in the
+   * outbox until the PACS confirmed it and a read-back finds it, so nothing is lost when the PACS is down.
+   */
+  private async deliver(rec: SaveRecord, itemIds: string[]): Promise<void> {
+    const update = (item: SaveItem, state: SaveItem['state'], reason?: string) => {
+      item.state = state;
+      item.reason = reason;
+      this.host.emit('save.status', structuredClone(rec.job));
+    };
+    const items = itemIds.map((id) => rec.job.items.find((i) => i.itemId === id)!);
+    if (rec.target.kind === 'folder') {
+      for (const item of items) {
+        const file = rec.files.get(item.itemId)!;
+        try {
+          const dest = join(rec.target.folder, rec.names.get(item.itemId)!);
+          await writeFileAtomic(dest, await readFile(file));
+          const back = instanceIdsOf(await readFile(dest), dest);
+          if (back.sopInstanceUID !== item.sopInstanceUID) throw new InputError(`${dest} did not read back as the object written.`);
+          update(item, 'written');
+        } catch (err) {
+          update(item, 'failed', userMessage(err));
+        }
+      }
+      return;
+    }
+    const bySop = new Map(items.map((i) => [i.sopInstanceUID, i]));
+    const onEvent = (e: OutboxEvent) => {
+      const item = bySop.get(e.entry.sopInstanceUID);
+      if (!item || e.state === 'sending') return;
+      update(item, e.state, e.state === 'failed' ? `${e.reason ?? 'not confirmed'} (kept in the outbox; Retry sends it again)` : undefined);
+    };
+    try {
+      const settings = await this.pacs.settings();
+      const { client, endpoint } = await connectPacs(rec.target.node, { settings });
+      const outbox = Outbox.forEndpoint(endpoint, settings.outboxDir ?? outboxDir());
+      await outbox.enqueue(items.map((i) => rec.files.get(i.itemId)!), onEvent);
+      await outbox.flush(client, { onEvent });
+    } catch (err) {
+      for (const item of items) if (item.state !== 'verified') update(item, 'failed', userMessage(err));
+    }
+  }
+}
+
+/**
+ * The results of the slices the viewer shows, each as an ensemble of `n`: a slice whose result has more members
+ * (grown) is taken as its first n members, which is the ensemble of n it had before growing. A slice that has
+ * no result, or fewer than n members, is refused: never a frame for a slice the user does not see.
+ */
+export function selectResults(run: Run, slices: number[], n: number): SliceResult[] {
+  if (!slices.length) throw new InputError('Nothing to save: no slice has been segmented yet.');
+  const threshold = run.session.model.card.maskEncoding.threshold;
+  return [...new Set(slices)]
+    .sort((a, b) => a - b)
+    .map((k) => {
+      const r = run.results.get(k);
+      if (!r) throw new InputError(`Slice ${k + 1} has no result in this segmentation; it cannot be saved. Segment it first or leave it out.`);
+      if (r.members.length < n) throw new InputError(`Slice ${k + 1} has ${r.members.length} samples, not ${n}: save it with n=${r.members.length}, or add samples first.`);
+      return r.members.length === n ? r : firstMembers(r, n, threshold);
+    });
+}
+
+function firstMembers(r: SliceResult, n: number, threshold: number): SliceResult {
+  const members = r.members.slice(0, n);
+  const size = r.mean.length;
+  const mean = new Float32Array(size);
+  const variance = new Float32Array(size);
+  const mask = new Uint8Array(size);
+  for (let p = 0; p < size; p++) {
+    let s = 0;
+    for (const m of members) s += m[p];
+    const mu = s / n;
+    let v = 0;
+    for (const m of members) v += (m[p] - mu) ** 2;
+    mean[p] = mu;
+    variance[p] = v / n;
+    mask[p] = mu > threshold ? 1 : 0;
+  }
+  return { ...r, members, mean, variance, mask };
+}
+
+/** Letters, digits, dot, dash only: safe in a file name on every system. */
+function safeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 48);
+}

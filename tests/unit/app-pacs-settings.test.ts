@@ -1,0 +1,50 @@
+/** The PACS settings as the UI edits them: nodes kept with what the UI never sees, never wiped by accident. */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PacsService } from '../../main/app/pacs-service';
+
+let dir: string;
+let file: string;
+const saved = process.env.HALO_PACS_CONFIG;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'halo-pacs-settings-'));
+  file = join(dir, 'pacs.json');
+  process.env.HALO_PACS_CONFIG = file;
+});
+afterAll(async () => {
+  if (saved === undefined) delete process.env.HALO_PACS_CONFIG;
+  else process.env.HALO_PACS_CONFIG = saved;
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('PACS settings from the UI', () => {
+  const svc = new PacsService(() => undefined);
+  const nodes = [
+    { name: 'main', kind: 'dicomweb', url: 'http://127.0.0.1:8042/dicom-web', authHeader: 'Bearer secret' },
+    { name: 'archive', kind: 'dimse', aet: 'ARCH', host: '127.0.0.1', port: 104 },
+  ];
+
+  it('lists the nodes without credentials and keeps the credentials on save', async () => {
+    await writeFile(file, JSON.stringify({ callingAet: 'HALO', outboxDir: '/tmp/ob', nodes }));
+    const view = await svc.getSettings();
+    expect(view.nodes.map((n) => n.name)).toEqual(['main', 'archive']);
+    expect(JSON.stringify(view)).not.toContain('secret');
+    await svc.setSettings({ callingAet: 'HALO2', nodes: view.nodes.map((n) => (n.kind === 'dicomweb' ? { name: n.name, kind: n.kind, url: n.url! } : { name: n.name, kind: n.kind, aet: n.aet!, host: n.host!, port: n.port! })) });
+    const back = JSON.parse(await readFile(file, 'utf8'));
+    expect(back.callingAet).toBe('HALO2');
+    expect(back.outboxDir).toBe('/tmp/ob');
+    expect(back.nodes[0].authHeader).toBe('Bearer secret');
+    expect(back.nodes).toHaveLength(2);
+  });
+
+  it('refuses to replace the nodes with an empty list unless every node was removed on purpose', async () => {
+    await writeFile(file, JSON.stringify({ callingAet: 'HALO', nodes }));
+    await expect(svc.setSettings({ callingAet: 'HALO', nodes: [] })).rejects.toThrow(/would delete all 2 PACS nodes/);
+    expect(JSON.parse(await readFile(file, 'utf8')).nodes).toHaveLength(2);
+    await svc.setSettings({ callingAet: 'HALO', nodes: [], removeAll: true });
+    expect(JSON.parse(await readFile(file, 'utf8')).nodes).toEqual([]);
+  });
+});
