@@ -7,7 +7,6 @@
  * the DICOM files, so no multipart or DICOM parsing is hand-written here.
  */
 import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { multipartDecode, multipartEncode } from 'dicomweb-client/src/message.js';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../io/atomic';
@@ -21,6 +20,8 @@ import {
   jsonNumber,
   jsonString,
   jsonValues,
+  pathInside,
+  remoteUidName,
   TAG,
   type DicomJson,
 } from './dicom';
@@ -151,9 +152,14 @@ export class DicomWebClient implements PacsClient {
     const rows = await this.qido(`/studies/${studyInstanceUID}/instances?includefield=${TAG.SeriesInstanceUID}`, signal, {
       notFoundIsEmpty: true,
     });
+    // Every UID the server lists becomes part of a path: check them all before downloading anything.
     const instances = rows
       .map((ds) => ({ series: jsonString(ds, TAG.SeriesInstanceUID), sop: jsonString(ds, TAG.SOPInstanceUID) }))
-      .filter((i) => i.series && i.sop);
+      .filter((i) => i.series && i.sop)
+      .map((i) => ({
+        series: remoteUidName(i.series, 'a Series Instance UID', this.label),
+        sop: remoteUidName(i.sop, 'a SOP Instance UID', this.label),
+      }));
     if (instances.length === 0) {
       throw new PacsError(
         'not-found',
@@ -288,9 +294,19 @@ export class DicomWebClient implements PacsClient {
         `${this.label} sent no DICOM file for instance ${sop} in its WADO-RS answer (${parts.length} part(s)).`,
       );
     }
-    const dir = path.join(outDir, series);
+    // The part must be the instance we asked for: its UIDs name the file, and a server must not swap instances.
+    const got = instanceIdsOf(new Uint8Array(part), `the WADO-RS answer for instance ${sop}`);
+    if (got.sopInstanceUID !== sop || got.seriesInstanceUID !== series || got.studyInstanceUID !== study) {
+      throw new PacsError(
+        'protocol',
+        this.label,
+        `${this.label} answered the WADO-RS request for instance ${sop} with another instance ` +
+          `(SOP ${JSON.stringify(got.sopInstanceUID)}); nothing was written for it. Check the server.`,
+      );
+    }
+    const dir = pathInside(outDir, remoteUidName(series, 'a Series Instance UID', this.label));
     await mkdir(dir, { recursive: true });
-    const file = path.join(dir, `${sop}.dcm`);
+    const file = pathInside(dir, `${remoteUidName(sop, 'a SOP Instance UID', this.label)}.dcm`);
     await writeFileAtomic(file, new Uint8Array(part));
     return file;
   }

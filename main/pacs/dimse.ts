@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import dimse from 'dcmjs-dimse';
 import { CancelledError } from '../errors';
 import { describeEndpoint, type DimseEndpoint } from './config';
-import { assertUid, readInstanceIds } from './dicom';
+import { assertUid, pathInside, readInstanceIds, remoteUidName } from './dicom';
 import { part10FromDatasetBytes } from './part10';
 import { describeNetworkError, PacsError } from './errors';
 import type {
@@ -224,7 +224,8 @@ export class DimseClient implements PacsClient {
         return Status.ProcessingFailure;
       }
       try {
-        const file = await writeDataset(ds, path.join(outDir, safeName(series)), `${safeName(sop)}.dcm`);
+        const dir = pathInside(outDir, remoteUidName(series, 'a Series Instance UID', this.label));
+        const file = await writeDataset(ds, dir, `${remoteUidName(sop, 'a SOP Instance UID', this.label)}.dcm`);
         files.push(file);
         opts.onProgress?.({ done: files.length, total, file });
         return Status.Success;
@@ -522,10 +523,6 @@ function elNumber(ds: DimseDataset, keyword: string): number | undefined {
   if (!s) return undefined;
   const n = Number(s);
   return Number.isFinite(n) ? n : undefined;
-}
-
-function safeName(uid: string): string {
-  return uid.replace(/[^0-9A-Za-z.]/g, '_');
 }
 
 /**

@@ -1,0 +1,100 @@
+/**
+ * A hostile or broken DICOMweb server (scripted on loopback) must not make Halo write outside the output folder,
+ * nor accept an instance it did not ask for: every remote UID passes the UID grammar before it names a path.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { openPacs } from '../../main/pacs/client';
+import { parsePacsSettings, resolveEndpoint } from '../../main/pacs/config';
+import { readInstanceIds, type InstanceIds } from '../../main/pacs/dicom';
+import { PacsError } from '../../main/pacs/errors';
+import { halo } from '../support/cli';
+import { dicomJson, FakeDicomWeb, multipartDicom } from '../support/fake-dicomweb';
+import { DATA } from '../support/paths';
+
+const FILE = path.join(DATA, 'dicom', 't1-sag-hfs', '0001_1.3.12.2.1107.5.2.43.67060.2022040715053454597060816.dcm');
+
+describe('retrieving from a hostile DICOMweb server', () => {
+  let tmp: string;
+  let bytes: Buffer;
+  let ids: InstanceIds;
+  let listed: { series: string; sop: string };
+  const server = new FakeDicomWeb((req) => {
+    if (req.url.includes('/instances?') || req.url.endsWith('/instances')) {
+      return dicomJson([
+        { '0020000E': { vr: 'UI', Value: [listed.series] }, '00080018': { vr: 'UI', Value: [listed.sop] } },
+      ]);
+    }
+    if (req.url.includes('/instances/')) return multipartDicom([bytes]);
+    return { status: 404 };
+  });
+  const settings = parsePacsSettings('{}');
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(tmpdir(), 'halo-hostile-'));
+    bytes = await readFile(FILE);
+    ids = await readInstanceIds(FILE);
+    await server.start();
+  });
+  afterAll(async () => {
+    await server.stop();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    server.requests.length = 0;
+  });
+
+  const client = () => openPacs(resolveEndpoint(server.url, settings));
+
+  it('refuses a Series Instance UID that is a path, before downloading anything', async () => {
+    const out = path.join(tmp, 'out-series');
+    listed = { series: `../escaped-series`, sop: ids.sopInstanceUID };
+    const err = await client()
+      .retrieveStudy(ids.studyInstanceUID, out)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PacsError);
+    expect((err as PacsError).failure).toBe('protocol');
+    expect((err as Error).message).toMatch(/sent a Series Instance UID "\.\.\/escaped-series", which is not a valid DICOM UID/);
+    expect(existsSync(path.join(tmp, 'escaped-series'))).toBe(false);
+    expect(server.requests.filter((r) => r.url.includes('/instances/'))).toHaveLength(0);
+  });
+
+  it('refuses a SOP Instance UID holding a separator or dots', async () => {
+    for (const sop of ['1.2/../../x', '1..2', '.', '1.2.3\\x', `${'1.'.repeat(40)}1`]) {
+      listed = { series: ids.seriesInstanceUID, sop };
+      const out = path.join(tmp, 'out-sop');
+      await expect(client().retrieveStudy(ids.studyInstanceUID, out)).rejects.toThrow(/SOP Instance UID .* not a valid DICOM UID/);
+      expect(existsSync(out) ? await readdir(out, { recursive: true }) : []).toEqual([]);
+    }
+  });
+
+  it('refuses a WADO-RS answer that holds another instance than the one asked for', async () => {
+    listed = { series: ids.seriesInstanceUID, sop: '1.2.3.4.5.6.7' };
+    const out = path.join(tmp, 'out-swap');
+    await expect(client().retrieveStudy(ids.studyInstanceUID, out)).rejects.toThrow(
+      /answered the WADO-RS request for instance 1\.2\.3\.4\.5\.6\.7 with another instance/,
+    );
+    expect(existsSync(path.join(out, ids.seriesInstanceUID, '1.2.3.4.5.6.7.dcm'))).toBe(false);
+  });
+
+  it('still retrieves a well-formed answer', async () => {
+    listed = { series: ids.seriesInstanceUID, sop: ids.sopInstanceUID };
+    const out = path.join(tmp, 'out-good');
+    const { files } = await client().retrieveStudy(ids.studyInstanceUID, out);
+    expect(files).toEqual([path.join(out, ids.seriesInstanceUID, `${ids.sopInstanceUID}.dcm`)]);
+    expect(Buffer.compare(await readFile(files[0]), bytes)).toBe(0);
+  });
+
+  it('`halo pacs get` exits 2 with a sentence and writes nothing outside --out', async () => {
+    listed = { series: '../../cli-escaped', sop: ids.sopInstanceUID };
+    const out = path.join(tmp, 'a', 'cli-out');
+    const r = await halo(['pacs', 'get', ids.studyInstanceUID, '--from', server.url, '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/not a valid DICOM UID/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(path.join(tmp, 'cli-escaped'))).toBe(false);
+  });
+});
