@@ -11,7 +11,7 @@ import { assembleVolumes } from '../engine/outputs';
 import { openSegmentation, viewportFirst, type SegmentationSession } from '../engine/segment-study';
 import { listModels, loadModel } from '../model/card';
 import { connectPacs } from '../pacs/client';
-import { defaultConfigPath, loadPacsSettings, parsePacsSettings, type PacsSettings } from '../pacs/config';
+import { applyNodeEdits, defaultConfigPath, loadPacsSettings, savePacsSettings, type PacsSettings } from '../pacs/config';
 import { instanceIdsOf } from '../pacs/dicom';
 import { buildDicomOutputs } from '../engine/dicom-outputs';
 import { writeFileAtomic } from '../io/atomic';
@@ -439,16 +439,7 @@ export class AppServices {
 
   async setPacsSettings(a: ParsedArgOf<'pacs.setSettings'>): Promise<PacsSettingsView> {
     const loaded = await loadPacsSettings();
-    const file = loaded.path ?? settingsFile();
-    // Credentials never travel to the renderer: keep each node's existing authHeader.
-    const nodes = a.nodes.map((n) => {
-      const old = loaded.settings.nodes.find((o) => o.name === n.name);
-      return old?.kind === 'dicomweb' && n.kind === 'dicomweb' && old.authHeader ? { ...n, authHeader: old.authHeader } : n;
-    });
-    const next = { ...loaded.settings, callingAet: a.callingAet, nodes };
-    const text = JSON.stringify(next, null, 2);
-    parsePacsSettings(text, file); // the same checks as on reading (AE titles, URLs, duplicate names)
-    await writeFileAtomic(file, text + '\n');
+    await savePacsSettings(loaded.path ?? settingsFile(), applyNodeEdits(loaded.settings, a));
     return this.getPacsSettings();
   }
 

@@ -10,6 +10,7 @@
  *                { "name": "clinical", "kind": "dimse", "aet": "PACS", "host": "10.0.0.5", "port": 104 } ] }
  */
 import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../io/atomic';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -219,6 +220,51 @@ export function resolveEndpoint(spec: string, settings: PacsSettings, opts: { ca
       (known.length ? `Configured nodes: ${known.join(', ')}. ` : 'No nodes are configured. ') +
       'Give a node name from the PACS settings, a DICOMweb URL (http://host:port/dicom-web) or dicom://AET@host:port.',
   );
+}
+
+/** A node as the UI edits it: only the fields it shows (never credentials). */
+export type EditedNode =
+  | { name: string; kind: 'dicomweb'; url: string }
+  | { name: string; kind: 'dimse'; aet: string; host: string; port: number };
+
+/**
+ * The settings after the UI's edit. Fields the UI does not show (credentials, verification) are kept from the node
+ * of the same name and kind, except that credentials are dropped when the node's server changes (scheme, host or
+ * port): a password given for one server must never be sent to another one just because the URL was edited.
+ */
+export function applyNodeEdits(old: PacsSettings, edit: { callingAet: string; nodes: EditedNode[] }): PacsSettings {
+  const nodes = edit.nodes.map((n): PacsNode => {
+    const before = old.nodes.find((o) => o.name === n.name && o.kind === n.kind);
+    if (!before) return n;
+    const merged = { ...before, ...n } as PacsNode;
+    if (merged.kind === 'dicomweb' && before.kind === 'dicomweb' && !sameOrigin(before.url, merged.url)) {
+      delete merged.authHeader;
+    }
+    return merged;
+  });
+  return { ...old, callingAet: edit.callingAet, nodes };
+}
+
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Validate (the same checks as on reading) and write the settings atomically with mode 0600: the file may hold
+ * credentials, so it stays readable by its owner only, whatever the umask.
+ */
+export async function savePacsSettings(file: string, settings: PacsSettings): Promise<void> {
+  const text = JSON.stringify(settings, null, 2);
+  parsePacsSettings(text, file);
+  try {
+    await writeFileAtomic(file, text + '\n', { mode: 0o600 });
+  } catch (err) {
+    throw new InputError(`cannot write the PACS settings ${file}: ${(err as Error).message}. Check free space and permissions.`);
+  }
 }
 
 function stripSlash(url: string): string {

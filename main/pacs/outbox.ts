@@ -8,10 +8,10 @@
  *         <root>/<destination>/<SOPInstanceUID>.json   what we know: source path, UIDs, attempts, last error
  *         <root>/<destination>/.lock                  pid of the process flushing right now
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CancelledError, InputError } from '../errors';
+import { writeFileAtomic } from '../io/atomic';
 import { defaultOutboxRoot, describeEndpoint, endpointKey, type Endpoint } from './config';
 import { instanceIdsOf, type InstanceIds } from './dicom';
 import { PacsError } from './errors';
@@ -300,32 +300,12 @@ function metaPath(dcmFile: string): string {
   return dcmFile.replace(/\.dcm$/, '.json');
 }
 
-/** temp file in the same folder, fsync, rename over the target, fsync the folder. */
+/** The atomic, fsync'd write, with a message that says what to check when the disk is full or read-only. */
 async function writeDurably(file: string, data: Uint8Array): Promise<void> {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
+    await writeFileAtomic(file, data);
   } catch (err) {
-    await rm(tmp, { force: true });
     throw new InputError(`cannot write ${file}: ${(err as Error).message}. Check free space and permissions.`);
-  }
-  try {
-    const dh = await open(dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
-  } catch {
-    // some file systems cannot fsync a directory; the rename is still atomic
   }
 }
 
