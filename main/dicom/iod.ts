@@ -137,3 +137,15 @@ export function dicomNow(now = new Date()): { date: string; time: string } {
 export function shortText(s: string, max: number): string {
   return s.replace(/[\\\u0000-\u001f]/g, ' ').slice(0, max);
 }
+
+/**
+ * LO/SH-safe text cut at a word boundary with "..." when it does not fit (a cut mid-word or mid-number, like
+ * "125 slices" shown as "12", would say something false).
+ */
+export function fitText(s: string, max: number): string {
+  const clean = shortText(s, Infinity);
+  if (clean.length <= max) return clean;
+  const cut = clean.slice(0, max - 2);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > 0 ? cut.slice(0, space) : cut.slice(0, -1)).replace(/[\s,;:]+$/, '')}...`;
+}

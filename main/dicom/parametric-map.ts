@@ -1,12 +1,13 @@
 /**
  * Parametric Map IOD (PS3.3 A.75): the per-voxel variance of the ensemble's tumour probabilities, as 32-bit
  * floats on the FLAIR grid. Only processed slices get a frame: an unprocessed slice has no variance (not a
- * variance of 0), so it is left out rather than written as zeros; ContentDescription says how many.
+ * variance of 0), so it is left out rather than written as zeros (as in both SEGs); ContentDescription says how
+ * many, ImageComments which.
  */
 import { sliceSize } from '../volume/volume';
 import { type Dataset, tagOf, writePart10 } from './dcmjs';
-import { checkDerivedInputs, checkVoxelArray, derivedHeader, type DerivedInputs, framePlaneAndDerivation, pixelMeasures } from './derived';
-import { CODES, codeItem, IMPLEMENTATION, shortText, SOP_CLASS } from './iod';
+import { checkDerivedInputs, checkVoxelArray, coverage, derivedHeader, type DerivedInputs, framePlaneAndDerivation, pixelMeasures } from './derived';
+import { CODES, codeItem, fitText, IMPLEMENTATION, SOP_CLASS } from './iod';
 import { newUid } from './uid';
 
 export interface ParametricMapInputs extends DerivedInputs {
@@ -23,8 +24,7 @@ export function buildParametricMap(inp: ParametricMapInputs): Buffer {
   const c = checkDerivedInputs(inp, what);
   const g = c.geometry;
   checkVoxelArray(g, inp.variance, 'variance', what);
-  const frames = [...c.processed].sort((a, b) => a - b);
-  if (frames.length === 0) throw new Error(`${what}: no processed slices, nothing to store`);
+  const frames = c.frames;
 
   const n = sliceSize(g);
   const pixels = new Float32Array(frames.length * n);
@@ -41,13 +41,14 @@ export function buildParametricMap(inp: ParametricMapInputs): Buffer {
     pixels.set(src, f * n);
   });
 
+  const cover = coverage(c);
   const header = derivedHeader(c, {
     sopClassUID: SOP_CLASS.PARAMETRIC_MAP,
     modality: 'OT',
-    seriesDescription: `Halo ensemble variance (n=${inp.ensembleSize})`,
+    seriesDescription: `Halo ensemble variance (n=${inp.ensembleSize}${cover.short ? `, ${cover.short}` : ''})`,
     seriesNumber: inp.seriesNumber ?? 1002,
+    imageComments: cover.full,
   });
-  const skipped = g.dims[2] - frames.length;
   const dimensionOrganizationUID = newUid();
   const dataset: Dataset = {
     ...header,
@@ -58,9 +59,8 @@ export function buildParametricMap(inp: ParametricMapInputs): Buffer {
     // Research software output, not a cleared clinical product.
     ContentQualification: 'RESEARCH',
     RecognizableVisualFeatures: 'NO',
-    ContentDescription: shortText(
-      `Variance of tumour probability over ${inp.ensembleSize} ensemble members` +
-        (skipped > 0 ? `; ${skipped} unprocessed slices omitted` : ''),
+    ContentDescription: fitText(
+      (cover.short ? `${cover.short}; ` : '') + `variance of tumour probability, ensemble of ${inp.ensembleSize}`,
       64,
     ),
     SamplesPerPixel: 1,
