@@ -40,10 +40,17 @@ const nodeName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a node name is letters, digits, . _ - (max 64), starting with a letter/digit');
 
+/**
+ * How a store is verified: 'cfind' (default) queries the PACS for the instance (C-FIND, or QIDO-RS for DICOMweb);
+ * 'none' trusts the store confirmation (for store-only PACS that refuse queries from us).
+ */
+const verification = z.enum(['cfind', 'none']);
+
 const DicomWebNodeSchema = z.object({
   name: nodeName,
   kind: z.literal('dicomweb'),
   url: httpUrl,
+  verification: verification.optional(),
   /** Value of the HTTP Authorization header, e.g. "Bearer eyJ…" or "Basic dXNlcjpwYXNz". */
   authHeader: z.string().min(1).optional(),
 });
@@ -54,6 +61,7 @@ const DimseNodeSchema = z.object({
   aet: aeTitle,
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535),
+  verification: verification.optional(),
 });
 
 export const PacsSettingsSchema = z.object({
@@ -74,6 +82,7 @@ export interface DicomWebEndpoint {
   /** Base URL without trailing slash, e.g. http://pacs:8042/dicom-web */
   url: string;
   authHeader?: string;
+  verification?: 'cfind' | 'none';
 }
 
 export interface DimseEndpoint {
@@ -84,6 +93,7 @@ export interface DimseEndpoint {
   calledAet: string;
   host: string;
   port: number;
+  verification?: 'cfind' | 'none';
 }
 
 export type Endpoint = DicomWebEndpoint | DimseEndpoint;
@@ -183,9 +193,17 @@ export function resolveEndpoint(spec: string, settings: PacsSettings, opts: { ca
   const node = settings.nodes.find((n) => n.name === trimmed);
   if (node) {
     if (node.kind === 'dicomweb') {
-      return { kind: 'dicomweb', name: node.name, url: stripSlash(node.url), authHeader: node.authHeader };
+      return { kind: 'dicomweb', name: node.name, url: stripSlash(node.url), authHeader: node.authHeader, verification: node.verification };
     }
-    return { kind: 'dimse', name: node.name, callingAet, calledAet: node.aet, host: node.host, port: node.port };
+    return {
+      kind: 'dimse',
+      name: node.name,
+      callingAet,
+      calledAet: node.aet,
+      host: node.host,
+      port: node.port,
+      verification: node.verification,
+    };
   }
   if (/^https?:\/\//i.test(trimmed)) {
     let u: URL;

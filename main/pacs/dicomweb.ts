@@ -393,7 +393,7 @@ export class DicomWebClient implements PacsClient {
     if (userSignal?.aborted) return new CancelledError();
     if (timeout?.aborted) {
       return new PacsError(
-        'unreachable',
+        'timeout',
         this.label,
         `${this.label} did not answer within ${Math.round((timeoutMs ?? 0) / 1000)} s ${what}. Is the server overloaded or the URL wrong?`,
       );

@@ -385,6 +385,22 @@ export class DimseClient implements PacsClient {
 
       client.on('connected', () => {
         connected = true;
+        // dcmjs-dimse 0.3.3 leaves connectTimeout as the socket's idle timeout for the whole association (a slow
+        // C-STORE answer was cut at 10 s) and does not pass an A-ABORT from the PACS on to the Client: reach its
+        // network object for both, so timeouts follow the settings and an abort is reported at once with its reason.
+        const network = (client as unknown as { network?: DimseNetwork }).network;
+        network?.socket?.setTimeout(this.pduTimeoutMs);
+        network?.on('abort', (a: { source: number; reason: number }) => {
+          finish(
+            new PacsError(
+              'aborted',
+              this.label,
+              `${this.label} aborted the association (A-ABORT: ${abortText(a)}). This often means the PACS does not allow ` +
+                `this operation for our calling AE title "${ep.callingAet}"; ask its administrator to register that AE title.`,
+            ),
+          );
+          network.socket?.destroy(); // after an A-ABORT the association is gone: close our end (PS3.8 9.1.8)
+        });
       });
       client.on('associationRejected', (r: { result: number; source: number; reason: number }) => {
         finish(
@@ -413,6 +429,11 @@ export class DimseClient implements PacsClient {
               `cannot reach DICOM node ${this.label}: connection timed out. Check host ${ep.host} and port ${ep.port}.`,
             ),
           );
+        } else if (/timeout/i.test(e.message)) {
+          const which = /association timeout/i.test(e.message)
+            ? `accept or reject the association within ${Math.round(this.associationTimeoutMs / 1000)} s`
+            : `answer within ${Math.round(this.pduTimeoutMs / 1000)} s`;
+          finish(new PacsError('timeout', this.label, `${this.label} did not ${which}. The PACS may be busy; try again later.`));
         } else {
           finish(
             new PacsError(
@@ -477,6 +498,18 @@ function statusName(status: number): string | undefined {
   if ((status & 0xff00) === 0xa900) return 'data set does not match SOP class';
   if ((status & 0xf000) === 0xc000) return 'cannot understand / processing failure';
   return undefined;
+}
+
+interface DimseNetwork {
+  socket?: { setTimeout(ms: number): void; destroy(): void };
+  on(event: 'abort', listener: (a: { source: number; reason: number }) => void): void;
+}
+
+/** PS3.8 9.3.8: A-ABORT source and reason. */
+function abortText(a: { source: number; reason: number }): string {
+  if (a.source === 0) return 'by the PACS application (service user)';
+  const reasons = ['reason not specified', 'unrecognized PDU', 'unexpected PDU', '', 'unrecognized PDU parameter', 'unexpected PDU parameter', 'invalid PDU parameter value'];
+  return `by the PACS's DICOM layer (service provider): ${reasons[a.reason] || `reason ${a.reason}`}`;
 }
 
 function rejectText(r: { result: number; source: number; reason: number }): string {

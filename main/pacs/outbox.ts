@@ -14,10 +14,17 @@ import { CancelledError, InputError } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
 import { defaultOutboxRoot, describeEndpoint, endpointKey, type Endpoint } from './config';
 import { instanceIdsOf, type InstanceIds } from './dicom';
-import { PacsError } from './errors';
+import { failsWholeQueue } from './errors';
 import type { PacsClient } from './types';
 
-export type OutboxState = 'queued' | 'sending' | 'sent' | 'verified' | 'failed';
+/**
+ * verified: stored and found by the read-back; stored: the PACS confirmed the store but the read-back was off or
+ * could not be done (refused, aborted, too slow): the file leaves the outbox, and the event says why it is unverified.
+ */
+export type OutboxState = 'queued' | 'sending' | 'sent' | 'verified' | 'stored' | 'failed';
+
+/** How a store is verified: a query for the instance (C-FIND / QIDO-RS), or not at all. */
+export type Verification = 'cfind' | 'none';
 
 export interface OutboxEntry extends InstanceIds {
   /** The copy in the outbox. */
@@ -33,12 +40,14 @@ export interface OutboxEntry extends InstanceIds {
 export interface OutboxEvent {
   state: OutboxState;
   entry: OutboxEntry;
-  /** For 'failed': why; for 'sent': a PACS warning if any. */
+  /** For 'failed': why; for 'stored': why it is not verified; for 'sent': a PACS warning if any. */
   reason?: string;
 }
 
 export interface FlushOptions {
   onEvent?: (e: OutboxEvent) => void;
+  /** Default 'cfind' (a read-back query; QIDO-RS for DICOMweb). */
+  verification?: Verification;
   signal?: AbortSignal;
   /** Read-back attempts after a confirmed store (PACS may index asynchronously). Default 4. */
   verifyAttempts?: number;
@@ -48,6 +57,8 @@ export interface FlushOptions {
 
 export interface FlushResult {
   verified: OutboxEntry[];
+  /** Confirmed stored by the PACS, not verified (why in `reason`); no longer in the outbox. */
+  stored: { entry: OutboxEntry; reason: string }[];
   /** Entries still in the outbox, with the reason. */
   failed: { entry: OutboxEntry; reason: string }[];
 }
@@ -125,7 +136,7 @@ export class Outbox {
    * when cancelled (files stay) and InputError when another process is flushing the same outbox.
    */
   async flush(client: PacsClient, opts: FlushOptions = {}): Promise<FlushResult> {
-    const result: FlushResult = { verified: [], failed: [] };
+    const result: FlushResult = { verified: [], stored: [], failed: [] };
     const entries = await this.list();
     if (entries.length === 0) return result;
     const release = await this.lock();
@@ -142,7 +153,8 @@ export class Outbox {
           continue;
         }
         const outcome = await this.sendOne(client, entry, opts);
-        if (outcome.ok) result.verified.push(entry);
+        if (outcome.ok && outcome.unverified) result.stored.push({ entry, reason: outcome.unverified });
+        else if (outcome.ok) result.verified.push(entry);
         else {
           result.failed.push({ entry, reason: outcome.reason });
           if (outcome.fatal) fatal = outcome.reason;
@@ -158,33 +170,46 @@ export class Outbox {
     client: PacsClient,
     entry: OutboxEntry,
     opts: FlushOptions,
-  ): Promise<{ ok: true } | { ok: false; reason: string; fatal: boolean }> {
+  ): Promise<{ ok: true; unverified?: string } | { ok: false; reason: string; fatal: boolean }> {
     const emit = opts.onEvent ?? (() => {});
     emit({ state: 'sending', entry });
+    let stored;
     try {
-      const stored = await client.store(entry.file, { signal: opts.signal });
-      emit({ state: 'sent', entry, reason: stored.warning });
-      const found = await this.readBack(client, entry, opts);
-      if (!found) {
-        const reason =
-          `${client.label} confirmed the store, but a read-back of SOP Instance ${entry.sopInstanceUID} does not find it ` +
-          '(the PACS may index late, or dropped it).';
-        await this.recordFailure(entry, reason, true);
-        emit({ state: 'failed', entry, reason });
-        return { ok: false, reason, fatal: false };
-      }
-      await rm(entry.file, { force: true });
-      await rm(metaPath(entry.file), { force: true });
-      emit({ state: 'verified', entry });
-      return { ok: true };
+      stored = await client.store(entry.file, { signal: opts.signal });
     } catch (err) {
       if (err instanceof CancelledError) throw err;
       const reason = err instanceof Error ? err.message : String(err);
       await this.recordFailure(entry, reason, true);
       emit({ state: 'failed', entry, reason });
-      const fatal = err instanceof PacsError && (err.failure === 'unreachable' || err.failure === 'rejected');
-      return { ok: false, reason, fatal };
+      return { ok: false, reason, fatal: failsWholeQueue(err) };
     }
+    emit({ state: 'sent', entry, reason: stored.warning });
+
+    // The PACS confirmed the store. From here on nothing is a failed send: re-sending would not help, and a
+    // read-back that is refused or slow says nothing about the stored file.
+    let unverified: string | undefined;
+    if ((opts.verification ?? 'cfind') === 'none') {
+      unverified = `stored, not verified: verification is off for ${client.label}`;
+    } else {
+      try {
+        if (!(await this.readBack(client, entry, opts))) {
+          const reason =
+            `${client.label} confirmed the store, but a read-back of SOP Instance ${entry.sopInstanceUID} does not find it ` +
+            '(the PACS may index late, or dropped it).';
+          await this.recordFailure(entry, reason, true);
+          emit({ state: 'failed', entry, reason });
+          return { ok: false, reason, fatal: false };
+        }
+      } catch (err) {
+        if (err instanceof CancelledError) throw err;
+        unverified = `stored, not verified: the read-back failed (${err instanceof Error ? err.message : String(err)})`;
+      }
+    }
+    await rm(entry.file, { force: true });
+    await rm(metaPath(entry.file), { force: true });
+    if (unverified) emit({ state: 'stored', entry, reason: unverified });
+    else emit({ state: 'verified', entry });
+    return { ok: true, unverified };
   }
 
   private async readBack(client: PacsClient, entry: OutboxEntry, opts: FlushOptions): Promise<boolean> {
