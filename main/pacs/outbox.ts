@@ -63,6 +63,24 @@ export interface FlushResult {
   failed: { entry: OutboxEntry; reason: string }[];
 }
 
+/** Flushes running in this process, by outbox folder (see Outbox.flush). */
+const FLUSHING = new Map<string, Promise<unknown>>();
+
+/** Another process holds the outbox lock. The files are queued; that process sends them before it lets go. */
+export class OutboxBusyError extends InputError {
+  override name = 'OutboxBusyError';
+  constructor(
+    readonly dir: string,
+    readonly pid: number,
+    lockFile: string,
+  ) {
+    super(
+      `another Halo process (pid ${pid}) is sending the outbox ${dir} right now; the files queued here stay in it, and ` +
+        `that process sends them too before it finishes. If it is not Halo, delete ${lockFile}.`,
+    );
+  }
+}
+
 export class Outbox {
   readonly dir: string;
 
@@ -136,28 +154,49 @@ export class Outbox {
    * when cancelled (files stay) and InputError when another process is flushing the same outbox.
    */
   async flush(client: PacsClient, opts: FlushOptions = {}): Promise<FlushResult> {
+    // One flush per outbox folder at a time in this process (the file lock cannot tell two flushes of one process
+    // apart): a second one (double Save, Save + Retry) waits its turn, then sends whatever is still waiting, so no
+    // file is stored twice and none is reported failed by mistake.
+    const before = FLUSHING.get(this.dir) ?? Promise.resolve();
+    const mine = before.catch(() => undefined).then(() => this.flushLocked(client, opts));
+    FLUSHING.set(this.dir, mine);
+    try {
+      return await mine;
+    } finally {
+      if (FLUSHING.get(this.dir) === mine) FLUSHING.delete(this.dir);
+    }
+  }
+
+  private async flushLocked(client: PacsClient, opts: FlushOptions): Promise<FlushResult> {
     const result: FlushResult = { verified: [], stored: [], failed: [] };
-    const entries = await this.list();
-    if (entries.length === 0) return result;
+    if ((await this.list()).length === 0) return result;
     const release = await this.lock();
     try {
       let fatal: string | undefined;
-      for (const entry of entries) {
-        if (opts.signal?.aborted) throw new CancelledError();
-        if (fatal) {
-          // The PACS is unreachable or refuses us: don't hammer it with every file, keep them for the retry.
-          const reason = `not sent: ${fatal}`;
-          await this.recordFailure(entry, reason, false);
-          result.failed.push({ entry, reason });
-          opts.onEvent?.({ state: 'failed', entry, reason });
-          continue;
-        }
-        const outcome = await this.sendOne(client, entry, opts);
-        if (outcome.ok && outcome.unverified) result.stored.push({ entry, reason: outcome.unverified });
-        else if (outcome.ok) result.verified.push(entry);
-        else {
-          result.failed.push({ entry, reason: outcome.reason });
-          if (outcome.fatal) fatal = outcome.reason;
+      const seen = new Set<string>();
+      // Until nothing new is waiting: files queued while we send (by another Halo process, which found the lock
+      // held) go out with this flush instead of waiting for a retry.
+      for (;;) {
+        const entries = (await this.list()).filter((e) => !seen.has(`${e.file}|${e.queuedAt}`));
+        if (entries.length === 0) break;
+        for (const entry of entries) {
+          seen.add(`${entry.file}|${entry.queuedAt}`);
+          if (opts.signal?.aborted) throw new CancelledError();
+          if (fatal) {
+            // The PACS is unreachable or refuses us: don't hammer it with every file, keep them for the retry.
+            const reason = `not sent: ${fatal}`;
+            await this.recordFailure(entry, reason, false);
+            result.failed.push({ entry, reason });
+            opts.onEvent?.({ state: 'failed', entry, reason });
+            continue;
+          }
+          const outcome = await this.sendOne(client, entry, opts);
+          if (outcome.ok && outcome.unverified) result.stored.push({ entry, reason: outcome.unverified });
+          else if (outcome.ok) result.verified.push(entry);
+          else {
+            result.failed.push({ entry, reason: outcome.reason });
+            if (outcome.fatal) fatal = outcome.reason;
+          }
         }
       }
     } finally {
@@ -285,12 +324,7 @@ export class Outbox {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         const pid = Number((await readFile(lockFile, 'utf8').catch(() => '')).trim());
-        if (pid && pid !== process.pid && isAlive(pid)) {
-          throw new InputError(
-            `another Halo process (pid ${pid}) is sending the outbox ${this.dir} right now. Wait for it to finish, ` +
-              `or delete ${lockFile} if that process is not Halo.`,
-          );
-        }
+        if (pid && pid !== process.pid && isAlive(pid)) throw new OutboxBusyError(this.dir, pid, lockFile);
         await rm(lockFile, { force: true }); // stale
       }
     }

@@ -95,7 +95,7 @@ describe('a slow PACS is not a failed one', () => {
     if (req.url.includes('/instances?')) await new Promise((r) => setTimeout(r, 1500));
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !['host', 'content-length', 'accept-encoding', 'connection'].includes(k)) headers[k] = v;
-    const res = await fetch(`${orthanc.httpUrl}${req.url}`, { method: req.method, headers, body: req.method === 'POST' ? body : undefined });
+    const res = await fetch(`${orthanc.httpUrl}${req.url}`, { method: req.method, headers, body: req.method === 'POST' ? new Uint8Array(body) : undefined });
     const out: Record<string, string> = {};
     res.headers.forEach((v, k) => {
       if (!['content-length', 'transfer-encoding', 'connection', 'content-encoding'].includes(k)) out[k] = v;

@@ -38,7 +38,7 @@ export function registerSendCommand(program: Command): void {
     }
     const { connectPacs } = await import('../../pacs/client');
     const { loadPacsSettings } = await import('../../pacs/config');
-    const { Outbox } = await import('../../pacs/outbox');
+    const { Outbox, OutboxBusyError } = await import('../../pacs/outbox');
     const { settings } = await loadPacsSettings({ configPath: opts.config });
     const { client, endpoint } = await connectPacs(opts.to, { settings, callingAet: opts.callingAet });
     const root = opts.outbox ?? (process.env.HALO_OUTBOX_DIR || undefined) ?? settings.outboxDir;
@@ -56,6 +56,15 @@ export function registerSendCommand(program: Command): void {
       for (const entry of waiting) onEvent({ state: 'queued', entry });
     }
 
+    // Every option that chose the PACS, our AE title or the outbox, so the retry goes where this send went.
+    const retry = [
+      'halo send --retry --to',
+      shellQuote(opts.to),
+      ...(opts.config ? ['--config', shellQuote(opts.config)] : []),
+      ...(opts.callingAet ? ['--calling-aet', shellQuote(opts.callingAet)] : []),
+      ...(opts.outbox ? ['--outbox', shellQuote(opts.outbox)] : []),
+      ...(opts.verify ? ['--verify', opts.verify] : []),
+    ].join(' ');
     const controller = new AbortController();
     const onSigint = () => controller.abort();
     process.once('SIGINT', onSigint);
@@ -66,6 +75,9 @@ export function registerSendCommand(program: Command): void {
         signal: controller.signal,
         verification: (opts.verify as 'cfind' | 'none' | undefined) ?? endpoint.verification,
       });
+    } catch (err) {
+      if (err instanceof OutboxBusyError) throw new InputError(`${err.message} To send later yourself: ${retry}`);
+      throw err;
     } finally {
       process.off('SIGINT', onSigint);
     }
@@ -89,15 +101,6 @@ export function registerSendCommand(program: Command): void {
       for (const { entry } of result.failed) process.stdout.write(`in outbox  ${entry.file} (from ${entry.source})\n`);
     }
     if (result.failed.length) {
-      // Every option that chose the PACS, our AE title or the outbox, so the retry goes where this send went.
-      const retry = [
-        'halo send --retry --to',
-        shellQuote(opts.to),
-        ...(opts.config ? ['--config', shellQuote(opts.config)] : []),
-        ...(opts.callingAet ? ['--calling-aet', shellQuote(opts.callingAet)] : []),
-        ...(opts.outbox ? ['--outbox', shellQuote(opts.outbox)] : []),
-        ...(opts.verify ? ['--verify', opts.verify] : []),
-      ].join(' ');
       throw new InputError(
         `${result.failed.length} file(s) were not confirmed by ${client.label} and stay in the outbox ${outbox.dir}. ` +
           `First reason: ${result.failed[0].reason} Retry with: ${retry}`,
