@@ -184,7 +184,38 @@ export function parsePacsSettings(text: string, file = 'PACS settings'): PacsSet
  * Turn what the user typed into an endpoint: a node name from the settings, a DICOMweb base URL
  * (`http(s)://host:port/dicom-web`) or `dicom://AET@host:port`. `callingAet` overrides the settings' AE title.
  */
-export function resolveEndpoint(spec: string, settings: PacsSettings, opts: { callingAet?: string } = {}): Endpoint {
+export function resolveEndpoint(
+  spec: string,
+  settings: PacsSettings,
+  opts: { callingAet?: string; authorization?: string } = {},
+): Endpoint {
+  const ep = resolveSpec(spec, settings, opts);
+  if (ep.kind === 'dicomweb' && opts.authorization) {
+    if (/[\r\n]/.test(opts.authorization)) throw new InputError('the Authorization value must be one line.');
+    return { ...ep, authHeader: opts.authorization };
+  }
+  return ep;
+}
+
+/**
+ * A spec with the credentials taken out, for messages and retry hints: `http://user:pass@host/x` becomes
+ * `http://host/x`. Anything else is returned as given.
+ */
+export function redactSpec(spec: string): string {
+  const t = spec.trim();
+  if (!/^https?:\/\//i.test(t)) return spec;
+  try {
+    const u = new URL(t);
+    if (!u.username && !u.password) return spec;
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return spec.replace(/\/\/[^@/]*@/, '//');
+  }
+}
+
+function resolveSpec(spec: string, settings: PacsSettings, opts: { callingAet?: string }): Endpoint {
   const callingAet = opts.callingAet ?? settings.callingAet;
   if (!isValidAeTitle(callingAet)) {
     throw new InputError(`calling AE title "${callingAet}" is invalid: use 1-16 printable ASCII characters, no backslash.`);
@@ -210,13 +241,23 @@ export function resolveEndpoint(spec: string, settings: PacsSettings, opts: { ca
     try {
       u = new URL(trimmed);
     } catch {
-      throw new InputError(`"${spec}" is not a valid URL. Use a DICOMweb base URL like http://pacs:8042/dicom-web.`);
+      throw new InputError(`"${redactSpec(spec)}" is not a valid URL. Use a DICOMweb base URL like http://pacs:8042/dicom-web.`);
     }
     if (u.search || u.hash) {
-      throw new InputError(`DICOMweb URL "${spec}" must be a base URL without ?query or #fragment, e.g. http://pacs:8042/dicom-web.`);
+      throw new InputError(`DICOMweb URL "${redactSpec(spec)}" must be a base URL without ?query or #fragment, e.g. http://pacs:8042/dicom-web.`);
+    }
+    // Credentials written into the URL become an Authorization header and leave the URL, so they never show up
+    // in messages, retry hints or the outbox folder name.
+    let authHeader: string | undefined;
+    if (u.username || u.password) {
+      const user = decodeURIComponent(u.username);
+      const pass = decodeURIComponent(u.password);
+      authHeader = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+      u.username = '';
+      u.password = '';
     }
     const url = stripSlash(u.toString());
-    return { kind: 'dicomweb', name: url, url };
+    return authHeader ? { kind: 'dicomweb', name: url, url, authHeader } : { kind: 'dicomweb', name: url, url };
   }
   if (/^dicom:\/\//i.test(trimmed)) {
     const m = /^dicom:\/\/([^@]+)@(\[[^\]]+\]|[^:/@]+):(\d{1,5})\/?$/i.exec(trimmed);
@@ -234,7 +275,7 @@ export function resolveEndpoint(spec: string, settings: PacsSettings, opts: { ca
   }
   const known = settings.nodes.map((n) => n.name);
   throw new InputError(
-    `unknown PACS "${spec}". ` +
+    `unknown PACS "${redactSpec(spec)}". ` +
       (known.length ? `Configured nodes: ${known.join(', ')}. ` : 'No nodes are configured. ') +
       'Give a node name from the PACS settings, a DICOMweb URL (http://host:port/dicom-web) or dicom://AET@host:port.',
   );

@@ -408,7 +408,9 @@ export class DicomWebClient implements PacsClient {
 }
 
 function httpHint(status: number): string {
-  if (status === 401 || status === 403) return 'Check the credentials (authHeader in the PACS settings).';
+  if (status === 401 || status === 403) {
+    return 'Check the credentials: --auth or $HALO_PACS_AUTHORIZATION on the command line, authHeader in the PACS settings, or user:password in the URL.';
+  }
   if (status === 404) return 'Check the base URL: it must be the DICOMweb root, e.g. http://host:8042/dicom-web.';
   if (status === 413) return 'The file is larger than the server accepts.';
   if (status >= 500) return 'The server had an internal error; check its log and try again later.';

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { InputError } from '../../errors';
-import { addPacsConnectionOptions } from './pacs';
+import { addPacsConnectionOptions, connectionOptions } from './pacs';
 import type { OutboxEvent } from '../../pacs/outbox';
 
 interface SendOptions {
@@ -14,6 +14,7 @@ interface SendOptions {
   outbox?: string;
   config?: string;
   callingAet?: string;
+  auth?: string;
   json?: boolean;
   verify?: string;
 }
@@ -37,10 +38,10 @@ export function registerSendCommand(program: Command): void {
       throw new InputError(`--verify must be cfind or none, got "${opts.verify}".`);
     }
     const { connectPacs } = await import('../../pacs/client');
-    const { loadPacsSettings } = await import('../../pacs/config');
+    const { loadPacsSettings, redactSpec } = await import('../../pacs/config');
     const { Outbox, OutboxBusyError } = await import('../../pacs/outbox');
     const { settings } = await loadPacsSettings({ configPath: opts.config });
-    const { client, endpoint } = await connectPacs(opts.to, { settings, callingAet: opts.callingAet });
+    const { client, endpoint } = await connectPacs(opts.to, { ...connectionOptions(opts), settings });
     const root = opts.outbox ?? (process.env.HALO_OUTBOX_DIR || undefined) ?? settings.outboxDir;
     const outbox = Outbox.forEndpoint(endpoint, root);
 
@@ -59,7 +60,7 @@ export function registerSendCommand(program: Command): void {
     // Every option that chose the PACS, our AE title or the outbox, so the retry goes where this send went.
     const retry = [
       'halo send --retry --to',
-      shellQuote(opts.to),
+      shellQuote(redactSpec(opts.to)),
       ...(opts.config ? ['--config', shellQuote(opts.config)] : []),
       ...(opts.callingAet ? ['--calling-aet', shellQuote(opts.callingAet)] : []),
       ...(opts.outbox ? ['--outbox', shellQuote(opts.outbox)] : []),
