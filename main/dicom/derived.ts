@@ -167,6 +167,12 @@ export function derivedHeader(
     InstanceCreationTime: time,
     // Common Instance Reference: every input series
     ReferencedSeriesSequence: sameStudy.map(seriesItem),
+    // The source images of the frames, also at the top level (General Reference), as highdicom and dcmqi write it.
+    SourceImageSequence: c.frames.map((k) => ({
+      ReferencedSOPClassUID: c.src.instances[k].sopClassUID,
+      ReferencedSOPInstanceUID: c.src.instances[k].sopInstanceUID,
+      PurposeOfReferenceCodeSequence: [codeItem(CODES.sourceImageForProcessing)],
+    })),
   };
   if (otherStudies.length) {
     header.StudiesContainingOtherReferencedInstancesSequence = otherStudies.map((v) => ({

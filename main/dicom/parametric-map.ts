@@ -7,7 +7,8 @@
 import { sliceSize } from '../volume/volume';
 import { type Dataset, tagOf, writePart10 } from './dcmjs';
 import { checkDerivedInputs, checkVoxelArray, coverage, derivedHeader, type DerivedInputs, framePlaneAndDerivation, pixelMeasures } from './derived';
-import { CODES, codeItem, fitText, IMPLEMENTATION, SOP_CLASS } from './iod';
+import { CODES, codeItem, ds, fitText, HALO_CODING_SCHEME, IMPLEMENTATION, SOP_CLASS } from './iod';
+import { str } from './values';
 import { newUid } from './uid';
 
 export interface ParametricMapInputs extends DerivedInputs {
@@ -42,9 +43,12 @@ export function buildParametricMap(inp: ParametricMapInputs): Buffer {
   });
 
   const cover = coverage(c);
+  const lo = Number.isFinite(min) ? min : 0;
+  const hi = Number.isFinite(max) ? max : 0;
   const header = derivedHeader(c, {
     sopClassUID: SOP_CLASS.PARAMETRIC_MAP,
-    modality: 'OT',
+    // The modality of the images the map was computed from (the FLAIR), not OT: viewers file and hang it with them.
+    modality: str(c.src.firstDataset, 'Modality') || 'MR',
     seriesDescription: `Halo ensemble variance (n=${inp.ensembleSize}${cover.short ? `, ${cover.short}` : ''})`,
     seriesNumber: inp.seriesNumber ?? 1002,
     imageComments: cover.full,
@@ -78,6 +82,8 @@ export function buildParametricMap(inp: ParametricMapInputs): Buffer {
         PixelMeasuresSequence: [pixelMeasures(c)],
         // Float pixels are the real values: the identity transform says so explicitly.
         PixelValueTransformationSequence: [{ RescaleIntercept: '0', RescaleSlope: '1', RescaleType: 'US' }],
+        // A first display window over the values present; LINEAR_EXACT since the width is below 1 (variance <= 0.25).
+        FrameVOILUTSequence: [{ WindowCenter: ds((lo + hi) / 2), WindowWidth: ds(Math.max(hi - lo, 1e-6)), VOILUTFunction: 'LINEAR_EXACT' }],
         FrameAnatomySequence: [{ AnatomicRegionSequence: [codeItem(CODES.brain)], FrameLaterality: 'U' }],
         ParametricMapFrameTypeSequence: [{ FrameType: ['DERIVED', 'PRIMARY', 'VOLUME', 'QUANTITY'] }],
         RealWorldValueMappingSequence: [
@@ -90,6 +96,13 @@ export function buildParametricMap(inp: ParametricMapInputs): Buffer {
             LUTLabel: 'VARIANCE',
             // A variance of a probability is dimensionless: UCUM unit "1".
             MeasurementUnitsCodeSequence: [codeItem(CODES.noUnits)],
+            QuantityDefinitionSequence: [
+              {
+                ValueType: 'CODE',
+                ConceptNameCodeSequence: [codeItem(CODES.quantity)],
+                ConceptCodeSequence: [codeItem(CODES.variance)],
+              },
+            ],
           },
         ],
       },
@@ -107,6 +120,8 @@ export function buildParametricMap(inp: ParametricMapInputs): Buffer {
         DimensionDescriptionLabel: 'Image Position Patient',
       },
     ],
+    DimensionOrganizationType: '3D', // parallel planes of one grid
+    CodingSchemeIdentificationSequence: [HALO_CODING_SCHEME], // for the 99HALO derivation code
     FloatPixelData: [pixels.buffer],
   };
   return writePart10(dataset, IMPLEMENTATION);

@@ -119,6 +119,7 @@ export function buildSegmentation(inp: SegmentationInputs): Buffer {
     HighBit: binary ? 0 : 7,
     LossyImageCompression: '00',
     SegmentationType: content.type,
+    SegmentsOverlap: 'NO',
     ...(binary ? {} : { SegmentationFractionalType: 'PROBABILITY', MaximumFractionalValue: MAX_FRACTIONAL_VALUE }),
     SegmentSequence: [
       {
@@ -130,6 +131,14 @@ export function buildSegmentation(inp: SegmentationInputs): Buffer {
         AnatomicRegionSequence: [codeItem(CODES.brain)],
         SegmentAlgorithmType: 'AUTOMATIC',
         SegmentAlgorithmName: shortText(`${inp.model.id} ${inp.model.version}`, 64),
+        SegmentationAlgorithmIdentificationSequence: [
+          {
+            AlgorithmFamilyCodeSequence: [codeItem(CODES.artificialIntelligence)],
+            AlgorithmName: shortText(inp.model.id, 64),
+            AlgorithmVersion: shortText(inp.model.version, 64),
+            AlgorithmParameters: shortText(`diffusion ensemble of ${inp.ensembleSize}`, 64),
+          },
+        ],
       },
     ],
     // Image Pixel
@@ -146,6 +155,7 @@ export function buildSegmentation(inp: SegmentationInputs): Buffer {
     })),
     // Multi-frame Dimension: segment, then position along the stack
     DimensionOrganizationSequence: [{ DimensionOrganizationUID: dimensionOrganizationUID }],
+    DimensionOrganizationType: '3D', // parallel planes of one grid
     DimensionIndexSequence: [
       {
         DimensionOrganizationUID: dimensionOrganizationUID,

@@ -113,6 +113,29 @@ describe.each(['axial', 't1-sag-hfs', 't1-sag-hfp', 'pd-ax-oblique', 'odd-61x57'
       expect(String(d.ContentDescription), f).toMatch(new RegExp(`^${nz - 1}/${nz} slices; .*ensemble of 5$`));
     }
 
+    // Content compared point by point with highdicom and dcmqi (issue 9, item 10).
+    expect(seg.SegmentsOverlap).toBe('NO');
+    expect(seg.DimensionOrganizationType).toBe('3D');
+    const segment = items(seg, 'SegmentSequence')[0];
+    expect(items(segment, 'SegmentedPropertyCategoryCodeSequence')[0].CodeMeaning).toBe('Morphologically Altered Structure');
+    const algo = items(segment, 'SegmentationAlgorithmIdentificationSequence')[0];
+    expect(algo).toMatchObject({ AlgorithmName: 'halo-ddpm-brats', AlgorithmVersion: '0.1.0' });
+    expect(items(algo, 'AlgorithmFamilyCodeSequence')[0]).toMatchObject({ CodeValue: '123110', CodingSchemeDesignator: 'DCM' });
+    expect(items(seg, 'SourceImageSequence').map((r) => r.ReferencedSOPInstanceUID)).toEqual(
+      processedSlices.map((k) => src.instances[k].sopInstanceUID),
+    );
+    const pmDs = parsePart10(new Uint8Array(readFileSync(files.pm))).dataset;
+    expect(pmDs.Modality).toBe(String(src.firstDataset.Modality));
+    expect(pmDs.Modality).not.toBe('OT');
+    expect(pmDs.DimensionOrganizationType).toBe('3D');
+    expect(items(pmDs, 'CodingSchemeIdentificationSequence')[0]).toMatchObject({ CodingSchemeDesignator: '99HALO' });
+    const shared = items(pmDs, 'SharedFunctionalGroupsSequence')[0];
+    const voi = items(shared, 'FrameVOILUTSequence')[0];
+    expect(Number(voi.WindowWidth)).toBeGreaterThan(0);
+    const rwv = items(shared, 'RealWorldValueMappingSequence')[0];
+    const quantity = items(rwv, 'QuantityDefinitionSequence')[0];
+    expect(items(quantity, 'ConceptCodeSequence')[0]).toMatchObject({ CodeValue: 'C1711260', CodingSchemeDesignator: 'UMLS', CodeMeaning: 'Variance' });
+
     // pydicom: the same masks, positions and source references; fractional and PM values exact
     const [pySeg, pyFrac, pyPm] = readWithPydicom([files.seg, files.frac, files.pm]);
     const segPixels = Buffer.from(pySeg.pixels, 'base64');
