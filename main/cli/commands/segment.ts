@@ -7,7 +7,8 @@ import cliProgress from 'cli-progress';
 import { InputError } from '../../errors';
 import { defaultCacheDir } from '../../engine/cache';
 import type { SliceResult } from '../../engine/ensemble';
-import { buildDicomOutputs, writeDicomOutputs } from '../../engine/dicom-outputs';
+import { buildDicomOutputs, DICOM_OUTPUT_FILES, writeDicomOutputs } from '../../engine/dicom-outputs';
+import { writeOutputSet } from '../../io/output-set';
 import { assembleVolumes, ensureWritableFolder, summariseSlice, writeVolumeOutputs } from '../../engine/outputs';
 import { openSegmentation, parseSliceRange } from '../../engine/segment-study';
 import type { StudyInput } from '../../study/load-study';
@@ -94,6 +95,9 @@ function parseRoles(specs: string[]): RoleOverrides {
   return out;
 }
 
+/** Every file a run may write (an earlier run's files not in the new set are removed). */
+const OUTPUT_NAMES = ['mean.nii.gz', 'variance.nii.gz', 'mask.nii.gz', 'samples.nii.gz', 'summary.json', ...Object.values(DICOM_OUTPUT_FILES)];
+
 async function segment(o: SegmentOptions): Promise<void> {
   const input = studyInput(o);
   const out = resolve(o.out);
@@ -176,7 +180,11 @@ async function segment(o: SegmentOptions): Promise<void> {
   const volumes = assembleVolumes(grid, results, ensemble);
   // Build the DICOM objects first: if they cannot be made, nothing is written.
   const dicom = input.kind === 'dicom' ? buildDicomOutputs(study, model.card, volumes, results.map((r) => r.k)) : null;
-  const written = await writeVolumeOutputs(out, grid, template, volumes, summary);
-  if (dicom) written.push(...(await writeDicomOutputs(out, dicom)));
+  // The whole set replaces an earlier run's as one: a full disk leaves the folder as it was, never a mix of runs.
+  const written = await writeOutputSet(out, OUTPUT_NAMES, async (staging) => {
+    const files = await writeVolumeOutputs(staging, grid, template, volumes, summary);
+    if (dicom) files.push(...(await writeDicomOutputs(staging, dicom)));
+    return files;
+  });
   process.stdout.write(`halo: wrote ${written.join(', ')} to ${out} (${results.length} slices, ${seconds.toFixed(1)} s)\n`);
 }
