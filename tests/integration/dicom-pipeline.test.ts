@@ -18,6 +18,8 @@ import { DATA } from '../support/paths';
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `halo-dcm-${p}-`));
 const study = tmp('study');
 const out = tmp('out');
+const outOmit = tmp('out-omit');
+const cache = tmp('cache');
 const SLICES = [70, 71, 72];
 const OUTPUTS = ['seg.dcm', 'seg-fractional.dcm', 'variance-pm.dcm'];
 
@@ -27,8 +29,11 @@ describe('DICOM in, DICOM out, into the PACS', () => {
   beforeAll(async () => {
     const imp = await halo(['import-nifti', '--case', join(DATA, 'brats', 'BraTS-GLI-00028-000'), '--out', study]);
     expect(imp.code, imp.stderr).toBe(0);
-    const seg = await halo(['segment', '--dicom', study, '--out', out, '--slices', '70:73', '--steps', '4', '--ensemble', '3', '--no-cache', '--no-progress']);
+    const seg = await halo(['segment', '--dicom', study, '--out', out, '--slices', '70:73', '--steps', '4', '--ensemble', '3', '--cache', cache, '--no-progress']);
     expect(seg.code, seg.stderr).toBe(0);
+    // The same run again (from the cache), leaving out empty SEG frames.
+    const omit = await halo(['segment', '--dicom', study, '--out', outOmit, '--slices', '70:73', '--steps', '4', '--ensemble', '3', '--cache', cache, '--no-progress', '--omit-empty-frames']);
+    expect(omit.code, omit.stderr).toBe(0);
     await orthanc.start();
   }, 300_000);
 
@@ -76,6 +81,23 @@ describe('DICOM in, DICOM out, into the PACS', () => {
     expect(fracDiff).toBe(0);
     expect(pmDiff).toBe(0);
     expect(tumour).toBeGreaterThan(0);
+  });
+
+  it('--omit-empty-frames leaves out the SEG frames without tumour, and still lists every processed slice', async () => {
+    const mask = (await readNifti(join(out, 'mask.nii.gz'))).data;
+    const plane = 240 * 240;
+    const withTumour = SLICES.filter((k) => mask.subarray(k * plane, (k + 1) * plane).some((v) => v > 0));
+    const [seg, , pm] = readWithPydicom(OUTPUTS.map((f) => join(outOmit, f)));
+    const [full] = readWithPydicom([join(out, 'seg.dcm')]);
+    const uidOf = (k: number) => full.frames[SLICES.indexOf(k)].sourceUID;
+    expect(seg.frames.map((f) => f.sourceUID)).toEqual(withTumour.length ? withTumour.map(uidOf) : [uidOf(SLICES[0])]);
+    expect(pm.frames).toHaveLength(SLICES.length);
+    for (const f of OUTPUTS) {
+      const v = dciodvfy(join(outOmit, f));
+      expect(v.errors, f).toEqual([]);
+      const d = parsePart10(new Uint8Array(readFileSync(join(outOmit, f)))).dataset;
+      expect(d.ImageComments, f).toMatch(/: 71-73\. /);
+    }
   });
 
   it('the SEG frames sit on the FLAIR slices they were derived from', () => {

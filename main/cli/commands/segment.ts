@@ -36,6 +36,7 @@ interface SegmentOptions {
   cache: string | false;
   batch?: string;
   progress: boolean;
+  omitEmptyFrames?: boolean;
 }
 
 const int = (name: string, v: string | undefined) => {
@@ -66,6 +67,7 @@ export function registerSegmentCommand(program: Command): void {
     .addOption(new Option('--device <d>', 'execution provider').choices(['auto', 'cpu', 'cuda']).default('auto'))
     .option('--cache <dir>', 'ensemble cache folder', defaultCacheDir())
     .option('--no-cache', 'do not read or write the ensemble cache')
+    .option('--omit-empty-frames', 'DICOM SEGs: leave out frames without tumour (the processed slices stay listed in ImageComments)')
     .option('--batch <n>', 'most slice x member items per model call (default: the ensemble size)')
     .option('--no-progress', 'no progress bar')
     .action(async (o: SegmentOptions) => segment(o));
@@ -179,7 +181,10 @@ async function segment(o: SegmentOptions): Promise<void> {
   const template = study.reference.source.kind === 'nifti' ? study.reference.source.header : undefined;
   const volumes = assembleVolumes(grid, results, ensemble);
   // Build the DICOM objects first: if they cannot be made, nothing is written.
-  const dicom = input.kind === 'dicom' ? buildDicomOutputs(study, model.card, volumes, results.map((r) => r.k)) : null;
+  const dicom =
+    input.kind === 'dicom'
+      ? buildDicomOutputs(study, model.card, volumes, results.map((r) => r.k), { omitEmptyFrames: o.omitEmptyFrames })
+      : null;
   // The whole set replaces an earlier run's as one: a full disk leaves the folder as it was, never a mix of runs.
   const written = await writeOutputSet(out, OUTPUT_NAMES, async (staging) => {
     const files = await writeVolumeOutputs(staging, grid, template, volumes, summary);
