@@ -2,17 +2,21 @@
  * A hostile or broken DICOMweb server (scripted on loopback) must not make Halo write outside the output folder,
  * nor accept an instance it did not ask for: every remote UID passes the UID grammar before it names a path.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import dimse from 'dcmjs-dimse';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parsePart10 } from '../../main/dicom/dcmjs';
 import { openPacs } from '../../main/pacs/client';
 import { parsePacsSettings, resolveEndpoint } from '../../main/pacs/config';
 import { readInstanceIds, type InstanceIds } from '../../main/pacs/dicom';
 import { PacsError } from '../../main/pacs/errors';
 import { halo } from '../support/cli';
+import { FakeCGetScp } from '../support/fake-cget-scp';
 import { dicomJson, FakeDicomWeb, multipartDicom } from '../support/fake-dicomweb';
+import { freePort } from '../support/orthanc';
 import { DATA } from '../support/paths';
 
 const FILE = path.join(DATA, 'dicom', 't1-sag-hfs', '0001_1.3.12.2.1107.5.2.43.67060.2022040715053454597060816.dcm');
@@ -96,5 +100,46 @@ describe('retrieving from a hostile DICOMweb server', () => {
     expect(r.stderr).toMatch(/not a valid DICOM UID/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(existsSync(path.join(tmp, 'cli-escaped'))).toBe(false);
+  });
+});
+
+describe('retrieving from a hostile DIMSE (C-GET) server', () => {
+  let tmp: string;
+  let series = '';
+  let sop = '';
+  const scp = new FakeCGetScp(() => {
+    const { dataset } = parsePart10(new Uint8Array(readFileSync(FILE)));
+    return [new dimse.Dataset({ ...dataset, SeriesInstanceUID: series, SOPInstanceUID: sop }, '1.2.840.10008.1.2.1')];
+  });
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(tmpdir(), 'halo-hostile-dimse-'));
+    await scp.start(await freePort());
+  });
+  afterAll(async () => {
+    scp.stop();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('refuses UIDs that are paths in C-STORE sub-operations and writes nothing outside --out', async () => {
+    const ids = await readInstanceIds(FILE);
+    const client = openPacs(resolveEndpoint(`dicom://EVIL@127.0.0.1:${scp.port}`, parsePacsSettings('{}')));
+    for (const [s, o] of [
+      ['../dimse-escaped', ids.sopInstanceUID],
+      [ids.seriesInstanceUID, '../../dimse-escaped-sop'],
+    ]) {
+      series = s;
+      sop = o;
+      const out = path.join(tmp, 'a', 'out');
+      const err = await client.retrieveStudy(ids.studyInstanceUID, out).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PacsError);
+      expect((err as Error).message).toMatch(/not a valid DICOM UID/);
+      expect(readdirSync(tmp, { recursive: true }).filter((f) => String(f).includes('escaped'))).toEqual([]);
+    }
+    // a well-formed answer is written where it belongs
+    series = ids.seriesInstanceUID;
+    sop = ids.sopInstanceUID;
+    const { files } = await client.retrieveStudy(ids.studyInstanceUID, path.join(tmp, 'good'));
+    expect(files).toEqual([path.join(tmp, 'good', ids.seriesInstanceUID, `${ids.sopInstanceUID}.dcm`)]);
   });
 });
