@@ -11,6 +11,7 @@ import { assembleVolumes } from '../engine/outputs';
 import { openSegmentation, viewportFirst, type SegmentationSession } from '../engine/segment-study';
 import { listModels, loadModel } from '../model/card';
 import { connectPacs } from '../pacs/client';
+import { echoWithoutProbing } from '../pacs/echo';
 import { applyNodeEdits, defaultConfigPath, loadPacsSettings, savePacsSettings, type PacsSettings } from '../pacs/config';
 import { instanceIdsOf } from '../pacs/dicom';
 import { buildDicomOutputs } from '../engine/dicom-outputs';
@@ -446,7 +447,7 @@ export class AppServices {
 
   async echo(node: string): Promise<{ ms: number }> {
     const { client } = await connectPacs(node, { settings: await this.pacsSettings() });
-    return client.echo({ signal: AbortSignal.timeout(15_000) });
+    return echoWithoutProbing(client);
   }
 
   async findStudies(a: ParsedArgOf<'pacs.findStudies'>) {

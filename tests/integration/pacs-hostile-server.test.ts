@@ -3,6 +3,7 @@
  * nor accept an instance it did not ask for: every remote UID passes the UID grammar before it names a path.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import dimse from 'dcmjs-dimse';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parsePart10 } from '../../main/dicom/dcmjs';
 import { openPacs } from '../../main/pacs/client';
+import { echoWithoutProbing } from '../../main/pacs/echo';
 import { parsePacsSettings, resolveEndpoint } from '../../main/pacs/config';
 import { readInstanceIds, type InstanceIds } from '../../main/pacs/dicom';
 import { PacsError } from '../../main/pacs/errors';
@@ -141,5 +143,29 @@ describe('retrieving from a hostile DIMSE (C-GET) server', () => {
     sop = ids.sopInstanceUID;
     const { files } = await client.retrieveStudy(ids.studyInstanceUID, path.join(tmp, 'good'));
     expect(files).toEqual([path.join(tmp, 'good', ids.seriesInstanceUID, `${ids.sopInstanceUID}.dcm`)]);
+  });
+});
+
+describe("the app's PACS echo is no port scanner", () => {
+  it('a closed port and a silent one give the same message after the same time', async () => {
+    const silent = createServer(() => undefined); // accepts, never answers
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const closed = await freePort();
+    try {
+      const settings = parsePacsSettings('{}');
+      const outcomes = [];
+      for (const port of [closed, (silent.address() as AddressInfo).port]) {
+        const client = openPacs(resolveEndpoint(`dicom://PACS@127.0.0.1:${port}`, settings));
+        const t0 = Date.now();
+        const err = (await echoWithoutProbing(client, 1500).catch((e: unknown) => e)) as Error;
+        outcomes.push({ ms: Date.now() - t0, message: err.message.replace(String(port), 'PORT') });
+      }
+      expect(outcomes[0].message).toBe(outcomes[1].message);
+      expect(outcomes[0].message).toMatch(/did not answer within 2 s/);
+      for (const o of outcomes) expect(o.ms).toBeGreaterThanOrEqual(1450);
+      expect(Math.abs(outcomes[0].ms - outcomes[1].ms)).toBeLessThan(400);
+    } finally {
+      silent.close();
+    }
   });
 });
