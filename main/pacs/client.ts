@@ -45,5 +45,17 @@ export async function connectPacs(
 ): Promise<{ client: PacsClient; endpoint: Endpoint; settings: PacsSettings }> {
   const settings = opts.settings ?? (await loadPacsSettings({ configPath: opts.configPath })).settings;
   const endpoint = resolveEndpoint(spec, settings, { callingAet: opts.callingAet, authorization: opts.authorization });
-  return { client: openPacs(endpoint, opts), endpoint, settings };
+  // The settings' timeouts, unless the caller gave its own.
+  const t = settings.timeouts ?? {};
+  const ms = (s?: number) => (s === undefined ? undefined : s * 1000);
+  const clientOpts: OpenPacsOptions = {
+    dicomweb: { queryTimeoutMs: ms(t.querySeconds), transferTimeoutMs: ms(t.transferSeconds), ...opts.dicomweb },
+    dimse: {
+      connectTimeoutMs: ms(t.connectSeconds),
+      associationTimeoutMs: ms(t.associationSeconds),
+      pduTimeoutMs: ms(t.responseSeconds),
+      ...opts.dimse,
+    },
+  };
+  return { client: openPacs(endpoint, clientOpts), endpoint, settings };
 }

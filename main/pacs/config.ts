@@ -64,12 +64,26 @@ const DimseNodeSchema = z.object({
   verification: verification.optional(),
 });
 
+/** Seconds; for slow links or busy PACS. Defaults: connect 10, association 15, response 60 (DIMSE, between PDUs), query 30 (QIDO-RS), transfer 300 (WADO-RS/STOW-RS per instance). */
+const TimeoutsSchema = z
+  .object({
+    connectSeconds: z.number().positive().max(600).optional(),
+    associationSeconds: z.number().positive().max(600).optional(),
+    responseSeconds: z.number().positive().max(3600).optional(),
+    querySeconds: z.number().positive().max(3600).optional(),
+    transferSeconds: z.number().positive().max(7200).optional(),
+  })
+  .strict();
+
+export type PacsTimeouts = z.infer<typeof TimeoutsSchema>;
+
 export const PacsSettingsSchema = z.object({
   /** Our own AE title, used as calling AE for every DIMSE association. */
   callingAet: aeTitle.default('HALO'),
   /** Outbox root folder; default $XDG_DATA_HOME/halo/outbox (~/.local/share/halo/outbox). */
   outboxDir: z.string().min(1).optional(),
   nodes: z.array(z.discriminatedUnion('kind', [DicomWebNodeSchema, DimseNodeSchema])).default([]),
+  timeouts: TimeoutsSchema.optional(),
 });
 
 export type PacsSettings = z.infer<typeof PacsSettingsSchema>;

@@ -8,7 +8,7 @@ import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPacs } from '../../main/pacs/client';
+import { connectPacs, openPacs } from '../../main/pacs/client';
 import { parsePacsSettings, resolveEndpoint } from '../../main/pacs/config';
 import { PacsError } from '../../main/pacs/errors';
 import { Outbox } from '../../main/pacs/outbox';
@@ -135,6 +135,17 @@ describe('a slow PACS is not a failed one', () => {
     const client = openPacs(ep, { dimse: { connectTimeoutMs: 1000, associationTimeoutMs: 5000, pduTimeoutMs: 10_000 } });
     const res = await client.store(file);
     expect(res.sopInstanceUID).toMatch(/^[\d.]+$/);
+  });
+
+  it('the timeouts in the PACS settings are the ones used', async () => {
+    const [file] = await someFiles(tmp, 4, 1);
+    const spec = `dicom://${orthanc.aet}@127.0.0.1:${dimseProxy.port}`;
+    const tight = parsePacsSettings('{"timeouts": {"connectSeconds": 1, "responseSeconds": 1}}');
+    const err = await (await connectPacs(spec, { settings: tight })).client.store(file).catch((e: unknown) => e);
+    expect((err as PacsError).failure).toBe('timeout');
+    expect((err as Error).message).toMatch(/did not answer within 1 s/);
+    const patient = parsePacsSettings('{"timeouts": {"connectSeconds": 1, "responseSeconds": 10}}');
+    expect((await (await connectPacs(spec, { settings: patient })).client.store(file)).sopInstanceUID).toMatch(/^[\d.]+$/);
   });
 
   it('a C-STORE slower than the PDU timeout is a "timeout", not "unreachable"', async () => {
