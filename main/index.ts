@@ -59,6 +59,8 @@ function createWindow(): void {
       webSecurity: true,
       allowRunningInsecureContent: false,
       spellcheck: false,
+      // No DevTools in the shipped app: they would give anyone at the workstation the renderer's privileges.
+      devTools: !app.isPackaged,
     },
   });
   const wc = win.webContents;

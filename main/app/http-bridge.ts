@@ -100,7 +100,7 @@ export async function startBridge(opts: BridgeOptions = {}): Promise<Bridge> {
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
-      console.error('halo bridge:', err);
+      console.error('halo bridge: internal error:', err instanceof Error ? err.message : String(err));
       if (!res.headersSent) send(res, 500, 'text/plain', 'internal error');
       else res.end();
     });
@@ -153,7 +153,13 @@ export async function startBridge(opts: BridgeOptions = {}): Promise<Bridge> {
       return json(res, env);
     }
     if (req.method !== 'GET' || !staticDir) return send(res, 404, 'text/plain', 'not found');
-    const rel = normalize(decodeURIComponent(url.pathname)).replace(/^([/\\])+/, '');
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(url.pathname);
+    } catch {
+      return send(res, 400, 'text/plain', 'bad request: malformed URL encoding'); // the client's error, not ours
+    }
+    const rel = normalize(decoded).replace(/^([/\\])+/, '');
     let file = join(staticDir, rel || 'index.html');
     if (!file.startsWith(staticDir + sep) && file !== staticDir) return send(res, 404, 'text/plain', 'not found');
     if (!existsSync(file) || !statSync(file).isFile()) file = join(staticDir, 'index.html');

@@ -5,9 +5,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors';
-import { writeFileAtomic } from '../io/atomic';
 import { connectPacs } from '../pacs/client';
-import { defaultConfigPath, loadPacsSettings, parsePacsSettings, type PacsSettings } from '../pacs/config';
+import { applyNodeEdits, defaultConfigPath, loadPacsSettings, savePacsSettings, type PacsSettings } from '../pacs/config';
+import { echoWithoutProbing } from '../pacs/echo';
 import type { ParsedArgOf, PacsSettingsView, PacsStudy } from './contract';
 import type { Emit } from './host';
 import { retrievedDir } from './paths';
@@ -43,19 +43,14 @@ export class PacsService {
         `Not saved: this would delete all ${loaded.settings.nodes.length} PACS nodes in ${file}. Remove them one by one in the list if that is what you want.`,
       );
     }
-    const nodes = a.nodes.map((n) => {
-      const old = loaded.settings.nodes.find((o) => o.name === n.name && o.kind === n.kind);
-      return old ? { ...old, ...n } : n;
-    });
-    const text = JSON.stringify({ ...loaded.settings, callingAet: a.callingAet, nodes }, null, 2);
-    parsePacsSettings(text, file); // the same checks as on reading (AE titles, URLs, duplicate names)
-    await writeFileAtomic(file, text + '\n');
+    // Credentials are kept only while the node's server (scheme, host, port) stays the same: see applyNodeEdits.
+    await savePacsSettings(file, applyNodeEdits(loaded.settings, a));
     return this.getSettings();
   }
 
   async echo(node: string): Promise<{ ms: number }> {
     const { client } = await connectPacs(node, { settings: await this.settings() });
-    return client.echo({ signal: AbortSignal.timeout(15_000) });
+    return echoWithoutProbing(client);
   }
 
   async findStudies(a: ParsedArgOf<'pacs.findStudies'>): Promise<PacsStudy[]> {

@@ -132,14 +132,15 @@ export class SaveService {
     const onEvent = (e: OutboxEvent) => {
       const item = bySop.get(e.entry.sopInstanceUID);
       if (!item || e.state === 'sending') return;
-      update(item, e.state, e.state === 'failed' ? `${e.reason ?? 'not confirmed'} (kept in the outbox; Retry sends it again)` : undefined);
+      if (e.state === 'stored') update(item, 'sent', e.reason); // confirmed by the PACS, not verified: the reason says why
+      else update(item, e.state, e.state === 'failed' ? `${e.reason ?? 'not confirmed'} (kept in the outbox; Retry sends it again)` : undefined);
     };
     try {
       const settings = await this.pacs.settings();
       const { client, endpoint } = await connectPacs(rec.target.node, { settings });
       const outbox = Outbox.forEndpoint(endpoint, settings.outboxDir ?? outboxDir());
       await outbox.enqueue(items.map((i) => rec.files.get(i.itemId)!), onEvent);
-      await outbox.flush(client, { onEvent });
+      await outbox.flush(client, { onEvent, verification: endpoint.verification });
     } catch (err) {
       for (const item of items) if (item.state !== 'verified') update(item, 'failed', userMessage(err));
     }

@@ -5,7 +5,7 @@
  */
 import { sliceSize, voxelCount, voxelToWorld, type Geometry, type Volume } from '../volume/volume';
 import type { Dataset } from './dcmjs';
-import { CODES, codeItem, dicomNow, ds, haloEquipment, patientStudyModules, shortText, SOP_CLASS } from './iod';
+import { CODES, codeItem, dicomNow, ds, fitText, haloEquipment, patientStudyModules, shortText, SOP_CLASS } from './iod';
 import { newUid } from './uid';
 import { num, str } from './values';
 
@@ -37,6 +37,8 @@ export interface CheckedInputs extends DerivedInputs {
   src: DicomSource;
   geometry: Geometry;
   processed: Set<number>;
+  /** The processed slices in slice order: the frames of every derived object (no frame for a slice not computed). */
+  frames: number[];
 }
 
 /** Validate the inputs shared by every derived object; throws (a programming error) on inconsistency. */
@@ -63,7 +65,39 @@ export function checkDerivedInputs(inp: DerivedInputs, what: string): CheckedInp
   for (const k of processed) {
     if (!(Number.isInteger(k) && k >= 0 && k < g.dims[2])) throw new Error(`${what}: processed slice ${k} is outside 0..${g.dims[2] - 1}`);
   }
-  return { ...inp, src, geometry: g, processed };
+  if (processed.size === 0) throw new Error(`${what}: no processed slices, nothing to store`);
+  return { ...inp, src, geometry: g, processed, frames: [...processed].sort((a, b) => a - b) };
+}
+
+/** "61-90, 95" for the 0-based slices [60..89, 94]: 1-based slice numbers as ranges. */
+export function sliceRanges(slices: number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < slices.length; ) {
+    let j = i;
+    while (j + 1 < slices.length && slices[j + 1] === slices[j] + 1) j++;
+    parts.push(i === j ? `${slices[i] + 1}` : `${slices[i] + 1}-${slices[j] + 1}`);
+    i = j + 1;
+  }
+  return parts.join(', ');
+}
+
+/**
+ * What part of the source series the object covers. `short` (for descriptions) is empty for a whole-volume run;
+ * `full` (ImageComments, LT up to 10240 characters) names every processed slice, so a reader never takes a slice
+ * that was not computed for "no tumour there".
+ */
+export function coverage(c: CheckedInputs): { short: string; full: string } {
+  const total = c.geometry.dims[2];
+  const n = c.frames.length;
+  const all = n === total;
+  return {
+    short: all ? '' : `${n}/${total} slices`,
+    full: all
+      ? `Computed on all ${total} slices of the source series ${c.src.seriesInstanceUID}.`
+      : `PARTIAL RESULT: computed on ${n} of ${total} slices of the source series ${c.src.seriesInstanceUID} ` +
+        `(slice numbers 1-${total} in position order): ${sliceRanges(c.frames)}. ` +
+        'The other slices were not processed and have no frame here: absence of a frame is not absence of tumour.',
+  };
 }
 
 /** Check a per-voxel array's length against the source grid. */
@@ -88,7 +122,7 @@ const iopOf = (g: Geometry) => [...g.direction[0], ...g.direction[1]].map(ds);
  */
 export function derivedHeader(
   c: CheckedInputs,
-  o: { sopClassUID: string; modality: string; seriesDescription: string; seriesNumber: number },
+  o: { sopClassUID: string; modality: string; seriesDescription: string; seriesNumber: number; imageComments?: string },
 ): Dataset {
   const first = c.src.firstDataset;
   const { date, time } = dicomNow(c.now ?? new Date());
@@ -112,7 +146,7 @@ export function derivedHeader(
     Modality: o.modality,
     SeriesInstanceUID: newUid(),
     SeriesNumber: o.seriesNumber,
-    SeriesDescription: shortText(o.seriesDescription, 64),
+    SeriesDescription: fitText(o.seriesDescription, 64),
     SeriesDate: date,
     SeriesTime: time,
     // Frame of Reference: the source's (the objects are on its grid)
@@ -125,6 +159,7 @@ export function derivedHeader(
     ContentDate: date,
     ContentTime: time,
     ContentCreatorName: { Alphabetic: shortText(c.contentCreatorName ?? 'Halo', 64) },
+    ...(o.imageComments ? { ImageComments: o.imageComments.replace(/\\/g, '/').slice(0, 10240) } : {}),
     // SOP Common
     SOPClassUID: o.sopClassUID,
     SOPInstanceUID: newUid(),
@@ -132,6 +167,12 @@ export function derivedHeader(
     InstanceCreationTime: time,
     // Common Instance Reference: every input series
     ReferencedSeriesSequence: sameStudy.map(seriesItem),
+    // The source images of the frames, also at the top level (General Reference), as highdicom and dcmqi write it.
+    SourceImageSequence: c.frames.map((k) => ({
+      ReferencedSOPClassUID: c.src.instances[k].sopClassUID,
+      ReferencedSOPInstanceUID: c.src.instances[k].sopInstanceUID,
+      PurposeOfReferenceCodeSequence: [codeItem(CODES.sourceImageForProcessing)],
+    })),
   };
   if (otherStudies.length) {
     header.StudiesContainingOtherReferencedInstancesSequence = otherStudies.map((v) => ({

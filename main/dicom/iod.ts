@@ -42,12 +42,18 @@ export function codeItem(c: Code): Dataset {
 }
 
 export const CODES = {
-  morphologicallyAbnormalStructure: { value: '49755003', scheme: 'SCT', meaning: 'Morphologically abnormal structure' },
+  // CID 7150 (Segmentation Property Categories) gives this SNOMED concept the meaning below.
+  morphologicallyAbnormalStructure: { value: '49755003', scheme: 'SCT', meaning: 'Morphologically Altered Structure' },
   neoplasm: { value: '108369006', scheme: 'SCT', meaning: 'Neoplasm' },
   brain: { value: '12738006', scheme: 'SCT', meaning: 'Brain' },
   sourceImageForProcessing: { value: '121322', scheme: 'DCM', meaning: 'Source image for image processing operation' },
   segmentation: { value: '113076', scheme: 'DCM', meaning: 'Segmentation' },
   noUnits: { value: '1', scheme: 'UCUM', meaning: 'no units' },
+  // CID 7162 (algorithm families)
+  artificialIntelligence: { value: '123110', scheme: 'DCM', meaning: 'Artificial Intelligence' },
+  // Quantity definition of the Parametric Map: concept name from SNOMED, value from CID 7464.
+  quantity: { value: '246205007', scheme: 'SCT', meaning: 'Quantity' },
+  variance: { value: 'C1711260', scheme: 'UMLS', meaning: 'Variance' },
 } satisfies Record<string, Code>;
 
 /**
@@ -137,3 +143,22 @@ export function dicomNow(now = new Date()): { date: string; time: string } {
 export function shortText(s: string, max: number): string {
   return s.replace(/[\\\u0000-\u001f]/g, ' ').slice(0, max);
 }
+
+/**
+ * LO/SH-safe text cut at a word boundary with "..." when it does not fit (a cut mid-word or mid-number, like
+ * "125 slices" shown as "12", would say something false).
+ */
+export function fitText(s: string, max: number): string {
+  const clean = shortText(s, Infinity);
+  if (clean.length <= max) return clean;
+  const cut = clean.slice(0, max - 2);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > 0 ? cut.slice(0, space) : cut.slice(0, -1)).replace(/[\s,;:]+$/, '')}...`;
+}
+
+/** The private coding scheme Halo uses where no standard code exists (PS3.3 8.2: a 99-prefixed designator). */
+export const HALO_CODING_SCHEME = {
+  CodingSchemeDesignator: '99HALO',
+  CodingSchemeName: 'Halo private codes',
+  CodingSchemeResponsibleOrganization: 'Halo project',
+};

@@ -1,12 +1,14 @@
 /**
  * Parametric Map IOD (PS3.3 A.75): the per-voxel variance of the ensemble's tumour probabilities, as 32-bit
  * floats on the FLAIR grid. Only processed slices get a frame: an unprocessed slice has no variance (not a
- * variance of 0), so it is left out rather than written as zeros; ContentDescription says how many.
+ * variance of 0), so it is left out rather than written as zeros (as in both SEGs); ContentDescription says how
+ * many, ImageComments which.
  */
 import { sliceSize } from '../volume/volume';
 import { type Dataset, tagOf, writePart10 } from './dcmjs';
-import { checkDerivedInputs, checkVoxelArray, derivedHeader, type DerivedInputs, framePlaneAndDerivation, pixelMeasures } from './derived';
-import { CODES, codeItem, IMPLEMENTATION, shortText, SOP_CLASS } from './iod';
+import { checkDerivedInputs, checkVoxelArray, coverage, derivedHeader, type DerivedInputs, framePlaneAndDerivation, pixelMeasures } from './derived';
+import { CODES, codeItem, ds, fitText, HALO_CODING_SCHEME, IMPLEMENTATION, SOP_CLASS } from './iod';
+import { str } from './values';
 import { newUid } from './uid';
 
 export interface ParametricMapInputs extends DerivedInputs {
@@ -23,8 +25,7 @@ export function buildParametricMap(inp: ParametricMapInputs): Buffer {
   const c = checkDerivedInputs(inp, what);
   const g = c.geometry;
   checkVoxelArray(g, inp.variance, 'variance', what);
-  const frames = [...c.processed].sort((a, b) => a - b);
-  if (frames.length === 0) throw new Error(`${what}: no processed slices, nothing to store`);
+  const frames = c.frames;
 
   const n = sliceSize(g);
   const pixels = new Float32Array(frames.length * n);
@@ -41,13 +42,17 @@ export function buildParametricMap(inp: ParametricMapInputs): Buffer {
     pixels.set(src, f * n);
   });
 
+  const cover = coverage(c);
+  const lo = Number.isFinite(min) ? min : 0;
+  const hi = Number.isFinite(max) ? max : 0;
   const header = derivedHeader(c, {
     sopClassUID: SOP_CLASS.PARAMETRIC_MAP,
-    modality: 'OT',
-    seriesDescription: `Halo ensemble variance (n=${inp.ensembleSize})`,
+    // The modality of the images the map was computed from (the FLAIR), not OT: viewers file and hang it with them.
+    modality: str(c.src.firstDataset, 'Modality') || 'MR',
+    seriesDescription: `Halo ensemble variance (n=${inp.ensembleSize}${cover.short ? `, ${cover.short}` : ''})`,
     seriesNumber: inp.seriesNumber ?? 1002,
+    imageComments: cover.full,
   });
-  const skipped = g.dims[2] - frames.length;
   const dimensionOrganizationUID = newUid();
   const dataset: Dataset = {
     ...header,
@@ -58,9 +63,8 @@ export function buildParametricMap(inp: ParametricMapInputs): Buffer {
     // Research software output, not a cleared clinical product.
     ContentQualification: 'RESEARCH',
     RecognizableVisualFeatures: 'NO',
-    ContentDescription: shortText(
-      `Variance of tumour probability over ${inp.ensembleSize} ensemble members` +
-        (skipped > 0 ? `; ${skipped} unprocessed slices omitted` : ''),
+    ContentDescription: fitText(
+      (cover.short ? `${cover.short}; ` : '') + `variance of tumour probability, ensemble of ${inp.ensembleSize}`,
       64,
     ),
     SamplesPerPixel: 1,
@@ -78,6 +82,8 @@ export function buildParametricMap(inp: ParametricMapInputs): Buffer {
         PixelMeasuresSequence: [pixelMeasures(c)],
         // Float pixels are the real values: the identity transform says so explicitly.
         PixelValueTransformationSequence: [{ RescaleIntercept: '0', RescaleSlope: '1', RescaleType: 'US' }],
+        // A first display window over the values present; LINEAR_EXACT since the width is below 1 (variance <= 0.25).
+        FrameVOILUTSequence: [{ WindowCenter: ds((lo + hi) / 2), WindowWidth: ds(Math.max(hi - lo, 1e-6)), VOILUTFunction: 'LINEAR_EXACT' }],
         FrameAnatomySequence: [{ AnatomicRegionSequence: [codeItem(CODES.brain)], FrameLaterality: 'U' }],
         ParametricMapFrameTypeSequence: [{ FrameType: ['DERIVED', 'PRIMARY', 'VOLUME', 'QUANTITY'] }],
         RealWorldValueMappingSequence: [
@@ -90,6 +96,13 @@ export function buildParametricMap(inp: ParametricMapInputs): Buffer {
             LUTLabel: 'VARIANCE',
             // A variance of a probability is dimensionless: UCUM unit "1".
             MeasurementUnitsCodeSequence: [codeItem(CODES.noUnits)],
+            QuantityDefinitionSequence: [
+              {
+                ValueType: 'CODE',
+                ConceptNameCodeSequence: [codeItem(CODES.quantity)],
+                ConceptCodeSequence: [codeItem(CODES.variance)],
+              },
+            ],
           },
         ],
       },
@@ -107,6 +120,8 @@ export function buildParametricMap(inp: ParametricMapInputs): Buffer {
         DimensionDescriptionLabel: 'Image Position Patient',
       },
     ],
+    DimensionOrganizationType: '3D', // parallel planes of one grid
+    CodingSchemeIdentificationSequence: [HALO_CODING_SCHEME], // for the 99HALO derivation code
     FloatPixelData: [pixels.buffer],
   };
   return writePart10(dataset, IMPLEMENTATION);

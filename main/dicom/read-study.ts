@@ -103,8 +103,13 @@ function parseInstance(file: string, bytes: Uint8Array): Part10 {
   try {
     return parsePart10(bytes);
   } catch (err) {
-    const lenient = parsePart10(bytes, { lenient: true });
-    if (lenient.dataset.PixelData !== undefined && str(lenient.dataset, 'SOPInstanceUID')) return lenient;
+    // dcmjs throws plain Errors, TypeErrors and RangeErrors on damaged input, in the lenient mode too.
+    try {
+      const lenient = parsePart10(bytes, { lenient: true });
+      if (lenient.dataset.PixelData !== undefined && str(lenient.dataset, 'SOPInstanceUID')) return lenient;
+    } catch {
+      // as damaged as the strict parse said
+    }
     throw new InputError(
       `${file} looks like a DICOM file but cannot be parsed (${(err as Error).message}): it may be truncated or corrupt; re-export it or remove it from the folder`,
     );
@@ -238,6 +243,18 @@ export function seriesToVolume(series: DicomSeries): Volume {
 
   // Geometry attributes shared by every slice.
   const first = series.instances[0].dataset;
+  // One series is one patient, one study, one frame of reference: a slice that says otherwise was mixed in (or
+  // damaged), and a result computed across it would be placed or filed wrongly.
+  for (const key of ['PatientID', 'StudyInstanceUID', 'FrameOfReferenceUID'] as const) {
+    const want = str(first, key);
+    const odd = series.instances.find((inst) => str(inst.dataset, key) !== want);
+    if (odd) {
+      throw new InputError(
+        `${where}: ${odd.path} has ${key} "${str(odd.dataset, key)}" but ${series.instances[0].path} has "${want}"; ` +
+          'the slices of one series must share patient, study and frame of reference. Remove the stray file or re-export the series.',
+      );
+    }
+  }
   const iop = nums(first, 'ImageOrientationPatient');
   const pixelSpacing = nums(first, 'PixelSpacing');
   const rows = num(first, 'Rows') ?? 0;
@@ -350,8 +367,20 @@ function decodeSlice(inst: DicomInstance, rows: number, cols: number, out: Float
   if (bitsAllocated !== 8 && bitsAllocated !== 16) {
     throw new InputError(`${where}: ${inst.path} has BitsAllocated ${bitsAllocated}; Halo reads 8- and 16-bit images`);
   }
-  if (!(buf instanceof ArrayBuffer) || buf.byteLength < rows * cols * bytesPer) {
-    throw new InputError(`${where}: ${inst.path} has ${buf instanceof ArrayBuffer ? buf.byteLength : 0} bytes of pixel data, ${rows * cols * bytesPer} expected: the file is truncated or corrupt`);
+  if (!(bitsStored >= 1 && bitsStored <= bitsAllocated)) {
+    throw new InputError(`${where}: ${inst.path} has BitsStored ${bitsStored} with BitsAllocated ${bitsAllocated}; the pixel description is corrupt`);
+  }
+  // The value must hold exactly rows x columns pixels of BitsAllocated (plus one pad byte to an even length):
+  // a mismatch means the header does not describe the pixels (e.g. BitsAllocated 8 over 16-bit data), and
+  // decoding would give garbage rather than an error.
+  const expected = rows * cols * bytesPer;
+  const got = buf instanceof ArrayBuffer ? buf.byteLength : 0;
+  if (got !== expected && got !== expected + (expected % 2)) {
+    throw new InputError(
+      `${where}: ${inst.path} has ${got} bytes of pixel data, but ${rows}x${cols} pixels of BitsAllocated ${bitsAllocated} need ${expected}: ` +
+        (got < expected ? 'the file is truncated or corrupt' : 'the header does not describe the pixels (BitsAllocated or Rows/Columns wrong)') +
+        '; re-export the series.',
+    );
   }
   const view = new DataView(buf);
   const n = rows * cols;

@@ -1,11 +1,12 @@
 /**
  * Segmentation IOD (PS3.3 A.51): the whole-tumour result as one segment, BINARY (the ensemble's mask) or
- * FRACTIONAL/PROBABILITY (the ensemble mean), one frame per FLAIR source slice.
+ * FRACTIONAL/PROBABILITY (the ensemble mean), one frame per processed FLAIR source slice.
  */
 import { sliceSize, voxelCount } from '../volume/volume';
 import { type Dataset, tagOf, writePart10 } from './dcmjs';
 import {
   checkDerivedInputs,
+  coverage,
   checkVoxelArray,
   derivedHeader,
   type DerivedInputs,
@@ -13,7 +14,7 @@ import {
   pixelMeasures,
   sliceHasData,
 } from './derived';
-import { CODES, codeItem, IMPLEMENTATION, shortText, SOP_CLASS } from './iod';
+import { CODES, codeItem, fitText, IMPLEMENTATION, shortText, SOP_CLASS } from './iod';
 import { newUid } from './uid';
 
 export type SegmentationContent =
@@ -24,7 +25,7 @@ export type SegmentationContent =
 
 export interface SegmentationInputs extends DerivedInputs {
   content: SegmentationContent;
-  /** Leave out frames with no tumour (default false: every source slice gets a frame). */
+  /** Leave out frames with no tumour (default false: every processed slice gets a frame). */
   omitEmptyFrames?: boolean;
 }
 
@@ -68,18 +69,17 @@ export function buildSegmentation(inp: SegmentationInputs): Buffer {
     }
   }
 
-  // Frames: every source slice (unprocessed ones are written empty), unless empty frames are left out.
+  // Frames: the processed slices only (a slice never computed must not read as "no tumour"), and of those only the
+  // non-empty ones when asked to leave empty frames out.
   const n = sliceSize(g);
-  const isEmpty = (k: number) => !c.processed.has(k) || !sliceHasData(g, values, k);
-  let frames = Array.from({ length: g.dims[2] }, (_, k) => k);
+  let frames = c.frames;
   if (inp.omitEmptyFrames) {
-    frames = frames.filter((k) => !isEmpty(k));
-    if (frames.length === 0) frames = [0]; // a SEG needs at least one frame: keep one empty one
+    frames = frames.filter((k) => sliceHasData(g, values, k));
+    if (frames.length === 0) frames = [c.frames[0]]; // a SEG needs at least one frame: keep one empty one
   }
 
   const pixels = new Uint8Array(frames.length * n);
   frames.forEach((k, f) => {
-    if (!c.processed.has(k)) return; // not processed: no result, an empty frame
     const out = pixels.subarray(f * n, (f + 1) * n);
     for (let p = 0; p < n; p++) {
       const v = values[k * n + p];
@@ -89,24 +89,26 @@ export function buildSegmentation(inp: SegmentationInputs): Buffer {
 
   const binary = content.type === 'BINARY';
   const ens = `n=${inp.ensembleSize}`;
+  const cover = coverage(c);
+  const part = cover.short ? `, ${cover.short}` : '';
   const header = derivedHeader(c, {
     sopClassUID: SOP_CLASS.SEGMENTATION,
     modality: 'SEG',
-    seriesDescription: binary ? `Halo whole tumour (${ens})` : `Halo whole tumour probability (${ens})`,
+    seriesDescription: binary ? `Halo whole tumour (${ens}${part})` : `Halo whole tumour probability (${ens}${part})`,
     seriesNumber: inp.seriesNumber ?? (binary ? 1000 : 1001),
+    imageComments: cover.full,
   });
   const dimensionOrganizationUID = newUid();
-  const unprocessed = g.dims[2] - c.processed.size;
 
   const dataset: Dataset = {
     ...header,
     // Segmentation Image module
     ImageType: ['DERIVED', 'PRIMARY'],
     ContentLabel: binary ? 'WHOLE_TUMOUR' : 'WT_PROBABILITY',
-    ContentDescription: shortText(
-      (binary ? 'Whole tumour mask' : 'Whole tumour probability (ensemble mean)') +
-        ` from a ${inp.ensembleSize}-member diffusion ensemble` +
-        (unprocessed > 0 ? `; ${unprocessed} slices not processed (empty frames)` : ''),
+    ContentDescription: fitText(
+      (cover.short ? `${cover.short}; ` : '') +
+        (binary ? 'whole tumour mask' : 'whole tumour probability') +
+        `, diffusion ensemble of ${inp.ensembleSize}`,
       64,
     ),
     SamplesPerPixel: 1,
@@ -117,6 +119,7 @@ export function buildSegmentation(inp: SegmentationInputs): Buffer {
     HighBit: binary ? 0 : 7,
     LossyImageCompression: '00',
     SegmentationType: content.type,
+    SegmentsOverlap: 'NO',
     ...(binary ? {} : { SegmentationFractionalType: 'PROBABILITY', MaximumFractionalValue: MAX_FRACTIONAL_VALUE }),
     SegmentSequence: [
       {
@@ -128,6 +131,14 @@ export function buildSegmentation(inp: SegmentationInputs): Buffer {
         AnatomicRegionSequence: [codeItem(CODES.brain)],
         SegmentAlgorithmType: 'AUTOMATIC',
         SegmentAlgorithmName: shortText(`${inp.model.id} ${inp.model.version}`, 64),
+        SegmentationAlgorithmIdentificationSequence: [
+          {
+            AlgorithmFamilyCodeSequence: [codeItem(CODES.artificialIntelligence)],
+            AlgorithmName: shortText(inp.model.id, 64),
+            AlgorithmVersion: shortText(inp.model.version, 64),
+            AlgorithmParameters: shortText(`diffusion ensemble of ${inp.ensembleSize}`, 64),
+          },
+        ],
       },
     ],
     // Image Pixel
@@ -144,6 +155,7 @@ export function buildSegmentation(inp: SegmentationInputs): Buffer {
     })),
     // Multi-frame Dimension: segment, then position along the stack
     DimensionOrganizationSequence: [{ DimensionOrganizationUID: dimensionOrganizationUID }],
+    DimensionOrganizationType: '3D', // parallel planes of one grid
     DimensionIndexSequence: [
       {
         DimensionOrganizationUID: dimensionOrganizationUID,

@@ -19,7 +19,22 @@ export interface DicomOutputs {
   variance: Buffer;
 }
 
-export function buildDicomOutputs(study: Study, card: ModelCard, v: VolumeOutputs, processedSlices: number[]): DicomOutputs {
+export interface DicomOutputOptions {
+  /**
+   * Leave out SEG frames with no tumour (highdicom's default; the fractional SEG of a whole volume shrinks from
+   * about 9 MB). The processed slices are still listed in ImageComments, so a missing frame of a processed slice
+   * reads as "no tumour", never as "not computed". The Parametric Map keeps every processed slice.
+   */
+  omitEmptyFrames?: boolean;
+}
+
+export function buildDicomOutputs(
+  study: Study,
+  card: ModelCard,
+  v: VolumeOutputs,
+  processedSlices: number[],
+  opts: DicomOutputOptions = {},
+): DicomOutputs {
   const others = (Object.keys(study.volumes) as SequenceRole[]).filter((r) => r !== 'FLAIR').map((r) => study.volumes[r]!);
   const shared = {
     source: study.reference,
@@ -29,8 +44,8 @@ export function buildDicomOutputs(study: Study, card: ModelCard, v: VolumeOutput
     processedSlices,
   };
   return {
-    seg: buildSegmentation({ ...shared, content: { type: 'BINARY', mask: v.mask } }),
-    fractional: buildSegmentation({ ...shared, content: { type: 'FRACTIONAL', probability: v.mean } }),
+    seg: buildSegmentation({ ...shared, content: { type: 'BINARY', mask: v.mask }, omitEmptyFrames: opts.omitEmptyFrames }),
+    fractional: buildSegmentation({ ...shared, content: { type: 'FRACTIONAL', probability: v.mean }, omitEmptyFrames: opts.omitEmptyFrames }),
     variance: buildParametricMap({ ...shared, variance: v.variance }),
   };
 }

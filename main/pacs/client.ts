@@ -34,6 +34,8 @@ export interface ConnectOptions extends OpenPacsOptions {
   settings?: PacsSettings;
   configPath?: string;
   callingAet?: string;
+  /** Authorization header value for a DICOMweb endpoint (CLI: --auth / $HALO_PACS_AUTHORIZATION); overrides the node's. */
+  authorization?: string;
 }
 
 /** Resolve `spec` against the PACS settings and open a client for it. */
@@ -42,6 +44,18 @@ export async function connectPacs(
   opts: ConnectOptions = {},
 ): Promise<{ client: PacsClient; endpoint: Endpoint; settings: PacsSettings }> {
   const settings = opts.settings ?? (await loadPacsSettings({ configPath: opts.configPath })).settings;
-  const endpoint = resolveEndpoint(spec, settings, { callingAet: opts.callingAet });
-  return { client: openPacs(endpoint, opts), endpoint, settings };
+  const endpoint = resolveEndpoint(spec, settings, { callingAet: opts.callingAet, authorization: opts.authorization });
+  // The settings' timeouts, unless the caller gave its own.
+  const t = settings.timeouts ?? {};
+  const ms = (s?: number) => (s === undefined ? undefined : s * 1000);
+  const clientOpts: OpenPacsOptions = {
+    dicomweb: { queryTimeoutMs: ms(t.querySeconds), transferTimeoutMs: ms(t.transferSeconds), ...opts.dicomweb },
+    dimse: {
+      connectTimeoutMs: ms(t.connectSeconds),
+      associationTimeoutMs: ms(t.associationSeconds),
+      pduTimeoutMs: ms(t.responseSeconds),
+      ...opts.dimse,
+    },
+  };
+  return { client: openPacs(endpoint, clientOpts), endpoint, settings };
 }

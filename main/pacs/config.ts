@@ -10,6 +10,7 @@
  *                { "name": "clinical", "kind": "dimse", "aet": "PACS", "host": "10.0.0.5", "port": 104 } ] }
  */
 import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../io/atomic';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -39,10 +40,17 @@ const nodeName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a node name is letters, digits, . _ - (max 64), starting with a letter/digit');
 
+/**
+ * How a store is verified: 'cfind' (default) queries the PACS for the instance (C-FIND, or QIDO-RS for DICOMweb);
+ * 'none' trusts the store confirmation (for store-only PACS that refuse queries from us).
+ */
+const verification = z.enum(['cfind', 'none']);
+
 const DicomWebNodeSchema = z.object({
   name: nodeName,
   kind: z.literal('dicomweb'),
   url: httpUrl,
+  verification: verification.optional(),
   /** Value of the HTTP Authorization header, e.g. "Bearer eyJ…" or "Basic dXNlcjpwYXNz". */
   authHeader: z.string().min(1).optional(),
 });
@@ -53,7 +61,21 @@ const DimseNodeSchema = z.object({
   aet: aeTitle,
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535),
+  verification: verification.optional(),
 });
+
+/** Seconds; for slow links or busy PACS. Defaults: connect 10, association 15, response 60 (DIMSE, between PDUs), query 30 (QIDO-RS), transfer 300 (WADO-RS/STOW-RS per instance). */
+const TimeoutsSchema = z
+  .object({
+    connectSeconds: z.number().positive().max(600).optional(),
+    associationSeconds: z.number().positive().max(600).optional(),
+    responseSeconds: z.number().positive().max(3600).optional(),
+    querySeconds: z.number().positive().max(3600).optional(),
+    transferSeconds: z.number().positive().max(7200).optional(),
+  })
+  .strict();
+
+export type PacsTimeouts = z.infer<typeof TimeoutsSchema>;
 
 export const PacsSettingsSchema = z.object({
   /** Our own AE title, used as calling AE for every DIMSE association. */
@@ -61,6 +83,7 @@ export const PacsSettingsSchema = z.object({
   /** Outbox root folder; default $XDG_DATA_HOME/halo/outbox (~/.local/share/halo/outbox). */
   outboxDir: z.string().min(1).optional(),
   nodes: z.array(z.discriminatedUnion('kind', [DicomWebNodeSchema, DimseNodeSchema])).default([]),
+  timeouts: TimeoutsSchema.optional(),
 });
 
 export type PacsSettings = z.infer<typeof PacsSettingsSchema>;
@@ -73,6 +96,7 @@ export interface DicomWebEndpoint {
   /** Base URL without trailing slash, e.g. http://pacs:8042/dicom-web */
   url: string;
   authHeader?: string;
+  verification?: 'cfind' | 'none';
 }
 
 export interface DimseEndpoint {
@@ -83,6 +107,7 @@ export interface DimseEndpoint {
   calledAet: string;
   host: string;
   port: number;
+  verification?: 'cfind' | 'none';
 }
 
 export type Endpoint = DicomWebEndpoint | DimseEndpoint;
@@ -173,7 +198,38 @@ export function parsePacsSettings(text: string, file = 'PACS settings'): PacsSet
  * Turn what the user typed into an endpoint: a node name from the settings, a DICOMweb base URL
  * (`http(s)://host:port/dicom-web`) or `dicom://AET@host:port`. `callingAet` overrides the settings' AE title.
  */
-export function resolveEndpoint(spec: string, settings: PacsSettings, opts: { callingAet?: string } = {}): Endpoint {
+export function resolveEndpoint(
+  spec: string,
+  settings: PacsSettings,
+  opts: { callingAet?: string; authorization?: string } = {},
+): Endpoint {
+  const ep = resolveSpec(spec, settings, opts);
+  if (ep.kind === 'dicomweb' && opts.authorization) {
+    if (/[\r\n]/.test(opts.authorization)) throw new InputError('the Authorization value must be one line.');
+    return { ...ep, authHeader: opts.authorization };
+  }
+  return ep;
+}
+
+/**
+ * A spec with the credentials taken out, for messages and retry hints: `http://user:pass@host/x` becomes
+ * `http://host/x`. Anything else is returned as given.
+ */
+export function redactSpec(spec: string): string {
+  const t = spec.trim();
+  if (!/^https?:\/\//i.test(t)) return spec;
+  try {
+    const u = new URL(t);
+    if (!u.username && !u.password) return spec;
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return spec.replace(/\/\/[^@/]*@/, '//');
+  }
+}
+
+function resolveSpec(spec: string, settings: PacsSettings, opts: { callingAet?: string }): Endpoint {
   const callingAet = opts.callingAet ?? settings.callingAet;
   if (!isValidAeTitle(callingAet)) {
     throw new InputError(`calling AE title "${callingAet}" is invalid: use 1-16 printable ASCII characters, no backslash.`);
@@ -182,22 +238,40 @@ export function resolveEndpoint(spec: string, settings: PacsSettings, opts: { ca
   const node = settings.nodes.find((n) => n.name === trimmed);
   if (node) {
     if (node.kind === 'dicomweb') {
-      return { kind: 'dicomweb', name: node.name, url: stripSlash(node.url), authHeader: node.authHeader };
+      return { kind: 'dicomweb', name: node.name, url: stripSlash(node.url), authHeader: node.authHeader, verification: node.verification };
     }
-    return { kind: 'dimse', name: node.name, callingAet, calledAet: node.aet, host: node.host, port: node.port };
+    return {
+      kind: 'dimse',
+      name: node.name,
+      callingAet,
+      calledAet: node.aet,
+      host: node.host,
+      port: node.port,
+      verification: node.verification,
+    };
   }
   if (/^https?:\/\//i.test(trimmed)) {
     let u: URL;
     try {
       u = new URL(trimmed);
     } catch {
-      throw new InputError(`"${spec}" is not a valid URL. Use a DICOMweb base URL like http://pacs:8042/dicom-web.`);
+      throw new InputError(`"${redactSpec(spec)}" is not a valid URL. Use a DICOMweb base URL like http://pacs:8042/dicom-web.`);
     }
     if (u.search || u.hash) {
-      throw new InputError(`DICOMweb URL "${spec}" must be a base URL without ?query or #fragment, e.g. http://pacs:8042/dicom-web.`);
+      throw new InputError(`DICOMweb URL "${redactSpec(spec)}" must be a base URL without ?query or #fragment, e.g. http://pacs:8042/dicom-web.`);
+    }
+    // Credentials written into the URL become an Authorization header and leave the URL, so they never show up
+    // in messages, retry hints or the outbox folder name.
+    let authHeader: string | undefined;
+    if (u.username || u.password) {
+      const user = decodeURIComponent(u.username);
+      const pass = decodeURIComponent(u.password);
+      authHeader = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+      u.username = '';
+      u.password = '';
     }
     const url = stripSlash(u.toString());
-    return { kind: 'dicomweb', name: url, url };
+    return authHeader ? { kind: 'dicomweb', name: url, url, authHeader } : { kind: 'dicomweb', name: url, url };
   }
   if (/^dicom:\/\//i.test(trimmed)) {
     const m = /^dicom:\/\/([^@]+)@(\[[^\]]+\]|[^:/@]+):(\d{1,5})\/?$/i.exec(trimmed);
@@ -215,10 +289,55 @@ export function resolveEndpoint(spec: string, settings: PacsSettings, opts: { ca
   }
   const known = settings.nodes.map((n) => n.name);
   throw new InputError(
-    `unknown PACS "${spec}". ` +
+    `unknown PACS "${redactSpec(spec)}". ` +
       (known.length ? `Configured nodes: ${known.join(', ')}. ` : 'No nodes are configured. ') +
       'Give a node name from the PACS settings, a DICOMweb URL (http://host:port/dicom-web) or dicom://AET@host:port.',
   );
+}
+
+/** A node as the UI edits it: only the fields it shows (never credentials). */
+export type EditedNode =
+  | { name: string; kind: 'dicomweb'; url: string }
+  | { name: string; kind: 'dimse'; aet: string; host: string; port: number };
+
+/**
+ * The settings after the UI's edit. Fields the UI does not show (credentials, verification) are kept from the node
+ * of the same name and kind, except that credentials are dropped when the node's server changes (scheme, host or
+ * port): a password given for one server must never be sent to another one just because the URL was edited.
+ */
+export function applyNodeEdits(old: PacsSettings, edit: { callingAet: string; nodes: EditedNode[] }): PacsSettings {
+  const nodes = edit.nodes.map((n): PacsNode => {
+    const before = old.nodes.find((o) => o.name === n.name && o.kind === n.kind);
+    if (!before) return n;
+    const merged = { ...before, ...n } as PacsNode;
+    if (merged.kind === 'dicomweb' && before.kind === 'dicomweb' && !sameOrigin(before.url, merged.url)) {
+      delete merged.authHeader;
+    }
+    return merged;
+  });
+  return { ...old, callingAet: edit.callingAet, nodes };
+}
+
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Validate (the same checks as on reading) and write the settings atomically with mode 0600: the file may hold
+ * credentials, so it stays readable by its owner only, whatever the umask.
+ */
+export async function savePacsSettings(file: string, settings: PacsSettings): Promise<void> {
+  const text = JSON.stringify(settings, null, 2);
+  parsePacsSettings(text, file);
+  try {
+    await writeFileAtomic(file, text + '\n', { mode: 0o600 });
+  } catch (err) {
+    throw new InputError(`cannot write the PACS settings ${file}: ${(err as Error).message}. Check free space and permissions.`);
+  }
 }
 
 function stripSlash(url: string): string {

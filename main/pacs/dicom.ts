@@ -1,7 +1,9 @@
 /** Small DICOM helpers for the PACS layer: identifying a Part 10 file, reading DICOM JSON (QIDO) answers. */
 import { readFile } from 'node:fs/promises';
 import { hasPart10Preamble, parsePart10 } from '../dicom/dcmjs';
+import path from 'node:path';
 import { InputError } from '../errors';
+import { PacsError } from './errors';
 
 export interface InstanceIds {
   studyInstanceUID: string;
@@ -112,9 +114,40 @@ export function jsonItems(ds: DicomJson, tag: string): DicomJson[] {
   return (el?.Value ?? []).filter((v): v is DicomJson => typeof v === 'object' && v !== null);
 }
 
-/** A DICOM UID is digits and dots, max 64 characters. */
+/**
+ * A DICOM UID (PS3.5 9.1): numeric components separated by single dots, max 64 characters. Leading zeros in a
+ * component are tolerated (some scanners write them); anything else is refused, so a UID can never hold a path
+ * separator, "..", or a character a file system treats specially.
+ */
 export function isValidUid(uid: string): boolean {
   return /^[0-9]+(\.[0-9]+)*$/.test(uid) && uid.length <= 64;
+}
+
+/**
+ * The file or folder name for a UID that a remote (PACS) gave us: the UID itself once it passed the UID grammar,
+ * else a PacsError naming the server, so a hostile or broken server cannot make us write outside the output folder.
+ */
+export function remoteUidName(uid: string, what: string, server: string): string {
+  if (!isValidUid(uid)) {
+    const shown = JSON.stringify(uid.length > 80 ? `${uid.slice(0, 80)}…` : uid);
+    throw new PacsError(
+      'protocol',
+      server,
+      `${server} sent ${what} ${shown}, which is not a valid DICOM UID (digits and dots, max 64 characters); ` +
+        'nothing was written for it. The server is broken or not trustworthy; check it with its administrator.',
+    );
+  }
+  return uid;
+}
+
+/** `name` joined under `dir`, refusing anything that would land outside `dir` (second line of defence). */
+export function pathInside(dir: string, ...names: string[]): string {
+  const root = path.resolve(dir);
+  const full = path.resolve(root, ...names);
+  if (full !== root && !full.startsWith(root + path.sep)) {
+    throw new InputError(`refusing to write ${full}: it is outside the output folder ${root}.`);
+  }
+  return full;
 }
 
 export function assertUid(uid: string, what: string): void {

@@ -7,7 +7,6 @@
  * the DICOM files, so no multipart or DICOM parsing is hand-written here.
  */
 import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { multipartDecode, multipartEncode } from 'dicomweb-client/src/message.js';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../io/atomic';
@@ -21,6 +20,8 @@ import {
   jsonNumber,
   jsonString,
   jsonValues,
+  pathInside,
+  remoteUidName,
   TAG,
   type DicomJson,
 } from './dicom';
@@ -151,9 +152,14 @@ export class DicomWebClient implements PacsClient {
     const rows = await this.qido(`/studies/${studyInstanceUID}/instances?includefield=${TAG.SeriesInstanceUID}`, signal, {
       notFoundIsEmpty: true,
     });
+    // Every UID the server lists becomes part of a path: check them all before downloading anything.
     const instances = rows
       .map((ds) => ({ series: jsonString(ds, TAG.SeriesInstanceUID), sop: jsonString(ds, TAG.SOPInstanceUID) }))
-      .filter((i) => i.series && i.sop);
+      .filter((i) => i.series && i.sop)
+      .map((i) => ({
+        series: remoteUidName(i.series, 'a Series Instance UID', this.label),
+        sop: remoteUidName(i.sop, 'a SOP Instance UID', this.label),
+      }));
     if (instances.length === 0) {
       throw new PacsError(
         'not-found',
@@ -288,9 +294,19 @@ export class DicomWebClient implements PacsClient {
         `${this.label} sent no DICOM file for instance ${sop} in its WADO-RS answer (${parts.length} part(s)).`,
       );
     }
-    const dir = path.join(outDir, series);
+    // The part must be the instance we asked for: its UIDs name the file, and a server must not swap instances.
+    const got = instanceIdsOf(new Uint8Array(part), `the WADO-RS answer for instance ${sop}`);
+    if (got.sopInstanceUID !== sop || got.seriesInstanceUID !== series || got.studyInstanceUID !== study) {
+      throw new PacsError(
+        'protocol',
+        this.label,
+        `${this.label} answered the WADO-RS request for instance ${sop} with another instance ` +
+          `(SOP ${JSON.stringify(got.sopInstanceUID)}); nothing was written for it. Check the server.`,
+      );
+    }
+    const dir = pathInside(outDir, remoteUidName(series, 'a Series Instance UID', this.label));
     await mkdir(dir, { recursive: true });
-    const file = path.join(dir, `${sop}.dcm`);
+    const file = pathInside(dir, `${remoteUidName(sop, 'a SOP Instance UID', this.label)}.dcm`);
     await writeFileAtomic(file, new Uint8Array(part));
     return file;
   }
@@ -377,7 +393,7 @@ export class DicomWebClient implements PacsClient {
     if (userSignal?.aborted) return new CancelledError();
     if (timeout?.aborted) {
       return new PacsError(
-        'unreachable',
+        'timeout',
         this.label,
         `${this.label} did not answer within ${Math.round((timeoutMs ?? 0) / 1000)} s ${what}. Is the server overloaded or the URL wrong?`,
       );
@@ -392,7 +408,9 @@ export class DicomWebClient implements PacsClient {
 }
 
 function httpHint(status: number): string {
-  if (status === 401 || status === 403) return 'Check the credentials (authHeader in the PACS settings).';
+  if (status === 401 || status === 403) {
+    return 'Check the credentials: --auth or $HALO_PACS_AUTHORIZATION on the command line, authHeader in the PACS settings, or user:password in the URL.';
+  }
   if (status === 404) return 'Check the base URL: it must be the DICOMweb root, e.g. http://host:8042/dicom-web.';
   if (status === 413) return 'The file is larger than the server accepts.';
   if (status >= 500) return 'The server had an internal error; check its log and try again later.';

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import dimse from 'dcmjs-dimse';
 import { CancelledError } from '../errors';
 import { describeEndpoint, type DimseEndpoint } from './config';
-import { assertUid, readInstanceIds } from './dicom';
+import { assertUid, pathInside, readInstanceIds, remoteUidName } from './dicom';
 import { part10FromDatasetBytes } from './part10';
 import { describeNetworkError, PacsError } from './errors';
 import type {
@@ -224,7 +224,8 @@ export class DimseClient implements PacsClient {
         return Status.ProcessingFailure;
       }
       try {
-        const file = await writeDataset(ds, path.join(outDir, safeName(series)), `${safeName(sop)}.dcm`);
+        const dir = pathInside(outDir, remoteUidName(series, 'a Series Instance UID', this.label));
+        const file = await writeDataset(ds, dir, `${remoteUidName(sop, 'a SOP Instance UID', this.label)}.dcm`);
         files.push(file);
         opts.onProgress?.({ done: files.length, total, file });
         return Status.Success;
@@ -384,6 +385,22 @@ export class DimseClient implements PacsClient {
 
       client.on('connected', () => {
         connected = true;
+        // dcmjs-dimse 0.3.3 leaves connectTimeout as the socket's idle timeout for the whole association (a slow
+        // C-STORE answer was cut at 10 s) and does not pass an A-ABORT from the PACS on to the Client: reach its
+        // network object for both, so timeouts follow the settings and an abort is reported at once with its reason.
+        const network = (client as unknown as { network?: DimseNetwork }).network;
+        network?.socket?.setTimeout(this.pduTimeoutMs);
+        network?.on('abort', (a: { source: number; reason: number }) => {
+          finish(
+            new PacsError(
+              'aborted',
+              this.label,
+              `${this.label} aborted the association (A-ABORT: ${abortText(a)}). This often means the PACS does not allow ` +
+                `this operation for our calling AE title "${ep.callingAet}"; ask its administrator to register that AE title.`,
+            ),
+          );
+          network.socket?.destroy(); // after an A-ABORT the association is gone: close our end (PS3.8 9.1.8)
+        });
       });
       client.on('associationRejected', (r: { result: number; source: number; reason: number }) => {
         finish(
@@ -412,6 +429,11 @@ export class DimseClient implements PacsClient {
               `cannot reach DICOM node ${this.label}: connection timed out. Check host ${ep.host} and port ${ep.port}.`,
             ),
           );
+        } else if (/timeout/i.test(e.message)) {
+          const which = /association timeout/i.test(e.message)
+            ? `accept or reject the association within ${Math.round(this.associationTimeoutMs / 1000)} s`
+            : `answer within ${Math.round(this.pduTimeoutMs / 1000)} s`;
+          finish(new PacsError('timeout', this.label, `${this.label} did not ${which}. The PACS may be busy; try again later.`));
         } else {
           finish(
             new PacsError(
@@ -478,6 +500,18 @@ function statusName(status: number): string | undefined {
   return undefined;
 }
 
+interface DimseNetwork {
+  socket?: { setTimeout(ms: number): void; destroy(): void };
+  on(event: 'abort', listener: (a: { source: number; reason: number }) => void): void;
+}
+
+/** PS3.8 9.3.8: A-ABORT source and reason. */
+function abortText(a: { source: number; reason: number }): string {
+  if (a.source === 0) return 'by the PACS application (service user)';
+  const reasons = ['reason not specified', 'unrecognized PDU', 'unexpected PDU', '', 'unrecognized PDU parameter', 'unexpected PDU parameter', 'invalid PDU parameter value'];
+  return `by the PACS's DICOM layer (service provider): ${reasons[a.reason] || `reason ${a.reason}`}`;
+}
+
 function rejectText(r: { result: number; source: number; reason: number }): string {
   const permanent = r.result === 1 ? 'permanently' : 'transiently';
   let why = `reason ${r.reason}`;
@@ -522,10 +556,6 @@ function elNumber(ds: DimseDataset, keyword: string): number | undefined {
   if (!s) return undefined;
   const n = Number(s);
   return Number.isFinite(n) ? n : undefined;
-}
-
-function safeName(uid: string): string {
-  return uid.replace(/[^0-9A-Za-z.]/g, '_');
 }
 
 /**

@@ -2,14 +2,16 @@ import { InputError } from '../errors';
 
 /**
  * Why a PACS operation failed, coarse enough for the outbox and the UI to act on:
- * - unreachable: DNS failure, connection refused, timeout, connection dropped (PACS down or wrong host/port)
- * - rejected: the DICOM association was rejected/aborted (wrong AE titles, not allowed)
+ * - unreachable: DNS failure, connection refused, connect timeout, connection dropped (PACS down or wrong host/port)
+ * - timeout: connected, but the answer did not come in time (slow is not down: other files may still go through)
+ * - rejected: the DICOM association was rejected (A-ASSOCIATE-RJ: wrong AE titles, not allowed)
+ * - aborted: the PACS aborted the association (A-ABORT), e.g. an operation it does not allow for our AE title
  * - http: the DICOMweb server answered with an HTTP error status
  * - refused: the PACS answered but refused the operation (C-STORE failure status, STOW FailedSOPSequence)
  * - not-found: a read-back did not find what we expected
  * - protocol: the answer was not what the protocol says it should be
  */
-export type PacsFailure = 'unreachable' | 'rejected' | 'http' | 'refused' | 'not-found' | 'protocol';
+export type PacsFailure = 'unreachable' | 'timeout' | 'rejected' | 'aborted' | 'http' | 'refused' | 'not-found' | 'protocol';
 
 /**
  * A PACS endpoint problem. It is an InputError (the CLI prints the message and exits 2): the message names the
@@ -55,4 +57,9 @@ export function describeNetworkError(err: unknown): string | undefined {
     e = e.cause as typeof e;
   }
   return undefined;
+}
+
+/** A failure that will be the same for every file sent to that PACS now (it is down, or refuses us outright). */
+export function failsWholeQueue(err: unknown): boolean {
+  return err instanceof PacsError && (err.failure === 'unreachable' || err.failure === 'rejected');
 }

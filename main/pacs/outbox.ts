@@ -8,16 +8,23 @@
  *         <root>/<destination>/<SOPInstanceUID>.json   what we know: source path, UIDs, attempts, last error
  *         <root>/<destination>/.lock                  pid of the process flushing right now
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CancelledError, InputError } from '../errors';
+import { writeFileAtomic } from '../io/atomic';
 import { defaultOutboxRoot, describeEndpoint, endpointKey, type Endpoint } from './config';
 import { instanceIdsOf, type InstanceIds } from './dicom';
-import { PacsError } from './errors';
+import { failsWholeQueue } from './errors';
 import type { PacsClient } from './types';
 
-export type OutboxState = 'queued' | 'sending' | 'sent' | 'verified' | 'failed';
+/**
+ * verified: stored and found by the read-back; stored: the PACS confirmed the store but the read-back was off or
+ * could not be done (refused, aborted, too slow): the file leaves the outbox, and the event says why it is unverified.
+ */
+export type OutboxState = 'queued' | 'sending' | 'sent' | 'verified' | 'stored' | 'failed';
+
+/** How a store is verified: a query for the instance (C-FIND / QIDO-RS), or not at all. */
+export type Verification = 'cfind' | 'none';
 
 export interface OutboxEntry extends InstanceIds {
   /** The copy in the outbox. */
@@ -33,12 +40,14 @@ export interface OutboxEntry extends InstanceIds {
 export interface OutboxEvent {
   state: OutboxState;
   entry: OutboxEntry;
-  /** For 'failed': why; for 'sent': a PACS warning if any. */
+  /** For 'failed': why; for 'stored': why it is not verified; for 'sent': a PACS warning if any. */
   reason?: string;
 }
 
 export interface FlushOptions {
   onEvent?: (e: OutboxEvent) => void;
+  /** Default 'cfind' (a read-back query; QIDO-RS for DICOMweb). */
+  verification?: Verification;
   signal?: AbortSignal;
   /** Read-back attempts after a confirmed store (PACS may index asynchronously). Default 4. */
   verifyAttempts?: number;
@@ -48,8 +57,28 @@ export interface FlushOptions {
 
 export interface FlushResult {
   verified: OutboxEntry[];
+  /** Confirmed stored by the PACS, not verified (why in `reason`); no longer in the outbox. */
+  stored: { entry: OutboxEntry; reason: string }[];
   /** Entries still in the outbox, with the reason. */
   failed: { entry: OutboxEntry; reason: string }[];
+}
+
+/** Flushes running in this process, by outbox folder (see Outbox.flush). */
+const FLUSHING = new Map<string, Promise<unknown>>();
+
+/** Another process holds the outbox lock. The files are queued; that process sends them before it lets go. */
+export class OutboxBusyError extends InputError {
+  override name = 'OutboxBusyError';
+  constructor(
+    readonly dir: string,
+    readonly pid: number,
+    lockFile: string,
+  ) {
+    super(
+      `another Halo process (pid ${pid}) is sending the outbox ${dir} right now; the files queued here stay in it, and ` +
+        `that process sends them too before it finishes. If it is not Halo, delete ${lockFile}.`,
+    );
+  }
 }
 
 export class Outbox {
@@ -125,27 +154,49 @@ export class Outbox {
    * when cancelled (files stay) and InputError when another process is flushing the same outbox.
    */
   async flush(client: PacsClient, opts: FlushOptions = {}): Promise<FlushResult> {
-    const result: FlushResult = { verified: [], failed: [] };
-    const entries = await this.list();
-    if (entries.length === 0) return result;
+    // One flush per outbox folder at a time in this process (the file lock cannot tell two flushes of one process
+    // apart): a second one (double Save, Save + Retry) waits its turn, then sends whatever is still waiting, so no
+    // file is stored twice and none is reported failed by mistake.
+    const before = FLUSHING.get(this.dir) ?? Promise.resolve();
+    const mine = before.catch(() => undefined).then(() => this.flushLocked(client, opts));
+    FLUSHING.set(this.dir, mine);
+    try {
+      return await mine;
+    } finally {
+      if (FLUSHING.get(this.dir) === mine) FLUSHING.delete(this.dir);
+    }
+  }
+
+  private async flushLocked(client: PacsClient, opts: FlushOptions): Promise<FlushResult> {
+    const result: FlushResult = { verified: [], stored: [], failed: [] };
+    if ((await this.list()).length === 0) return result;
     const release = await this.lock();
     try {
       let fatal: string | undefined;
-      for (const entry of entries) {
-        if (opts.signal?.aborted) throw new CancelledError();
-        if (fatal) {
-          // The PACS is unreachable or refuses us: don't hammer it with every file, keep them for the retry.
-          const reason = `not sent: ${fatal}`;
-          await this.recordFailure(entry, reason, false);
-          result.failed.push({ entry, reason });
-          opts.onEvent?.({ state: 'failed', entry, reason });
-          continue;
-        }
-        const outcome = await this.sendOne(client, entry, opts);
-        if (outcome.ok) result.verified.push(entry);
-        else {
-          result.failed.push({ entry, reason: outcome.reason });
-          if (outcome.fatal) fatal = outcome.reason;
+      const seen = new Set<string>();
+      // Until nothing new is waiting: files queued while we send (by another Halo process, which found the lock
+      // held) go out with this flush instead of waiting for a retry.
+      for (;;) {
+        const entries = (await this.list()).filter((e) => !seen.has(`${e.file}|${e.queuedAt}`));
+        if (entries.length === 0) break;
+        for (const entry of entries) {
+          seen.add(`${entry.file}|${entry.queuedAt}`);
+          if (opts.signal?.aborted) throw new CancelledError();
+          if (fatal) {
+            // The PACS is unreachable or refuses us: don't hammer it with every file, keep them for the retry.
+            const reason = `not sent: ${fatal}`;
+            await this.recordFailure(entry, reason, false);
+            result.failed.push({ entry, reason });
+            opts.onEvent?.({ state: 'failed', entry, reason });
+            continue;
+          }
+          const outcome = await this.sendOne(client, entry, opts);
+          if (outcome.ok && outcome.unverified) result.stored.push({ entry, reason: outcome.unverified });
+          else if (outcome.ok) result.verified.push(entry);
+          else {
+            result.failed.push({ entry, reason: outcome.reason });
+            if (outcome.fatal) fatal = outcome.reason;
+          }
         }
       }
     } finally {
@@ -158,33 +209,46 @@ export class Outbox {
     client: PacsClient,
     entry: OutboxEntry,
     opts: FlushOptions,
-  ): Promise<{ ok: true } | { ok: false; reason: string; fatal: boolean }> {
+  ): Promise<{ ok: true; unverified?: string } | { ok: false; reason: string; fatal: boolean }> {
     const emit = opts.onEvent ?? (() => {});
     emit({ state: 'sending', entry });
+    let stored;
     try {
-      const stored = await client.store(entry.file, { signal: opts.signal });
-      emit({ state: 'sent', entry, reason: stored.warning });
-      const found = await this.readBack(client, entry, opts);
-      if (!found) {
-        const reason =
-          `${client.label} confirmed the store, but a read-back of SOP Instance ${entry.sopInstanceUID} does not find it ` +
-          '(the PACS may index late, or dropped it).';
-        await this.recordFailure(entry, reason, true);
-        emit({ state: 'failed', entry, reason });
-        return { ok: false, reason, fatal: false };
-      }
-      await rm(entry.file, { force: true });
-      await rm(metaPath(entry.file), { force: true });
-      emit({ state: 'verified', entry });
-      return { ok: true };
+      stored = await client.store(entry.file, { signal: opts.signal });
     } catch (err) {
       if (err instanceof CancelledError) throw err;
       const reason = err instanceof Error ? err.message : String(err);
       await this.recordFailure(entry, reason, true);
       emit({ state: 'failed', entry, reason });
-      const fatal = err instanceof PacsError && (err.failure === 'unreachable' || err.failure === 'rejected');
-      return { ok: false, reason, fatal };
+      return { ok: false, reason, fatal: failsWholeQueue(err) };
     }
+    emit({ state: 'sent', entry, reason: stored.warning });
+
+    // The PACS confirmed the store. From here on nothing is a failed send: re-sending would not help, and a
+    // read-back that is refused or slow says nothing about the stored file.
+    let unverified: string | undefined;
+    if ((opts.verification ?? 'cfind') === 'none') {
+      unverified = `stored, not verified: verification is off for ${client.label}`;
+    } else {
+      try {
+        if (!(await this.readBack(client, entry, opts))) {
+          const reason =
+            `${client.label} confirmed the store, but a read-back of SOP Instance ${entry.sopInstanceUID} does not find it ` +
+            '(the PACS may index late, or dropped it).';
+          await this.recordFailure(entry, reason, true);
+          emit({ state: 'failed', entry, reason });
+          return { ok: false, reason, fatal: false };
+        }
+      } catch (err) {
+        if (err instanceof CancelledError) throw err;
+        unverified = `stored, not verified: the read-back failed (${err instanceof Error ? err.message : String(err)})`;
+      }
+    }
+    await rm(entry.file, { force: true });
+    await rm(metaPath(entry.file), { force: true });
+    if (unverified) emit({ state: 'stored', entry, reason: unverified });
+    else emit({ state: 'verified', entry });
+    return { ok: true, unverified };
   }
 
   private async readBack(client: PacsClient, entry: OutboxEntry, opts: FlushOptions): Promise<boolean> {
@@ -260,12 +324,7 @@ export class Outbox {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         const pid = Number((await readFile(lockFile, 'utf8').catch(() => '')).trim());
-        if (pid && pid !== process.pid && isAlive(pid)) {
-          throw new InputError(
-            `another Halo process (pid ${pid}) is sending the outbox ${this.dir} right now. Wait for it to finish, ` +
-              `or delete ${lockFile} if that process is not Halo.`,
-          );
-        }
+        if (pid && pid !== process.pid && isAlive(pid)) throw new OutboxBusyError(this.dir, pid, lockFile);
         await rm(lockFile, { force: true }); // stale
       }
     }
@@ -300,32 +359,12 @@ function metaPath(dcmFile: string): string {
   return dcmFile.replace(/\.dcm$/, '.json');
 }
 
-/** temp file in the same folder, fsync, rename over the target, fsync the folder. */
+/** The atomic, fsync'd write, with a message that says what to check when the disk is full or read-only. */
 async function writeDurably(file: string, data: Uint8Array): Promise<void> {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
+    await writeFileAtomic(file, data);
   } catch (err) {
-    await rm(tmp, { force: true });
     throw new InputError(`cannot write ${file}: ${(err as Error).message}. Check free space and permissions.`);
-  }
-  try {
-    const dh = await open(dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
-  } catch {
-    // some file systems cannot fsync a directory; the rename is still atomic
   }
 }
 

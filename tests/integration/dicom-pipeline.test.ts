@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePart10 } from '../../main/dicom/dcmjs';
 import { readNifti } from '../../main/io/nifti';
 import { halo } from '../support/cli';
 import { dciodvfy, readWithPydicom } from '../support/dicom-tools';
@@ -17,6 +18,8 @@ import { DATA } from '../support/paths';
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `halo-dcm-${p}-`));
 const study = tmp('study');
 const out = tmp('out');
+const outOmit = tmp('out-omit');
+const cache = tmp('cache');
 const SLICES = [70, 71, 72];
 const OUTPUTS = ['seg.dcm', 'seg-fractional.dcm', 'variance-pm.dcm'];
 
@@ -26,8 +29,11 @@ describe('DICOM in, DICOM out, into the PACS', () => {
   beforeAll(async () => {
     const imp = await halo(['import-nifti', '--case', join(DATA, 'brats', 'BraTS-GLI-00028-000'), '--out', study]);
     expect(imp.code, imp.stderr).toBe(0);
-    const seg = await halo(['segment', '--dicom', study, '--out', out, '--slices', '70:73', '--steps', '4', '--ensemble', '3', '--no-cache', '--no-progress']);
+    const seg = await halo(['segment', '--dicom', study, '--out', out, '--slices', '70:73', '--steps', '4', '--ensemble', '3', '--cache', cache, '--no-progress']);
     expect(seg.code, seg.stderr).toBe(0);
+    // The same run again (from the cache), leaving out empty SEG frames.
+    const omit = await halo(['segment', '--dicom', study, '--out', outOmit, '--slices', '70:73', '--steps', '4', '--ensemble', '3', '--cache', cache, '--no-progress', '--omit-empty-frames']);
+    expect(omit.code, omit.stderr).toBe(0);
     await orthanc.start();
   }, 300_000);
 
@@ -50,37 +56,58 @@ describe('DICOM in, DICOM out, into the PACS', () => {
     const [seg, frac, pm] = readWithPydicom(OUTPUTS.map((f) => join(out, f)));
     const plane = seg.rows * seg.columns;
     expect(plane).toBe(240 * 240);
-    expect(seg.frames).toHaveLength(155); // empty frames kept
+    // A partial run: every object holds frames for the processed slices only, and all three agree.
+    expect(seg.frames).toHaveLength(SLICES.length);
+    expect(frac.frames.map((f) => f.sourceUID)).toEqual(seg.frames.map((f) => f.sourceUID));
+    expect(pm.frames.map((f) => f.sourceUID)).toEqual(seg.frames.map((f) => f.sourceUID));
     const segPixels = Buffer.from(seg.pixels, 'base64');
     const fracPixels = Buffer.from(frac.pixels, 'base64');
     const pmBytes = Buffer.from(pm.pixels, 'base64');
     const pmPixels = new Float32Array(pmBytes.buffer, pmBytes.byteOffset, pmBytes.byteLength / 4);
-    expect(pm.frames).toHaveLength(SLICES.length); // the Parametric Map holds the processed slices only
     let maskDiff = 0, fracDiff = 0, pmDiff = 0, tumour = 0;
-    for (let k = 0; k < 155; k++) {
+    SLICES.forEach((k, n) => {
       for (let p = 0; p < plane; p++) {
-        if (segPixels[k * plane + p] !== mask[k * plane + p]) maskDiff++;
-        if (Math.abs(fracPixels[k * plane + p] - Math.round(mean[k * plane + p] * 255)) > 0) fracDiff++;
+        if (segPixels[n * plane + p] !== mask[k * plane + p]) maskDiff++;
+        if (Math.abs(fracPixels[n * plane + p] - Math.round(mean[k * plane + p] * 255)) > 0) fracDiff++;
+        if (pmPixels[n * plane + p] !== variance[k * plane + p]) pmDiff++;
         tumour += mask[k * plane + p];
       }
-    }
-    SLICES.forEach((k, n) => {
-      for (let p = 0; p < plane; p++) if (pmPixels[n * plane + p] !== variance[k * plane + p]) pmDiff++;
     });
+    for (const f of OUTPUTS) {
+      const d = parsePart10(new Uint8Array(readFileSync(join(out, f)))).dataset;
+      expect(d.ImageComments, f).toMatch(/^PARTIAL RESULT: computed on 3 of 155 slices .*: 71-73\. /);
+    }
     expect(maskDiff).toBe(0);
     expect(fracDiff).toBe(0);
     expect(pmDiff).toBe(0);
     expect(tumour).toBeGreaterThan(0);
   });
 
+  it('--omit-empty-frames leaves out the SEG frames without tumour, and still lists every processed slice', async () => {
+    const mask = (await readNifti(join(out, 'mask.nii.gz'))).data;
+    const plane = 240 * 240;
+    const withTumour = SLICES.filter((k) => mask.subarray(k * plane, (k + 1) * plane).some((v) => v > 0));
+    const [seg, , pm] = readWithPydicom(OUTPUTS.map((f) => join(outOmit, f)));
+    const [full] = readWithPydicom([join(out, 'seg.dcm')]);
+    const uidOf = (k: number) => full.frames[SLICES.indexOf(k)].sourceUID;
+    expect(seg.frames.map((f) => f.sourceUID)).toEqual(withTumour.length ? withTumour.map(uidOf) : [uidOf(SLICES[0])]);
+    expect(pm.frames).toHaveLength(SLICES.length);
+    for (const f of OUTPUTS) {
+      const v = dciodvfy(join(outOmit, f));
+      expect(v.errors, f).toEqual([]);
+      const d = parsePart10(new Uint8Array(readFileSync(join(outOmit, f)))).dataset;
+      expect(d.ImageComments, f).toMatch(/: 71-73\. /);
+    }
+  });
+
   it('the SEG frames sit on the FLAIR slices they were derived from', () => {
     const [seg] = readWithPydicom([join(out, 'seg.dcm')]);
     const flair = readFileSync(join(out, 'summary.json'), 'utf8');
     expect(JSON.parse(flair).input.kind).toBe('dicom');
-    // Frame k references the FLAIR slice k and lies at its position (1 mm apart along the normal).
+    // Consecutive processed slices: frames 1 mm apart along the normal, each on its own FLAIR slice.
     const z = seg.frames.map((f) => f.position[2]);
     for (let k = 1; k < z.length; k++) expect(Math.abs(Math.abs(z[k] - z[k - 1]) - 1)).toBeLessThan(1e-3);
-    expect(new Set(seg.frames.map((f) => f.sourceUID)).size).toBe(155);
+    expect(new Set(seg.frames.map((f) => f.sourceUID)).size).toBe(SLICES.length);
   });
 
   for (const via of ['STOW-RS', 'C-STORE'] as const) {

@@ -27,11 +27,17 @@ export interface OrthancOptions {
   aet?: string;
   /** The AE title our client uses; registered in DicomModalities with host 127.0.0.1. */
   clientAet?: string;
+  /**
+   * What Orthanc allows to AE titles it does not know (DicomAlwaysAllow*). Default none. ['echo', 'store'] with
+   * `clientAet` set to another AE is Orthanc's out-of-the-box setup as hospitals meet it: Halo may store, not query.
+   */
+  allowUnknown?: ('echo' | 'store' | 'find' | 'get')[];
 }
 
 export class TestOrthanc {
   readonly aet: string;
   readonly clientAet: string;
+  private readonly allowUnknown: NonNullable<OrthancOptions['allowUnknown']>;
   dir = '';
   httpPort = 0;
   dicomPort = 0;
@@ -41,6 +47,7 @@ export class TestOrthanc {
   constructor(opts: OrthancOptions = {}) {
     this.aet = opts.aet ?? 'HALOTEST';
     this.clientAet = opts.clientAet ?? 'HALO';
+    this.allowUnknown = opts.allowUnknown ?? [];
   }
 
   get httpUrl(): string {
@@ -149,10 +156,10 @@ export class TestOrthanc {
       DicomPort: this.dicomPort,
       DicomCheckCalledAet: true,
       DicomCheckModalityHost: true,
-      DicomAlwaysAllowEcho: false,
-      DicomAlwaysAllowStore: false,
-      DicomAlwaysAllowFind: false,
-      DicomAlwaysAllowGet: false,
+      DicomAlwaysAllowEcho: this.allowUnknown.includes('echo'),
+      DicomAlwaysAllowStore: this.allowUnknown.includes('store'),
+      DicomAlwaysAllowFind: this.allowUnknown.includes('find'),
+      DicomAlwaysAllowGet: this.allowUnknown.includes('get'),
       DicomAlwaysAllowMove: false,
       DicomModalities: {
         halo: {

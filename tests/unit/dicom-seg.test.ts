@@ -6,6 +6,8 @@ import { readDicomFolder, seriesToVolume } from '../../main/dicom/read-study';
 import { parsePart10 } from '../../main/dicom/dcmjs';
 import { buildSegmentation, MAX_FRACTIONAL_VALUE, packBits, unpackBits } from '../../main/dicom/seg';
 import { buildParametricMap } from '../../main/dicom/parametric-map';
+import { sliceRanges } from '../../main/dicom/derived';
+import { fitText } from '../../main/dicom/iod';
 import { items, num } from '../../main/dicom/values';
 import { sliceSize, voxelToWorld, type Volume } from '../../main/volume/volume';
 import { DATA, dciodvfy, readWithPydicom, tempDir } from '../support/dicom-tools';
@@ -88,32 +90,65 @@ describe.each(['axial', 't1-sag-hfs', 't1-sag-hfp', 'pd-ax-oblique', 'odd-61x57'
       expect(check.unexpectedWarnings, f).toEqual([]);
     }
 
-    const expectedMask = (k: number) => (k === 0 ? new Uint8Array(n) : mask.subarray(k * n, (k + 1) * n));
     const src = v.source.kind === 'dicom' ? v.source : undefined;
     if (!src) throw new Error('dicom source expected');
 
-    // dcmjs: binary SEG has one frame per slice, bits packed across frame boundaries
+    // dcmjs: the binary SEG has one frame per processed slice (none for slice 0), bits packed across frame boundaries
     const seg = parsePart10(new Uint8Array(readFileSync(files.seg))).dataset;
-    expect(num(seg, 'NumberOfFrames')).toBe(nz);
+    expect(num(seg, 'NumberOfFrames')).toBe(processedSlices.length);
     const bytes = new Uint8Array((seg.PixelData as ArrayBuffer[])[0]);
-    const bits = unpackBits(bytes, nz * n);
+    const bits = unpackBits(bytes, processedSlices.length * n);
     const frames = items(seg, 'PerFrameFunctionalGroupsSequence');
-    for (let k = 0; k < nz; k++) {
-      expect(firstDiff(bits.subarray(k * n, (k + 1) * n), expectedMask(k))).toBe(-1);
-      const src0 = items(items(frames[k], 'DerivationImageSequence')[0], 'SourceImageSequence')[0];
+    processedSlices.forEach((k, f) => {
+      expect(firstDiff(bits.subarray(f * n, (f + 1) * n), mask.subarray(k * n, (k + 1) * n))).toBe(-1);
+      const src0 = items(items(frames[f], 'DerivationImageSequence')[0], 'SourceImageSequence')[0];
       expect(src0.ReferencedSOPInstanceUID).toBe(src.instances[k].sopInstanceUID);
+    });
+    // Each object says which slices it covers, in full, and its descriptions are not cut mid-word.
+    for (const f of Object.values(files)) {
+      const d = parsePart10(new Uint8Array(readFileSync(f))).dataset;
+      expect(d.ImageComments, f).toContain(`PARTIAL RESULT: computed on ${nz - 1} of ${nz} slices`);
+      expect(d.ImageComments, f).toContain(`: 2-${nz}.`);
+      expect(String(d.SeriesDescription), f).toContain(`${nz - 1}/${nz} slices`);
+      expect(String(d.ContentDescription), f).toMatch(new RegExp(`^${nz - 1}/${nz} slices; .*ensemble of 5$`));
     }
+
+    // Content compared point by point with highdicom and dcmqi (issue 9, item 10).
+    expect(seg.SegmentsOverlap).toBe('NO');
+    expect(seg.DimensionOrganizationType).toBe('3D');
+    const segment = items(seg, 'SegmentSequence')[0];
+    expect(items(segment, 'SegmentedPropertyCategoryCodeSequence')[0].CodeMeaning).toBe('Morphologically Altered Structure');
+    const algo = items(segment, 'SegmentationAlgorithmIdentificationSequence')[0];
+    expect(algo).toMatchObject({ AlgorithmName: 'halo-ddpm-brats', AlgorithmVersion: '0.1.0' });
+    expect(items(algo, 'AlgorithmFamilyCodeSequence')[0]).toMatchObject({ CodeValue: '123110', CodingSchemeDesignator: 'DCM' });
+    expect(items(seg, 'SourceImageSequence').map((r) => r.ReferencedSOPInstanceUID)).toEqual(
+      processedSlices.map((k) => src.instances[k].sopInstanceUID),
+    );
+    const pmDs = parsePart10(new Uint8Array(readFileSync(files.pm))).dataset;
+    expect(pmDs.Modality).toBe(String(src.firstDataset.Modality));
+    expect(pmDs.Modality).not.toBe('OT');
+    expect(pmDs.DimensionOrganizationType).toBe('3D');
+    expect(items(pmDs, 'CodingSchemeIdentificationSequence')[0]).toMatchObject({ CodingSchemeDesignator: '99HALO' });
+    const shared = items(pmDs, 'SharedFunctionalGroupsSequence')[0];
+    const voi = items(shared, 'FrameVOILUTSequence')[0];
+    expect(Number(voi.WindowWidth)).toBeGreaterThan(0);
+    const rwv = items(shared, 'RealWorldValueMappingSequence')[0];
+    const quantity = items(rwv, 'QuantityDefinitionSequence')[0];
+    expect(items(quantity, 'ConceptCodeSequence')[0]).toMatchObject({ CodeValue: 'C1711260', CodingSchemeDesignator: 'UMLS', CodeMeaning: 'Variance' });
 
     // pydicom: the same masks, positions and source references; fractional and PM values exact
     const [pySeg, pyFrac, pyPm] = readWithPydicom([files.seg, files.frac, files.pm]);
     const segPixels = Buffer.from(pySeg.pixels, 'base64');
-    expect(pySeg.frames).toHaveLength(nz);
-    pySeg.frames.forEach((f, k) => {
-      expect(firstDiff(segPixels.subarray(k * n, (k + 1) * n), expectedMask(k))).toBe(-1);
-      expect(f.sourceUID).toBe(src.instances[k].sopInstanceUID);
+    expect(pySeg.frames).toHaveLength(processedSlices.length);
+    pySeg.frames.forEach((fr, f) => {
+      const k = processedSlices[f];
+      expect(firstDiff(segPixels.subarray(f * n, (f + 1) * n), mask.subarray(k * n, (k + 1) * n))).toBe(-1);
+      expect(fr.sourceUID).toBe(src.instances[k].sopInstanceUID);
       const p = voxelToWorld(g, 0, 0, k);
-      for (let c = 0; c < 3; c++) expect(Math.abs(f.position[c] - p[c])).toBeLessThan(1e-3);
+      for (let c = 0; c < 3; c++) expect(Math.abs(fr.position[c] - p[c])).toBeLessThan(1e-3);
     });
+    // The binary SEG and the Parametric Map cover exactly the same slices.
+    expect(pyPm.frames.map((fr) => fr.sourceUID)).toEqual(pySeg.frames.map((fr) => fr.sourceUID));
 
     const fracPixels = Buffer.from(pyFrac.pixels, 'base64');
     const fracSlices = pyFrac.frames.map((f) => src.instances.findIndex((i) => i.sopInstanceUID === f.sourceUID));
@@ -141,4 +176,14 @@ it('rejects inconsistent input', () => {
   expect(() => buildSegmentation({ ...base, content: { type: 'FRACTIONAL', probability: bad } })).toThrow(/outside \[0, 1\]/);
   expect(() => buildParametricMap({ ...base, ensembleSize: 0, variance: new Float32Array(v.data.length) })).toThrow(/ensembleSize/);
   expect(() => buildParametricMap({ ...base, processedSlices: [99], variance: new Float32Array(v.data.length) })).toThrow(/outside/);
+});
+
+it('states slice coverage as ranges and cuts descriptions at a word, never inside a number', () => {
+  expect(sliceRanges([59, 60, 61, 62, 89, 94, 95])).toBe('60-63, 90, 95-96');
+  const long = 'Whole tumour probability (ensemble mean) from a 5-member diffusion ensemble; 125 slices';
+  const cut = fitText(long, 64);
+  expect(cut.length).toBeLessThanOrEqual(64);
+  expect(cut).toBe('Whole tumour probability (ensemble mean) from a 5-member...');
+  expect(fitText('short', 64)).toBe('short');
+  expect(fitText('x'.repeat(80), 64)).toHaveLength(64);
 });

@@ -10,6 +10,19 @@ import type { StudyQuery, StudySummary } from '../../pacs/types';
 interface CommonOptions {
   config?: string;
   callingAet?: string;
+  auth?: string;
+}
+
+/**
+ * The connection options as connectPacs takes them. Credentials: --auth, else $HALO_PACS_AUTHORIZATION (better:
+ * a command line is visible to other users in the process list), else the node's authHeader in the settings.
+ */
+export function connectionOptions(opts: CommonOptions): { configPath?: string; callingAet?: string; authorization?: string } {
+  return {
+    configPath: opts.config,
+    callingAet: opts.callingAet,
+    authorization: opts.auth ?? (process.env.HALO_PACS_AUTHORIZATION || undefined),
+  };
 }
 
 const ENDPOINT_HELP = 'node name from the PACS settings, DICOMweb URL (http://host:port/dicom-web) or dicom://AET@host:port';
@@ -17,7 +30,11 @@ const ENDPOINT_HELP = 'node name from the PACS settings, DICOMweb URL (http://ho
 export function addPacsConnectionOptions(cmd: Command): Command {
   return cmd
     .option('--config <file>', 'PACS settings file (default: $HALO_PACS_CONFIG or ~/.config/halo/pacs.json)')
-    .option('--calling-aet <aet>', 'our AE title for DIMSE (default: callingAet from the settings, else HALO)');
+    .option('--calling-aet <aet>', 'our AE title for DIMSE (default: callingAet from the settings, else HALO)')
+    .option(
+      '--auth <value>',
+      'HTTP Authorization value for DICOMweb, e.g. "Bearer TOKEN" (prefer $HALO_PACS_AUTHORIZATION: options show in the process list)',
+    );
 }
 
 export function registerPacsCommand(program: Command): void {
@@ -30,7 +47,7 @@ export function registerPacsCommand(program: Command): void {
       .requiredOption('--to <pacs>', ENDPOINT_HELP),
   ).action(async (opts: CommonOptions & { to: string }) => {
     const { connectPacs } = await import('../../pacs/client');
-    const { client } = await connectPacs(opts.to, opts);
+    const { client } = await connectPacs(opts.to, connectionOptions(opts));
     const { ms } = await client.echo();
     process.stdout.write(`${client.label}: OK (${ms} ms)\n`);
   });
@@ -75,7 +92,7 @@ export function registerPacsCommand(program: Command): void {
         limit: opts.limit ? Number(opts.limit) : undefined,
       };
       const { connectPacs } = await import('../../pacs/client');
-      const { client } = await connectPacs(opts.from, opts);
+      const { client } = await connectPacs(opts.from, connectionOptions(opts));
       const studies = await client.findStudies(query);
       if (opts.json) process.stdout.write(`${JSON.stringify(studies, null, 2)}\n`);
       else process.stdout.write(studyTable(studies));
@@ -92,7 +109,7 @@ export function registerPacsCommand(program: Command): void {
       .requiredOption('--out <dir>', 'output folder (created if needed)'),
   ).action(async (studyUid: string, opts: CommonOptions & { from: string; out: string }) => {
     const { connectPacs } = await import('../../pacs/client');
-    const { client } = await connectPacs(opts.from, opts);
+    const { client } = await connectPacs(opts.from, connectionOptions(opts));
     const out = resolve(opts.out);
     const controller = new AbortController();
     const onSigint = () => controller.abort();

@@ -7,7 +7,8 @@ import cliProgress from 'cli-progress';
 import { InputError } from '../../errors';
 import { defaultCacheDir } from '../../engine/cache';
 import type { SliceResult } from '../../engine/ensemble';
-import { buildDicomOutputs, writeDicomOutputs } from '../../engine/dicom-outputs';
+import { buildDicomOutputs, DICOM_OUTPUT_FILES, writeDicomOutputs } from '../../engine/dicom-outputs';
+import { writeOutputSet } from '../../io/output-set';
 import { assembleVolumes, ensureWritableFolder, summariseSlice, writeVolumeOutputs } from '../../engine/outputs';
 import { openSegmentation, parseSliceRange } from '../../engine/segment-study';
 import type { StudyInput } from '../../study/load-study';
@@ -35,6 +36,7 @@ interface SegmentOptions {
   cache: string | false;
   batch?: string;
   progress: boolean;
+  omitEmptyFrames?: boolean;
 }
 
 const int = (name: string, v: string | undefined) => {
@@ -65,6 +67,7 @@ export function registerSegmentCommand(program: Command): void {
     .addOption(new Option('--device <d>', 'execution provider').choices(['auto', 'cpu', 'cuda']).default('auto'))
     .option('--cache <dir>', 'ensemble cache folder', defaultCacheDir())
     .option('--no-cache', 'do not read or write the ensemble cache')
+    .option('--omit-empty-frames', 'DICOM SEGs: leave out frames without tumour (the processed slices stay listed in ImageComments)')
     .option('--batch <n>', 'most slice x member items per model call (default: the ensemble size)')
     .option('--no-progress', 'no progress bar')
     .action(async (o: SegmentOptions) => segment(o));
@@ -93,6 +96,9 @@ function parseRoles(specs: string[]): RoleOverrides {
   }
   return out;
 }
+
+/** Every file a run may write (an earlier run's files not in the new set are removed). */
+const OUTPUT_NAMES = ['mean.nii.gz', 'variance.nii.gz', 'mask.nii.gz', 'samples.nii.gz', 'summary.json', ...Object.values(DICOM_OUTPUT_FILES)];
 
 async function segment(o: SegmentOptions): Promise<void> {
   const input = studyInput(o);
@@ -175,8 +181,15 @@ async function segment(o: SegmentOptions): Promise<void> {
   const template = study.reference.source.kind === 'nifti' ? study.reference.source.header : undefined;
   const volumes = assembleVolumes(grid, results, ensemble);
   // Build the DICOM objects first: if they cannot be made, nothing is written.
-  const dicom = input.kind === 'dicom' ? buildDicomOutputs(study, model.card, volumes, results.map((r) => r.k)) : null;
-  const written = await writeVolumeOutputs(out, grid, template, volumes, summary);
-  if (dicom) written.push(...(await writeDicomOutputs(out, dicom)));
+  const dicom =
+    input.kind === 'dicom'
+      ? buildDicomOutputs(study, model.card, volumes, results.map((r) => r.k), { omitEmptyFrames: o.omitEmptyFrames })
+      : null;
+  // The whole set replaces an earlier run's as one: a full disk leaves the folder as it was, never a mix of runs.
+  const written = await writeOutputSet(out, OUTPUT_NAMES, async (staging) => {
+    const files = await writeVolumeOutputs(staging, grid, template, volumes, summary);
+    if (dicom) files.push(...(await writeDicomOutputs(staging, dicom)));
+    return files;
+  });
   process.stdout.write(`halo: wrote ${written.join(', ')} to ${out} (${results.length} slices, ${seconds.toFixed(1)} s)\n`);
 }

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { InputError } from '../../errors';
-import { addPacsConnectionOptions } from './pacs';
+import { addPacsConnectionOptions, connectionOptions } from './pacs';
 import type { OutboxEvent } from '../../pacs/outbox';
 
 interface SendOptions {
@@ -14,7 +14,9 @@ interface SendOptions {
   outbox?: string;
   config?: string;
   callingAet?: string;
+  auth?: string;
   json?: boolean;
+  verify?: string;
 }
 
 export function registerSendCommand(program: Command): void {
@@ -26,16 +28,20 @@ export function registerSendCommand(program: Command): void {
       .requiredOption('--to <pacs>', 'node name from the PACS settings, DICOMweb URL or dicom://AET@host:port')
       .option('--retry', 'also (or only, without files) send what is waiting in the outbox for that PACS')
       .option('--outbox <dir>', 'outbox root (default: $HALO_OUTBOX_DIR, outboxDir in the settings, ~/.local/share/halo/outbox)')
+      .option('--verify <how>', 'cfind: query the PACS for each stored file (default, or the node\'s verification setting); none: trust the store confirmation')
       .option('--json', 'print the per-file results as JSON'),
   ).action(async (files: string[], opts: SendOptions) => {
     if (files.length === 0 && !opts.retry) {
       throw new InputError('nothing to send: give DICOM files, or --retry to send what is waiting in the outbox.');
     }
+    if (opts.verify !== undefined && opts.verify !== 'cfind' && opts.verify !== 'none') {
+      throw new InputError(`--verify must be cfind or none, got "${opts.verify}".`);
+    }
     const { connectPacs } = await import('../../pacs/client');
-    const { loadPacsSettings } = await import('../../pacs/config');
-    const { Outbox } = await import('../../pacs/outbox');
+    const { loadPacsSettings, redactSpec } = await import('../../pacs/config');
+    const { Outbox, OutboxBusyError } = await import('../../pacs/outbox');
     const { settings } = await loadPacsSettings({ configPath: opts.config });
-    const { client, endpoint } = await connectPacs(opts.to, { settings, callingAet: opts.callingAet });
+    const { client, endpoint } = await connectPacs(opts.to, { ...connectionOptions(opts), settings });
     const root = opts.outbox ?? (process.env.HALO_OUTBOX_DIR || undefined) ?? settings.outboxDir;
     const outbox = Outbox.forEndpoint(endpoint, root);
 
@@ -51,12 +57,28 @@ export function registerSendCommand(program: Command): void {
       for (const entry of waiting) onEvent({ state: 'queued', entry });
     }
 
+    // Every option that chose the PACS, our AE title or the outbox, so the retry goes where this send went.
+    const retry = [
+      'halo send --retry --to',
+      shellQuote(redactSpec(opts.to)),
+      ...(opts.config ? ['--config', shellQuote(opts.config)] : []),
+      ...(opts.callingAet ? ['--calling-aet', shellQuote(opts.callingAet)] : []),
+      ...(opts.outbox ? ['--outbox', shellQuote(opts.outbox)] : []),
+      ...(opts.verify ? ['--verify', opts.verify] : []),
+    ].join(' ');
     const controller = new AbortController();
     const onSigint = () => controller.abort();
     process.once('SIGINT', onSigint);
     let result;
     try {
-      result = await outbox.flush(client, { onEvent, signal: controller.signal });
+      result = await outbox.flush(client, {
+        onEvent,
+        signal: controller.signal,
+        verification: (opts.verify as 'cfind' | 'none' | undefined) ?? endpoint.verification,
+      });
+    } catch (err) {
+      if (err instanceof OutboxBusyError) throw new InputError(`${err.message} To send later yourself: ${retry}`);
+      throw err;
     } finally {
       process.off('SIGINT', onSigint);
     }
@@ -64,6 +86,7 @@ export function registerSendCommand(program: Command): void {
     if (opts.json) {
       const rows = [
         ...result.verified.map((e) => ({ status: 'verified', source: e.source, sopInstanceUID: e.sopInstanceUID })),
+        ...result.stored.map(({ entry, reason }) => ({ status: 'stored-not-verified', source: entry.source, sopInstanceUID: entry.sopInstanceUID, reason })),
         ...result.failed.map(({ entry, reason }) => ({
           status: 'in-outbox',
           source: entry.source,
@@ -75,16 +98,21 @@ export function registerSendCommand(program: Command): void {
       process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     } else {
       for (const e of result.verified) process.stdout.write(`verified   ${e.source} (SOP ${e.sopInstanceUID})\n`);
+      for (const { entry } of result.stored) process.stdout.write(`stored     ${entry.source} (SOP ${entry.sopInstanceUID}, not verified)\n`);
       for (const { entry } of result.failed) process.stdout.write(`in outbox  ${entry.file} (from ${entry.source})\n`);
     }
     if (result.failed.length) {
-      const retry = `halo send --retry --to ${shellQuote(opts.to)}${opts.outbox ? ` --outbox ${shellQuote(opts.outbox)}` : ''}`;
       throw new InputError(
         `${result.failed.length} file(s) were not confirmed by ${client.label} and stay in the outbox ${outbox.dir}. ` +
           `First reason: ${result.failed[0].reason} Retry with: ${retry}`,
       );
     }
     process.stderr.write(`${result.verified.length} file(s) sent to ${client.label} and verified\n`);
+    if (result.stored.length) {
+      process.stderr.write(
+        `${result.stored.length} file(s) stored on ${client.label} (confirmed by the PACS) but not verified: ${result.stored[0].reason}\n`,
+      );
+    }
   });
 }
 
