@@ -1,0 +1,112 @@
+/**
+ * The work of `halo segment` (options parsed in segment.ts): open the study and model, sample, write the outputs.
+ */
+import { resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import type { SliceResult } from '../../engine/ensemble';
+import { buildDicomOutputs, writeDicomOutputs } from '../../engine/dicom-outputs';
+import { assembleVolumes, ensureWritableFolder, summariseSlice, writeVolumeOutputs } from '../../engine/outputs';
+import { openSegmentation, parseSliceRange } from '../../engine/segment-study';
+import { PROVIDER_LABEL } from '../../model/device';
+import type { StudyInput } from '../../study/load-study';
+import { int, type SegmentOptions } from './segment';
+import pkg from '../../../package.json' with { type: 'json' };
+
+export async function segment(o: SegmentOptions, input: StudyInput): Promise<void> {
+  const started = performance.now();
+  const out = resolve(o.out);
+  await ensureWritableFolder(out);
+  const session = await openSegmentation(input, {
+    modelId: o.model,
+    device: o.device,
+    sampler: { kind: o.sampler, steps: int('--steps', o.steps), eta: o.eta === undefined ? undefined : Number(o.eta) },
+    ensemble: int('--ensemble', o.ensemble),
+    seed: int('--seed', o.seed),
+    cacheDir: o.cache === false ? null : resolve(o.cache),
+    threads: int('--threads', o.threads),
+  });
+  const opened = performance.now();
+  const { engine, study, model, denoiser } = session;
+  const grid = study.reference.geometry;
+  const nz = grid.dims[2];
+  const [a, b] = parseSliceRange(o.slices, nz);
+  const requested = Array.from({ length: b - a }, (_, i) => a + i);
+  const withBrain = requested.filter((k) => engine.study.hasBrain[k]);
+  const { sampler, ensemble, seed } = engine.settings;
+
+  const device = denoiser.device;
+  process.stderr.write(
+    `halo: ${model.card.id} ${model.card.version} on ${PROVIDER_LABEL[device.provider]}` +
+      (device.threads ? ` (${device.threads} threads)` : '') +
+      `; ${sampler.kind.toUpperCase()} ${sampler.steps} steps, ensemble ${ensemble}, seed ${seed}; ` +
+      `${withBrain.length} of ${requested.length} slices have brain\n` +
+      `halo: device: ${device.reason}\n`,
+  );
+
+  for (const w of session.warnings) process.stderr.write(`halo: warning: ${w}\n`);
+
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  const bar = o.progress && process.stderr.isTTY
+    ? new cliProgress.SingleBar({ format: 'sampling |{bar}| {percentage}% | slices {done}/{total} | ETA {eta_s}', etaBuffer: 50 }, cliProgress.Presets.shades_classic)
+    : null;
+  bar?.start(100, 0, { done: 0, total: withBrain.length, eta_s: '?' });
+  const t0 = performance.now();
+  let results: SliceResult[];
+  try {
+    results = await engine.run({
+      slices: withBrain,
+      signal: controller.signal,
+      maxBatch: int('--batch', o.batch),
+      onProgress: (p) => {
+        bar?.update(Math.round(p.fraction * 100), { done: p.slicesDone, total: p.slicesTotal, eta_s: p.etaSeconds === null ? '?' : `${Math.round(p.etaSeconds)}s` });
+        if (!bar && p.slice) process.stderr.write(`halo: slice ${p.slice.k} done (${p.slicesDone}/${p.slicesTotal})${p.slice.fromCache ? ' from cache' : ''}\n`);
+      },
+    });
+  } finally {
+    bar?.stop();
+    process.off('SIGINT', onSignal);
+    await session.close();
+  }
+  results.sort((x, y) => x.k - y.k);
+  const sampled = performance.now();
+  const seconds = (sampled - t0) / 1000;
+  const secs = (ms: number) => +(ms / 1000).toFixed(3);
+
+  const summary = {
+    halo: pkg.version,
+    input: { kind: input.kind, label: study.label, grid: { dims: grid.dims, spacing: grid.spacing } },
+    model: { id: model.card.id, version: model.card.version, inputs: model.card.inputs },
+    sampler: sampler.kind,
+    steps: sampler.steps,
+    eta: sampler.kind === 'ddim' ? sampler.eta : undefined,
+    ensemble,
+    seed,
+    device,
+    warnings: session.warnings,
+    seconds: +seconds.toFixed(2),
+    // Seconds since the process started (node, module loading, reading, preprocessing, the ONNX session).
+    timings: { commandStart: secs(started), studyAndModelOpen: secs(opened), firstStep: secs(t0), samplingDone: secs(sampled) },
+    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    slices: {
+      requested: [a, b],
+      processed: results.map((r) => r.k),
+      skippedNoBrain: requested.filter((k) => !engine.study.hasBrain[k]),
+      notRequested: nz - requested.length,
+      note: 'Slices that were not processed are 0 in every output.',
+    },
+    perSlice: results.map((r) => summariseSlice(r, grid, study.reference.data)),
+  };
+  const template = study.reference.source.kind === 'nifti' ? study.reference.source.header : undefined;
+  const volumes = assembleVolumes(grid, results, ensemble, { samples: o.samples });
+  // Build the DICOM objects first: if they cannot be made, nothing is written.
+  const dicom = input.kind === 'dicom' ? buildDicomOutputs(study, model.card, volumes, results.map((r) => r.k)) : null;
+  const written = await writeVolumeOutputs(out, grid, template, volumes, summary);
+  if (dicom) written.push(...(await writeDicomOutputs(out, dicom)));
+  const end = performance.now();
+  process.stdout.write(
+    `halo: wrote ${written.join(', ')} to ${out} (${results.length} slices; ${((end - started) / 1000).toFixed(1)} s: ` +
+      `open ${((opened - started) / 1000).toFixed(2)} s, sampling ${seconds.toFixed(2)} s, writing ${((end - sampled) / 1000).toFixed(2)} s)\n`,
+  );
+}
