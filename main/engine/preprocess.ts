@@ -161,6 +161,50 @@ function cropBox(union: Uint8Array, [rows, cols]: [number, number], multiple: nu
 }
 
 /**
+ * numpy.percentile (linear) of a volume's values inside the brain mask; null when the mask is empty. MR
+ * intensities are nearly always integers in a modest range: then the order statistics come from one histogram
+ * pass, with no copy; otherwise the brain's values are copied out and selected.
+ */
+export function brainPercentiles(v: Float32Array, brain: Uint8Array, qs: number[]): number[] | null {
+  let count = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  let integral = true;
+  for (let p = 0; p < v.length; p++) {
+    if (!brain[p]) continue;
+    const x = v[p];
+    count++;
+    if (x < min) min = x;
+    if (x > max) max = x;
+    if (x !== Math.floor(x)) integral = false; // NaN too
+  }
+  if (count === 0) return null;
+  if (!integral || max - min > 1 << 20) {
+    const values = new Float32Array(count);
+    for (let p = 0, n = 0; p < v.length; p++) if (brain[p]) values[n++] = v[p];
+    return percentilesInPlace(values, qs);
+  }
+  const hist = new Uint32Array(max - min + 1);
+  for (let p = 0; p < v.length; p++) if (brain[p]) hist[v[p] - min]++;
+  /** The k-th smallest value (0-based). */
+  const order = (k: number) => {
+    let seen = 0;
+    for (let b = 0; b < hist.length; b++) {
+      seen += hist[b];
+      if (seen > k) return b + min;
+    }
+    return max;
+  };
+  return qs.map((q) => {
+    const pos = (q / 100) * (count - 1);
+    const lo = Math.floor(pos);
+    const vLo = order(lo);
+    const vHi = order(Math.min(lo + 1, count - 1));
+    return vLo + (vHi - vLo) * (pos - lo);
+  });
+}
+
+/**
  * volumes: one Float32Array per card input, in the card's order, all on `grid`.
  * Returns null when no voxel of any input is non-zero (an empty study).
  */
@@ -172,17 +216,8 @@ export function prepareStudy(card: ModelCard, grid: Geometry, volumes: Float32Ar
     const v = volumes[ch];
     for (let p = 0; p < v.length; p++) if (v[p] !== 0) brain[p] = 1;
   }
-  let count = 0;
-  for (let p = 0; p < brain.length; p++) count += brain[p];
-
   const [qLo, qHi] = card.preprocessing.clipPercentiles;
-  const inBrain = volumes.map(() => new Float32Array(count));
-  for (let ch = 0; ch < volumes.length; ch++) {
-    const v = volumes[ch];
-    const out = inBrain[ch];
-    for (let p = 0, n = 0; p < v.length; p++) if (brain[p]) out[n++] = v[p];
-  }
-  const ranges = inBrain.map((values) => (count ? percentilesInPlace(values, [qLo, qHi]) : [0, 1]));
+  const ranges = volumes.map((v) => brainPercentiles(v, brain, [qLo, qHi]) ?? [0, 1]);
 
   const s = card.preprocessing.pixelSpacingMm;
   const sourceShape: [number, number] = [ny, nx];

@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors';
-import { describeSeries, scanDicomFolder, seriesToVolume } from '../dicom/read-study';
 import { decodeNifti } from '../io/nifti';
 import { SEQUENCE_ROLES, type SequenceRole, type Volume } from '../volume/volume';
 import { alignToReference } from './align';
@@ -96,6 +95,8 @@ export async function loadStudy(input: StudyInput, required: readonly SequenceRo
 }
 
 async function loadDicomStudy(folder: string, needed: SequenceRole[], overrides?: RoleOverrides): Promise<Study> {
+  // dcmjs is large: load it only for DICOM studies.
+  const { describeSeries, scanDicomFolder, seriesToVolume } = await import('../dicom/read-study');
   const scan = await scanDicomFolder(folder);
   if (scan.series.length === 0) {
     throw new InputError(`No DICOM files in ${folder} (${scan.skippedFiles.length} other files skipped). Give the folder of a DICOM study.`);

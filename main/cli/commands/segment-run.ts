@@ -4,7 +4,6 @@
 import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { SliceResult } from '../../engine/ensemble';
-import { buildDicomOutputs, writeDicomOutputs } from '../../engine/dicom-outputs';
 import { assembleVolumes, ensureWritableFolder, summariseSlice, writeVolumeOutputs } from '../../engine/outputs';
 import { openSegmentation, parseSliceRange } from '../../engine/segment-study';
 import { PROVIDER_LABEL } from '../../model/device';
@@ -101,9 +100,10 @@ export async function segment(o: SegmentOptions, input: StudyInput): Promise<voi
   const template = study.reference.source.kind === 'nifti' ? study.reference.source.header : undefined;
   const volumes = assembleVolumes(grid, results, ensemble, { samples: o.samples });
   // Build the DICOM objects first: if they cannot be made, nothing is written.
-  const dicom = input.kind === 'dicom' ? buildDicomOutputs(study, model.card, volumes, results.map((r) => r.k)) : null;
+  const dicomOutputs = input.kind === 'dicom' ? await import('../../engine/dicom-outputs') : null; // dcmjs: DICOM input only
+  const dicom = dicomOutputs?.buildDicomOutputs(study, model.card, volumes, results.map((r) => r.k));
   const written = await writeVolumeOutputs(out, grid, template, volumes, summary);
-  if (dicom) written.push(...(await writeDicomOutputs(out, dicom)));
+  if (dicomOutputs && dicom) written.push(...(await dicomOutputs.writeDicomOutputs(out, dicom)));
   const end = performance.now();
   process.stdout.write(
     `halo: wrote ${written.join(', ')} to ${out} (${results.length} slices; ${((end - started) / 1000).toFixed(1)} s: ` +
