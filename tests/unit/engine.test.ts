@@ -98,3 +98,30 @@ describe('slice helpers', () => {
     expect(() => parseSliceRange('10:5', 155)).toThrow(/outside the volume/);
   });
 });
+
+describe('screening plan', () => {
+  it('keeps the slices with tumour and their neighbours, lists every other screened slice as skipped', async () => {
+    const { planFromScreening } = await import('../../main/engine/screening');
+    const found = new Map([[10, 0], [11, 0], [12, 3], [13, 0], [14, 0], [15, 0], [20, 1], [21, 0]]);
+    expect(planFromScreening(found)).toEqual({ positive: [12, 20], sampled: [11, 12, 13, 20, 21], skipped: [10, 14, 15] });
+    expect(planFromScreening(found, { minPixels: 2, neighbours: 0 })).toEqual({ positive: [12], sampled: [12], skipped: [10, 11, 13, 14, 15, 20, 21] });
+    expect(planFromScreening(new Map([[5, 0]]))).toEqual({ positive: [], sampled: [], skipped: [5] });
+  });
+});
+
+describe('EnsembleEngine.screen', () => {
+  it('samples one member per slice with few steps, batched across slices, and caches nothing', async () => {
+    const s = await open(null);
+    try {
+      const found = await s.engine.screen({ slices: [150, 60, 75, 76, 77], steps: 2, maxBatch: 3 });
+      expect([...found.keys()].sort()).toEqual([60, 75, 76, 77]); // 150 has no brain
+      for (const px of found.values()) expect(Number.isInteger(px) && px >= 0 && px <= s.engine.study.box.rows * s.engine.study.box.cols).toBe(true);
+      expect(s.engine.result(75)).toBeUndefined();
+      // Batching does not change a slice's screening sample.
+      const alone = await s.engine.screen({ slices: [76], steps: 2, maxBatch: 1 });
+      expect(alone.get(76)).toBe(found.get(76));
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -80,7 +80,8 @@ export async function bench(o: BenchOptions): Promise<void> {
   let python: { seconds_per_step: number; threads: number; torch: string } | null = null;
   if (o.python) {
     const script = join(modelsDir(), 'training', 'bench_ref.py');
-    const r = spawnSync('/usr/bin/python3', [script, '--model-dir', join(modelsDir(), o.model), '--batch', String(ensemble),
+    // Debian's python3 (with python3-torch) by default; HALO_PYTHON names another (e.g. on a GPU machine's image).
+    const r = spawnSync(process.env.HALO_PYTHON ?? '/usr/bin/python3', [script, '--model-dir', join(modelsDir(), o.model), '--batch', String(ensemble),
       '--height', String(rows), '--width', String(cols), '--steps', '10', '--threads', String(threads ?? 0)], { encoding: 'utf8' });
     if (r.status === 0) python = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     else log(`PyTorch reference failed (is python3-torch installed?): ${(r.stderr ?? '').trim().split('\n').at(-1)}`);

@@ -6,6 +6,7 @@ import cliProgress from 'cli-progress';
 import type { SliceResult } from '../../engine/ensemble';
 import { assembleVolumes, ensureWritableFolder, summariseSlice, writeVolumeOutputs } from '../../engine/outputs';
 import { openSegmentation, parseSliceRange } from '../../engine/segment-study';
+import { planFromScreening, SCREENING, type ScreeningPlan } from '../../engine/screening';
 import { PROVIDER_LABEL } from '../../model/device';
 import type { StudyInput } from '../../study/load-study';
 import { int, type SegmentOptions } from './segment';
@@ -50,12 +51,24 @@ export async function segment(o: SegmentOptions, input: StudyInput): Promise<voi
   const bar = o.progress && process.stderr.isTTY
     ? new cliProgress.SingleBar({ format: 'sampling |{bar}| {percentage}% | slices {done}/{total} | ETA {eta_s}', etaBuffer: 50 }, cliProgress.Presets.shades_classic)
     : null;
-  bar?.start(100, 0, { done: 0, total: withBrain.length, eta_s: '?' });
   const t0 = performance.now();
   let results: SliceResult[];
+  let screening: (ScreeningPlan & { seconds: number }) | null = null;
   try {
+    let toSample = withBrain;
+    if (o.screen && withBrain.length >= SCREENING.minSlices) {
+      const found = await engine.screen({ slices: withBrain, steps: SCREENING.steps, signal: controller.signal });
+      screening = { ...planFromScreening(found), seconds: +((performance.now() - t0) / 1000).toFixed(2) };
+      toSample = screening.sampled;
+      process.stderr.write(
+        `halo: screening (1 sample per slice, ${SCREENING.steps} steps, ${screening.seconds} s): tumour in ${screening.positive.length} of ` +
+          `${withBrain.length} slices; full ensemble on ${toSample.length} (with their neighbours); ${screening.skipped.length} skipped ` +
+          `(0 in every output, listed in summary.json; --no-screen samples them all)\n`,
+      );
+    }
+    bar?.start(100, 0, { done: 0, total: toSample.length, eta_s: '?' });
     results = await engine.run({
-      slices: withBrain,
+      slices: toSample,
       signal: controller.signal,
       maxBatch: int('--batch', o.batch),
       onProgress: (p) => {
@@ -92,8 +105,17 @@ export async function segment(o: SegmentOptions, input: StudyInput): Promise<voi
       requested: [a, b],
       processed: results.map((r) => r.k),
       skippedNoBrain: requested.filter((k) => !engine.study.hasBrain[k]),
+      screening: screening && {
+        sampler: sampler.kind,
+        steps: SCREENING.steps,
+        members: 1,
+        rule: `a slice gets the full ensemble when its screening sample has ≥ ${SCREENING.minPixels} tumour pixel(s) or a neighbour within ${SCREENING.neighbours} slice(s) has`,
+        seconds: screening.seconds,
+        positive: screening.positive,
+        skipped: screening.skipped,
+      },
       notRequested: nz - requested.length,
-      note: 'Slices that were not processed are 0 in every output.',
+      note: 'Slices that were not processed (no brain, not requested, or skipped by the screening) are 0 in every output.',
     },
     perSlice: results.map((r) => summariseSlice(r, grid, study.reference.data)),
   };
