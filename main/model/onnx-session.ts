@@ -3,7 +3,7 @@
  * created (see device.ts for the order and the report), and the CPU provider uses every core.
  */
 import { availableParallelism } from 'node:os';
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { chooseDevice, type DevicePreference, type DeviceReport, type Provider } from './device';
 
 export type { DevicePreference, DeviceReport } from './device';
@@ -13,9 +13,14 @@ export interface SessionOptions {
   threads?: number;
 }
 
+/** onnxruntime-node (a 45 MB native library) loads with the first session, while the inputs are still being read. */
+let ortModule: Promise<typeof Ort> | undefined;
+const loadOrt = () => (ortModule ??= import('onnxruntime-node'));
+
 export class DenoiserSession {
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly ort: typeof Ort,
+    private readonly session: Ort.InferenceSession,
     readonly device: DeviceReport,
     private readonly names: { input: string; timestep: string; output: string },
   ) {}
@@ -27,15 +32,16 @@ export class DenoiserSession {
     options: SessionOptions = {},
   ): Promise<DenoiserSession> {
     const threads = options.threads ?? defaultThreads();
-    const { value, report } = await chooseDevice(preference, (provider) => createOn(onnxPath, provider, threads));
-    return new DenoiserSession(value, { ...report, threads: report.provider === 'cpu' ? threads : undefined }, names);
+    const ort = await loadOrt();
+    const { value, report } = await chooseDevice(preference, (provider) => createOn(ort, onnxPath, provider, threads));
+    return new DenoiserSession(ort, value, { ...report, threads: report.provider === 'cpu' ? threads : undefined }, names);
   }
 
   /** x: [B, C, H, W], t: [B] → [B, 2, H, W]. */
   async run(x: Float32Array, t: Float32Array, shape: [number, number, number, number]): Promise<Float32Array> {
     const feeds = {
-      [this.names.input]: new ort.Tensor('float32', x, shape),
-      [this.names.timestep]: new ort.Tensor('float32', t, [shape[0]]),
+      [this.names.input]: new this.ort.Tensor('float32', x, shape),
+      [this.names.timestep]: new this.ort.Tensor('float32', t, [shape[0]]),
     };
     const out = await this.session.run(feeds);
     return out[this.names.output].data as Float32Array;
@@ -51,7 +57,7 @@ export function defaultThreads(): number {
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : Math.max(1, availableParallelism());
 }
 
-async function createOn(onnxPath: string, provider: Provider, threads: number): Promise<ort.InferenceSession> {
+async function createOn(ort: typeof Ort, onnxPath: string, provider: Provider, threads: number): Promise<Ort.InferenceSession> {
   if (provider === 'cpu') {
     return ort.InferenceSession.create(onnxPath, {
       executionProviders: ['cpu'],
@@ -65,10 +71,10 @@ async function createOn(onnxPath: string, provider: Provider, threads: number): 
     });
   }
   // A GPU provider that cannot load is expected (no driver, no library): we report it ourselves.
-  return withQuietOrt(() => ort.InferenceSession.create(onnxPath, { executionProviders: [provider], graphOptimizationLevel: 'all' }));
+  return withQuietOrt(ort, () => ort.InferenceSession.create(onnxPath, { executionProviders: [provider], graphOptimizationLevel: 'all' }));
 }
 
-async function withQuietOrt<T>(f: () => Promise<T>): Promise<T> {
+async function withQuietOrt<T>(ort: typeof Ort, f: () => Promise<T>): Promise<T> {
   const level = ort.env.logLevel;
   ort.env.logLevel = 'fatal';
   try {
