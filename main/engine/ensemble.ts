@@ -13,9 +13,6 @@ import type { MemberCache } from './cache';
 import type { PreparedStudy } from './preprocess';
 import { NoiseStream } from './rng';
 
-/** The noise stream of screening samples: far from any ensemble member's index (members are < 100). */
-const SCREENING_STREAM = 0x5c4ee7;
-
 export interface EnsembleSettings {
   sampler: SamplerSettings;
   ensemble: number;
@@ -149,25 +146,36 @@ export class EnsembleEngine {
   }
 
   /**
-   * A cheap first look at many slices: one sample per slice with few steps, several slices per model call.
-   * Returns, per slice, how many model-grid pixels that sample puts in the tumour (> the card's threshold).
-   * Its noise comes from a stream of its own, so it never stands in for an ensemble member.
+   * A first look at many slices: member 0 of each slice (the ensemble's own first member, same sampler and
+   * noise), several slices per model call. Returns, per slice, how many model-grid pixels that member puts in the
+   * tumour (> the card's threshold). The members are kept (memory and disk cache), so a later run() samples only
+   * members 1…n-1: screening costs nothing for the slices that go on to the full ensemble.
    */
-  async screen(opts: { slices: number[]; steps: number; signal?: AbortSignal; maxBatch?: number; onProgress?: (fraction: number) => void }): Promise<Map<number, number>> {
+  async screen(opts: { slices: number[]; signal?: AbortSignal; maxBatch?: number; onProgress?: (fraction: number) => void }): Promise<Map<number, number>> {
     const slices = [...new Set(opts.slices)].filter((k) => this.study.hasBrain[k]);
-    const sampler = createSampler(this.card.schedule.T, { ...this.settings.sampler, steps: opts.steps });
-    const maxBatch = Math.max(1, opts.maxBatch ?? (this.session.device.provider === 'cpu' ? 8 : 64));
-    const found = new Map<number, number>();
+    const sampler = createSampler(this.card.schedule.T, this.settings.sampler);
+    const maxBatch = Math.max(1, opts.maxBatch ?? (this.session.device.provider === 'cpu' ? this.settings.ensemble : 64));
     const threshold = this.card.maskEncoding.threshold;
+    const tumourPixels = (m: Float32Array) => m.reduce((a, v) => a + (v > threshold ? 1 : 0), 0);
+    const found = new Map<number, number>();
+    const todo: number[] = [];
+    for (const k of slices) {
+      const first = (await this.cache.get(k))[0]; // crop grid, as sampled
+      if (first) found.set(k, tumourPixels(first));
+      else todo.push(k);
+    }
     let units = 0;
-    const total = slices.length * sampler.schedule.length;
-    for (let start = 0; start < slices.length; start += maxBatch) {
-      const batch = slices.slice(start, start + maxBatch).map((k) => ({ k, m: SCREENING_STREAM }));
+    const total = todo.length * sampler.schedule.length;
+    for (let start = 0; start < todo.length; start += maxBatch) {
+      const batch = todo.slice(start, start + maxBatch).map((k) => ({ k, m: 0 }));
       const crops = await this.sampleBatch(batch, sampler, this.settings.seed, opts.signal, undefined, () => {
         units += batch.length;
         opts.onProgress?.(units / total);
       });
-      batch.forEach(({ k }, i) => found.set(k, crops[i].reduce((a, v) => a + (v > threshold ? 1 : 0), 0)));
+      for (const [i, { k }] of batch.entries()) {
+        await this.cache.put(k, [crops[i]]);
+        found.set(k, tumourPixels(crops[i]));
+      }
     }
     return found;
   }

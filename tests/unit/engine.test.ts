@@ -110,18 +110,25 @@ describe('screening plan', () => {
 });
 
 describe('EnsembleEngine.screen', () => {
-  it('samples one member per slice with few steps, batched across slices, and caches nothing', async () => {
+  it('samples member 0 of many slices, batched across slices, and the full run reuses it exactly', async () => {
     const s = await open(null);
+    const fresh = await open(null);
     try {
-      const found = await s.engine.screen({ slices: [150, 60, 75, 76, 77], steps: 2, maxBatch: 3 });
+      const found = await s.engine.screen({ slices: [150, 60, 75, 76, 77], maxBatch: 3 });
       expect([...found.keys()].sort()).toEqual([60, 75, 76, 77]); // 150 has no brain
       for (const px of found.values()) expect(Number.isInteger(px) && px >= 0 && px <= s.engine.study.box.rows * s.engine.study.box.cols).toBe(true);
       expect(s.engine.result(75)).toBeUndefined();
-      // Batching does not change a slice's screening sample.
-      const alone = await s.engine.screen({ slices: [76], steps: 2, maxBatch: 1 });
-      expect(alone.get(76)).toBe(found.get(76));
+      // The full run samples only the missing members, and the result is exactly that of a run without screening.
+      const progress: number[] = [];
+      const [after] = await s.engine.run({ slices: [76], maxBatch: 1, onProgress: (p) => progress.push(p.fraction) });
+      const [plain] = await fresh.engine.run({ slices: [76] });
+      after.members.forEach((m, i) => expect(maxDiff(m, plain.members[i])).toBe(0));
+      expect(progress.length).toBe(3 + 1); // 3 steps of one batch (member 1 only; without screening two), the finished slice
+      // Screening again finds the kept member instead of resampling it.
+      expect((await s.engine.screen({ slices: [76] })).get(76)).toBe(found.get(76));
     } finally {
       await s.close();
+      await fresh.close();
     }
   });
 });

@@ -57,11 +57,11 @@ export async function segment(o: SegmentOptions, input: StudyInput): Promise<voi
   try {
     let toSample = withBrain;
     if (o.screen && withBrain.length >= SCREENING.minSlices) {
-      const found = await engine.screen({ slices: withBrain, steps: SCREENING.steps, signal: controller.signal });
+      const found = await engine.screen({ slices: withBrain, signal: controller.signal });
       screening = { ...planFromScreening(found), seconds: +((performance.now() - t0) / 1000).toFixed(2) };
       toSample = screening.sampled;
       process.stderr.write(
-        `halo: screening (1 sample per slice, ${SCREENING.steps} steps, ${screening.seconds} s): tumour in ${screening.positive.length} of ` +
+        `halo: screening (member 1 of ${ensemble} of every slice, ${screening.seconds} s): tumour in ${screening.positive.length} of ` +
           `${withBrain.length} slices; full ensemble on ${toSample.length} (with their neighbours); ${screening.skipped.length} skipped ` +
           `(0 in every output, listed in summary.json; --no-screen samples them all)\n`,
       );
@@ -106,10 +106,8 @@ export async function segment(o: SegmentOptions, input: StudyInput): Promise<voi
       processed: results.map((r) => r.k),
       skippedNoBrain: requested.filter((k) => !engine.study.hasBrain[k]),
       screening: screening && {
-        sampler: sampler.kind,
-        steps: SCREENING.steps,
-        members: 1,
-        rule: `a slice gets the full ensemble when its screening sample has ≥ ${SCREENING.minPixels} tumour pixel(s) or a neighbour within ${SCREENING.neighbours} slice(s) has`,
+        member: 0,
+        rule: `every slice's member 0 first; a slice gets the other members when member 0 has ≥ ${SCREENING.minPixels} tumour pixel(s) (model grid) or a slice within ${SCREENING.neighbours} has`,
         seconds: screening.seconds,
         positive: screening.positive,
         skipped: screening.skipped,

@@ -66,7 +66,7 @@ export function registerSegmentCommand(program: Command): void {
     .option('--no-cache', 'do not read or write the ensemble cache')
     .option('--batch <n>', 'most slice x member items per model call (default: the ensemble size)')
     .option('--samples', 'also write samples.nii.gz (every ensemble member, 4D)', false)
-    .option('--no-screen', 'sample every slice in full (default: runs over 8+ slices first screen them with one 10-step sample each)')
+    .option('--no-screen', 'sample every slice in full (default: runs over 8+ slices sample member 1 of every slice first, the rest only where it shows tumour)')
     .option('--no-progress', 'no progress bar')
     // The work (and onnxruntime, dcmjs, ...) loads only when the command runs: `halo --help` stays instant.
     .action(async (o: SegmentOptions) => (await import('./segment-run')).segment(o, studyInput(o)));
