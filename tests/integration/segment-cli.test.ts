@@ -129,3 +129,32 @@ describe('halo segment on a scanner series that is not skull-stripped', () => {
     expect(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).warnings[0]).toMatch(/skull-stripped/);
   });
 });
+
+describe('halo segment over many slices: screening', () => {
+  it('samples member 1 of every slice, the rest only where it shows tumour; skipped slices listed and 0; --no-screen samples all', async () => {
+    const screened = mkdtempSync(join(tmpdir(), 'halo-screen-'));
+    const all = mkdtempSync(join(tmpdir(), 'halo-noscreen-'));
+    const common = ['segment', '--case', CASE_27, '--slices', '20:28', '--steps', '2', '--ensemble', '2', '--seed', '3', '--no-cache'];
+    const [a, b] = await Promise.all([halo([...common, '--out', screened]), halo([...common, '--out', all, '--no-screen'])]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    const sa = JSON.parse(readFileSync(join(screened, 'summary.json'), 'utf8'));
+    const sb = JSON.parse(readFileSync(join(all, 'summary.json'), 'utf8'));
+    const brain = sb.slices.processed as number[];
+    expect(sb.slices.screening).toBeNull();
+    expect(brain.length).toBeGreaterThanOrEqual(8);
+    const sc = sa.slices.screening;
+    expect(a.stderr).toMatch(new RegExp(`screening .*tumour in ${sc.positive.length} of ${brain.length} slices.*${sc.skipped.length} skipped`));
+    // every slice with brain is either sampled in full or listed as skipped, never both, never neither
+    expect([...sa.slices.processed, ...sc.skipped].sort((x: number, y: number) => x - y)).toEqual(brain);
+    for (const k of sc.positive) expect(sa.slices.processed).toContain(k);
+    // the slices sampled in both runs are identical (member 1 of the screening is the ensemble's own)
+    const ma = (await readNifti(join(screened, 'mean.nii.gz'))).data;
+    const mb = (await readNifti(join(all, 'mean.nii.gz'))).data;
+    const plane = 240 * 240;
+    let differing = 0;
+    for (const k of sa.slices.processed) for (let p = k * plane; p < (k + 1) * plane; p++) if (ma[p] !== mb[p]) differing++;
+    expect(differing).toBe(0);
+    for (const k of sc.skipped) expect(ma.subarray(k * plane, (k + 1) * plane).every((v) => v === 0)).toBe(true);
+  }, 300_000);
+});
