@@ -19,10 +19,11 @@ CASE_ID=BraTS20_Training_001
 
 pack() {
   [ -f out/cli/halo.mjs ] || npm run build:cli
-  rm -rf "$PACK" && mkdir -p "$PACK/case"
+  rm -rf "$PACK/case" "$PACK/app.tar.xz" && mkdir -p "$PACK/case"
   local exclude; exclude=$(git rev-parse --git-path info/exclude)
   mkdir -p "$(dirname "$exclude")"; grep -qx "/$PACK/" "$exclude" 2>/dev/null || echo "/$PACK/" >> "$exclude"
-  xz -T0 -6 -c "$(readlink -f "$(command -v node)")" > "$PACK/node.xz"
+  local node; node=$(readlink -f "$(command -v node)")
+  [ "$PACK/node.xz" -nt "$node" ] || xz -T0 -6 -c "$node" > "$PACK/node.xz"   # kept from an earlier pack: minutes
   # The packages the compiled CLI imports at run time (and theirs), Linux x64 binaries only.
   local pkgs=(onnxruntime-common commander zod nifti-reader-js fflate cli-progress string-width strip-ansi ansi-regex
     emoji-regex is-fullwidth-code-point)
