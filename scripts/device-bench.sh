@@ -55,7 +55,7 @@ run() {
 
   local case=$work/case seed=(--slices 75:76 --steps 10 --ensemble 5 --seed 1 --samples --no-cache --no-progress)
   for dev in cpu cuda webgpu; do
-    if node bin/halo.mjs segment --case "$case" "${seed[@]}" --device $dev --out "$work/parity-$dev" 2> "$work/$dev.err"; then
+    if node bin/halo.mjs segment --case "$case" "${seed[@]}" --device $dev --out "$work/parity-$dev" > "$work/$dev.out" 2> "$work/$dev.err"; then
       local extra=(--no-python)   # the PyTorch reference runs on the CPU: once, in the CPU row
       if [ $dev = cpu ]; then extra=(); [ "${VOLUME_ON_CPU:-0}" = 1 ] || extra=(--no-volume); fi
       node bin/halo.mjs bench --case "$case" --device $dev --json "${extra[@]}" > "$out/bench-$dev.json" 2> "$work/$dev.bench.err" ||
