@@ -80,7 +80,8 @@ for dev in ("cpu", "cuda", "webgpu"):
         continue
     b = json.load(open(path))
     if "error" in b:
-        rows.append((dev, "-", "-", "-", "-", "-", "-", "-", "did not load: " + b["error"][:80]))
+        why = b["error"].split("did not load: ", 1)[-1].split(". ", 1)[0]
+        rows.append((dev, "-", "-", "-", "-", "-", "-", "-", "did not load: " + why[:90]))
         continue
     diff = "-" if dev == "cpu" or cpu is None else f"{np.abs(members(dev) - cpu).max():.2e}"
     v, s = b.get("wholeVolume"), b["sliceInView"]
