@@ -41,6 +41,8 @@ const HINT: Record<Exclude<Provider, 'cpu'>, string> = {
 export async function chooseDevice<T>(
   preference: DevicePreference,
   create: (provider: Provider) => Promise<T>,
+  /** For `auto`: why a provider is not worth trying here (null: try it). */
+  unavailable: (provider: Provider) => string | null = () => null,
 ): Promise<{ value: T; report: DeviceReport }> {
   if (!DEVICE_PREFERENCES.includes(preference)) {
     throw new InputError(`--device must be one of ${DEVICE_PREFERENCES.join(', ')}; got "${preference}".`);
@@ -48,6 +50,11 @@ export async function chooseDevice<T>(
   const order = preference === 'auto' ? AUTO_ORDER : [preference];
   const failed: DeviceReport['failed'] = [];
   for (const provider of order) {
+    const skip = preference === 'auto' ? unavailable(provider) : null;
+    if (skip) {
+      failed.push({ provider, error: skip });
+      continue;
+    }
     try {
       const value = await create(provider);
       return { value, report: describe(preference, provider, failed) };
@@ -66,7 +73,7 @@ export async function chooseDevice<T>(
 }
 
 function describe(preference: DevicePreference, provider: Provider, failed: DeviceReport['failed']): DeviceReport {
-  const notLoaded = failed.map((f) => `${PROVIDER_LABEL[f.provider]} did not load (${f.error})`).join('; ');
+  const notLoaded = failed.map((f) => `${PROVIDER_LABEL[f.provider]} not used (${f.error})`).join('; ');
   const reason =
     preference !== 'auto'
       ? `--device ${preference} requested`

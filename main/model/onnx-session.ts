@@ -2,6 +2,7 @@
  * The denoising network behind onnxruntime-node. The execution provider is chosen once, when the session is
  * created (see device.ts for the order and the report), and the CPU provider uses every core.
  */
+import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type * as Ort from 'onnxruntime-node';
 import { chooseDevice, type DevicePreference, type DeviceReport, type Provider } from './device';
@@ -33,7 +34,7 @@ export class DenoiserSession {
   ): Promise<DenoiserSession> {
     const threads = options.threads ?? defaultThreads();
     const ort = await loadOrt();
-    const { value, report } = await chooseDevice(preference, (provider) => createOn(ort, onnxPath, provider, threads));
+    const { value, report } = await chooseDevice(preference, (provider) => createOn(ort, onnxPath, provider, threads), gpuAbsence);
     return new DenoiserSession(ort, value, { ...report, threads: report.provider === 'cpu' ? threads : undefined }, names);
   }
 
@@ -51,6 +52,24 @@ export class DenoiserSession {
     await this.session.release();
   }
 }
+
+/**
+ * On Linux a GPU shows up as a device node; without one, `auto` does not try WebGPU (Dawn would only find a
+ * software Vulkan driver, if any, and prints its own warnings to stderr while failing).
+ */
+export function gpuAbsence(provider: Provider): string | null {
+  if (provider !== 'webgpu' || process.platform !== 'linux') return null;
+  const nodes = [...listDir('/dev/dri').filter((n) => n.startsWith('renderD')), ...listDir('/dev').filter((n) => /^nvidia\d+$|^dxg$/.test(n))];
+  return nodes.length ? null : 'no GPU device in /dev/dri or /dev/nvidia*';
+}
+
+const listDir = (dir: string) => {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+};
 
 export function defaultThreads(): number {
   const fromEnv = Number(process.env.HALO_THREADS);

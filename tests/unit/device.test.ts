@@ -34,14 +34,25 @@ describe('chooseDevice', () => {
     const a = await chooseDevice('auto', gpu.create);
     expect(gpu.tried).toEqual(['cuda', 'webgpu']);
     expect(a.report.provider).toBe('webgpu');
-    expect(a.report.reason).toBe('auto: CUDA did not load (Failed to load cuda); using WebGPU');
+    expect(a.report.reason).toBe('auto: CUDA not used (Failed to load cuda); using WebGPU');
 
     const cpuOnly = machine(['cpu']);
     const b = await chooseDevice('auto', cpuOnly.create);
     expect(cpuOnly.tried).toEqual(['cuda', 'webgpu', 'cpu']);
     expect(b.report.provider).toBe('cpu');
     expect(b.report.failed.map((f) => f.provider)).toEqual(['cuda', 'webgpu']);
-    expect(b.report.fallbackReason).toBe('CUDA did not load (Failed to load cuda); WebGPU did not load (Failed to load webgpu)');
+    expect(b.report.fallbackReason).toBe('CUDA not used (Failed to load cuda); WebGPU not used (Failed to load webgpu)');
+  });
+
+  it('auto does not try a provider the machine cannot have (e.g. no GPU device node), and says so', async () => {
+    const m = machine(['webgpu', 'cpu']);
+    const noGpu = (p: Provider) => (p === 'webgpu' ? 'no GPU device in /dev/dri or /dev/nvidia*' : null);
+    const { report } = await chooseDevice('auto', m.create, noGpu);
+    expect(m.tried).toEqual(['cuda', 'cpu']);
+    expect(report.reason).toBe('auto: CUDA not used (Failed to load cuda); WebGPU not used (no GPU device in /dev/dri or /dev/nvidia*); using CPU');
+    // An explicit request is always tried.
+    const m2 = machine(['webgpu']);
+    expect((await chooseDevice('webgpu', m2.create, noGpu)).report.provider).toBe('webgpu');
   });
 
   it('an explicit GPU that does not load is an input error naming it; no silent fallback', async () => {
