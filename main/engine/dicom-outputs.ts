@@ -11,7 +11,9 @@ import type { Study } from '../study/load-study';
 import type { SequenceRole } from '../volume/volume';
 import type { VolumeOutputs } from './outputs';
 
-export const DICOM_OUTPUT_FILES = { seg: 'seg.dcm', fractional: 'seg-fractional.dcm', variance: 'variance-pm.dcm' } as const;
+import { DICOM_OUTPUT_FILES } from './output-names';
+
+export { DICOM_OUTPUT_FILES };
 
 export interface DicomOutputs {
   seg: Buffer;

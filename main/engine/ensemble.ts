@@ -85,9 +85,7 @@ export class EnsembleEngine {
 
   async run(opts: RunOptions): Promise<SliceResult[]> {
     const n = this.settings.ensemble;
-    const { box, hasBrain } = this.study;
-    const pixels = box.rows * box.cols;
-    const slices = [...new Set(opts.slices)].filter((k) => hasBrain[k]);
+    const slices = [...new Set(opts.slices)].filter((k) => this.study.hasBrain[k]);
     const done: SliceResult[] = [];
     const partial = new Map<number, Float32Array[]>();
     const work: { k: number; m: number }[] = [];
@@ -107,7 +105,7 @@ export class EnsembleEngine {
     const sampler = createSampler(this.card.schedule.T, this.settings.sampler);
     const steps = sampler.schedule.length;
     // On a GPU many slices fit in one call; on a CPU a bigger batch gains little and delays the slice in view.
-    const maxBatch = Math.max(1, opts.maxBatch ?? (this.session.device.provider === 'cuda' ? Math.max(n, 64) : n));
+    const maxBatch = Math.max(1, opts.maxBatch ?? (this.session.device.provider !== 'cpu' ? Math.max(n, 64) : n));
     const totalUnits = work.length * steps;
     let units = 0;
     const started = performance.now();
@@ -124,47 +122,17 @@ export class EnsembleEngine {
     for (const r of done) report(r);
 
     const sliceSeconds = new Map<number, number>();
-    const c = this.study.channels;
     for (let start = 0; start < work.length; start += maxBatch) {
       const batch = work.slice(start, start + maxBatch);
       const t0 = performance.now();
-      const conds = new Map(batch.map(({ k }) => [k, this.study.conditionFor(k)]));
-      const noise = batch.map(({ k, m }) => new NoiseStream(this.settings.seed, k, m));
-      const b = batch.length;
-      let x: Float32Array = new Float32Array(b * pixels);
-      batch.forEach((_, i) => noise[i].fill(x.subarray(i * pixels, (i + 1) * pixels)));
-      const input = new Float32Array(b * (c + 1) * pixels);
-      batch.forEach(({ k }, i) => input.set(conds.get(k)!, i * (c + 1) * pixels));
-      const t = new Float32Array(b);
-      const z = new Float32Array(b * pixels);
-
-      for (const k of sampler.order) {
-        if (opts.signal?.aborted) throw new CancelledError();
-        const stepStart = performance.now();
-        for (let i = 0; i < b; i++) input.set(x.subarray(i * pixels, (i + 1) * pixels), (i * (c + 1) + c) * pixels);
-        t.fill(sampler.timestep(k));
-        const modelStart = performance.now();
-        const out = await this.session.run(input, t, [b, c + 1, box.rows, box.cols]);
-        const modelSeconds = (performance.now() - modelStart) / 1000;
-        const needsNoise = sampler.needsNoise(k);
-        if (needsNoise) batch.forEach((_, i) => noise[i].fill(z.subarray(i * pixels, (i + 1) * pixels)));
-        x = sampler.step({ modelOutput: out, k, sample: x, noise: needsNoise ? z : null, pixels });
-        if (opts.timings) {
-          opts.timings.steps++;
-          opts.timings.modelSeconds += modelSeconds;
-          opts.timings.jsSeconds += (performance.now() - stepStart) / 1000 - modelSeconds;
-        }
-        units += b;
+      const crops = await this.sampleBatch(batch, sampler, this.settings.seed, opts.signal, opts.timings, () => {
+        units += batch.length;
         report();
-      }
-
-      const perItem = (performance.now() - t0) / 1000 / b;
+      });
+      const perItem = (performance.now() - t0) / 1000 / batch.length;
       for (const [i, { k, m }] of batch.entries()) {
-        const member = new Float32Array(pixels);
-        // Mask encoding x0 = 2m - 1 (card.maskEncoding): back to [0, 1].
-        for (let p = 0; p < pixels; p++) member[p] = Math.min(1, Math.max(0, (x[i * pixels + p] + 1) / 2));
         const members = partial.get(k)!;
-        members[m] = member;
+        members[m] = crops[i];
         sliceSeconds.set(k, (sliceSeconds.get(k) ?? 0) + perItem);
         if (members.filter(Boolean).length === n) {
           await this.cache.put(k, members);
@@ -175,6 +143,89 @@ export class EnsembleEngine {
       }
     }
     return done;
+  }
+
+  /**
+   * A first look at many slices: member 0 of each slice (the ensemble's own first member, same sampler and
+   * noise), several slices per model call. Returns, per slice, how many model-grid pixels that member puts in the
+   * tumour (> the card's threshold). The members are kept (memory and disk cache), so a later run() samples only
+   * members 1…n-1: screening costs nothing for the slices that go on to the full ensemble.
+   */
+  async screen(opts: { slices: number[]; signal?: AbortSignal; maxBatch?: number; onProgress?: (fraction: number) => void }): Promise<Map<number, number>> {
+    const slices = [...new Set(opts.slices)].filter((k) => this.study.hasBrain[k]);
+    const sampler = createSampler(this.card.schedule.T, this.settings.sampler);
+    const maxBatch = Math.max(1, opts.maxBatch ?? (this.session.device.provider === 'cpu' ? this.settings.ensemble : 64));
+    const threshold = this.card.maskEncoding.threshold;
+    const tumourPixels = (m: Float32Array) => m.reduce((a, v) => a + (v > threshold ? 1 : 0), 0);
+    const found = new Map<number, number>();
+    const todo: number[] = [];
+    for (const k of slices) {
+      const first = (await this.cache.get(k))[0]; // crop grid, as sampled
+      if (first) found.set(k, tumourPixels(first));
+      else todo.push(k);
+    }
+    let units = 0;
+    const total = todo.length * sampler.schedule.length;
+    for (let start = 0; start < todo.length; start += maxBatch) {
+      const batch = todo.slice(start, start + maxBatch).map((k) => ({ k, m: 0 }));
+      const crops = await this.sampleBatch(batch, sampler, this.settings.seed, opts.signal, undefined, () => {
+        units += batch.length;
+        opts.onProgress?.(units / total);
+      });
+      for (const [i, { k }] of batch.entries()) {
+        await this.cache.put(k, [crops[i]]);
+        found.set(k, tumourPixels(crops[i]));
+      }
+    }
+    return found;
+  }
+
+  /** Run one batch of (slice, member) items through the whole sampling chain; each result on the crop grid in [0, 1]. */
+  private async sampleBatch(
+    batch: { k: number; m: number }[],
+    sampler: ReturnType<typeof createSampler>,
+    seed: number,
+    signal: AbortSignal | undefined,
+    timings: StepTimings | undefined,
+    onStep: () => void,
+  ): Promise<Float32Array[]> {
+    const { box } = this.study;
+    const pixels = box.rows * box.cols;
+    const c = this.study.channels;
+    const conds = new Map(batch.map(({ k }) => [k, this.study.conditionFor(k)]));
+    const noise = batch.map(({ k, m }) => new NoiseStream(seed, k, m));
+    const b = batch.length;
+    let x: Float32Array = new Float32Array(b * pixels);
+    batch.forEach((_, i) => noise[i].fill(x.subarray(i * pixels, (i + 1) * pixels)));
+    const input = new Float32Array(b * (c + 1) * pixels);
+    batch.forEach(({ k }, i) => input.set(conds.get(k)!, i * (c + 1) * pixels));
+    const t = new Float32Array(b);
+    const z = new Float32Array(b * pixels);
+
+    for (const k of sampler.order) {
+      if (signal?.aborted) throw new CancelledError();
+      const stepStart = performance.now();
+      for (let i = 0; i < b; i++) input.set(x.subarray(i * pixels, (i + 1) * pixels), (i * (c + 1) + c) * pixels);
+      t.fill(sampler.timestep(k));
+      const modelStart = performance.now();
+      const out = await this.session.run(input, t, [b, c + 1, box.rows, box.cols]);
+      const modelSeconds = (performance.now() - modelStart) / 1000;
+      const needsNoise = sampler.needsNoise(k);
+      if (needsNoise) batch.forEach((_, i) => noise[i].fill(z.subarray(i * pixels, (i + 1) * pixels)));
+      x = sampler.step({ modelOutput: out, k, sample: x, noise: needsNoise ? z : null, pixels });
+      if (timings) {
+        timings.steps++;
+        timings.modelSeconds += modelSeconds;
+        timings.jsSeconds += (performance.now() - stepStart) / 1000 - modelSeconds;
+      }
+      onStep();
+    }
+    // Mask encoding x0 = 2m - 1 (card.maskEncoding): back to [0, 1].
+    return batch.map((_, i) => {
+      const member = new Float32Array(pixels);
+      for (let p = 0; p < pixels; p++) member[p] = Math.min(1, Math.max(0, (x[i * pixels + p] + 1) / 2));
+      return member;
+    });
   }
 
   /**

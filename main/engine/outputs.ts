@@ -1,7 +1,7 @@
 /**
- * Whole-volume outputs of a run on the reference grid: mean, variance, mask and every member (4D), written as
- * NIfTI with the input's own header (same affine, same slice order), plus summary.json. Unprocessed slices are
- * 0 everywhere and listed as such in the summary.
+ * Whole-volume outputs of a run on the reference grid: mean, variance, mask and, when asked for, every member
+ * (4D), written as NIfTI with the input's own header (same affine, same slice order), plus summary.json.
+ * Unprocessed slices are 0 everywhere and listed as such in the summary.
  */
 import { access, constants, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,26 +15,26 @@ export interface VolumeOutputs {
   mean: Float32Array;
   variance: Float32Array;
   mask: Uint8Array;
-  /** n volumes back to back. */
-  samples: Float32Array;
+  /** n volumes back to back; null unless asked for (n whole float32 volumes are most of a run's memory). */
+  samples: Float32Array | null;
   ensemble: number;
 }
 
-export function assembleVolumes(grid: Geometry, results: SliceResult[], ensemble: number): VolumeOutputs {
+export function assembleVolumes(grid: Geometry, results: SliceResult[], ensemble: number, opts: { samples?: boolean } = {}): VolumeOutputs {
   const plane = grid.dims[0] * grid.dims[1];
   const voxels = plane * grid.dims[2];
   const out: VolumeOutputs = {
     mean: new Float32Array(voxels),
     variance: new Float32Array(voxels),
     mask: new Uint8Array(voxels),
-    samples: new Float32Array(voxels * ensemble),
+    samples: opts.samples ? new Float32Array(voxels * ensemble) : null,
     ensemble,
   };
   for (const r of results) {
     out.mean.set(r.mean, r.k * plane);
     out.variance.set(r.variance, r.k * plane);
     out.mask.set(r.mask, r.k * plane);
-    r.members.forEach((m, i) => out.samples.set(m, i * voxels + r.k * plane));
+    if (out.samples) r.members.forEach((m, i) => out.samples!.set(m, i * voxels + r.k * plane));
   }
   return out;
 }
@@ -83,6 +83,7 @@ export async function ensureWritableFolder(dir: string): Promise<void> {
   }
 }
 
+/** Writes the volumes side by side (each compresses on the thread pool), then summary.json; returns the file names. */
 export async function writeVolumeOutputs(
   dir: string,
   grid: Geometry,
@@ -90,11 +91,16 @@ export async function writeVolumeOutputs(
   v: VolumeOutputs,
   summary: unknown,
 ): Promise<string[]> {
-  const files = ['mean.nii.gz', 'variance.nii.gz', 'mask.nii.gz', 'samples.nii.gz', 'summary.json'];
-  await writeNifti(join(dir, files[0]), grid, v.mean, { type: 'float32', template, description: 'Halo ensemble mean' });
-  await writeNifti(join(dir, files[1]), grid, v.variance, { type: 'float32', template, description: 'Halo ensemble variance' });
-  await writeNifti(join(dir, files[2]), grid, v.mask, { type: 'uint8', template, description: 'Halo mask (mean > 0.5)' });
-  await writeNifti(join(dir, files[3]), grid, v.samples, { type: 'float32', template, frames: v.ensemble, description: 'Halo ensemble members' });
-  await writeFileAtomic(join(dir, files[4]), JSON.stringify(summary, null, 2) + '\n');
-  return files;
+  const jobs: [string, () => Promise<void>][] = [
+    ['mean.nii.gz', () => writeNifti(join(dir, 'mean.nii.gz'), grid, v.mean, { type: 'float32', template, description: 'Halo ensemble mean' })],
+    ['variance.nii.gz', () => writeNifti(join(dir, 'variance.nii.gz'), grid, v.variance, { type: 'float32', template, description: 'Halo ensemble variance' })],
+    ['mask.nii.gz', () => writeNifti(join(dir, 'mask.nii.gz'), grid, v.mask, { type: 'uint8', template, description: 'Halo mask (mean > 0.5)' })],
+  ];
+  const samples = v.samples;
+  if (samples) {
+    jobs.push(['samples.nii.gz', () => writeNifti(join(dir, 'samples.nii.gz'), grid, samples, { type: 'float32', template, frames: v.ensemble, description: 'Halo ensemble members' })]);
+  }
+  await Promise.all(jobs.map(([, write]) => write()));
+  await writeFileAtomic(join(dir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  return [...jobs.map(([name]) => name), 'summary.json'];
 }

@@ -8,8 +8,8 @@ import { DenoiserSession, type DevicePreference } from '../model/onnx-session';
 import type { SamplerSettings } from '../sampler/samplers';
 import { loadStudy, type Study, type StudyInput } from '../study/load-study';
 import { MemberCache } from './cache';
-import { EnsembleEngine } from './ensemble';
-import { prepareStudy } from './preprocess';
+import { EnsembleEngine, type EnsembleSettings } from './ensemble';
+import { prepareStudy, type PreparedStudy } from './preprocess';
 
 export interface SegmentationOptions {
   modelId: string;
@@ -20,6 +20,8 @@ export interface SegmentationOptions {
   seed?: number;
   /** Folder of the on-disk cache, or null for memory only. */
   cacheDir: string | null;
+  /** CPU intra-op threads (default: every core). */
+  threads?: number;
 }
 
 export interface SegmentationSession {
@@ -66,13 +68,44 @@ export async function openSegmentation(input: StudyInput, opts: SegmentationOpti
   const seed = opts.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new InputError(`--seed must be an integer from 0 to 4294967295, got ${seed}.`);
 
-  const study = await loadStudy(input, card.inputs);
-  const prepared = prepareStudy(card, study.reference.geometry, card.inputs.map((r) => study.aligned[r]!));
-  if (!prepared) throw new InputError(`${study.label}: no voxel of any input sequence is non-zero; nothing to segment.`);
+  // The ONNX session is created (synchronously, inside onnxruntime) while the input files decompress on the
+  // thread pool: the two biggest fixed costs of a run overlap.
+  let sessionP: Promise<DenoiserSession> | undefined;
+  const startSession = () => {
+    sessionP ??= DenoiserSession.create(model.onnxPath, opts.device, card.onnx, { threads: opts.threads });
+    sessionP.catch(() => undefined); // handled below, once the study is loaded
+  };
+  let study: Study;
+  try {
+    study = await loadStudy(input, card.inputs, { onFilesRead: startSession });
+  } catch (err) {
+    await sessionP?.then((s) => s.release(), () => undefined);
+    throw err;
+  }
+  startSession();
+  const denoiser = await sessionP!;
+  try {
+    const prepared = prepareStudy(card, study.reference.geometry, card.inputs.map((r) => study.aligned[r]!));
+    if (!prepared) throw new InputError(`${study.label}: no voxel of any input sequence is non-zero; nothing to segment.`);
+    return assembleSession(model, study, prepared, denoiser, { sampler, ensemble, seed }, opts.cacheDir);
+  } catch (err) {
+    await denoiser.release();
+    throw err;
+  }
+}
 
-  const denoiser = await DenoiserSession.create(model.onnxPath, opts.device, card.onnx);
+function assembleSession(
+  model: ModelEntry,
+  study: Study,
+  prepared: PreparedStudy,
+  denoiser: DenoiserSession,
+  settings: EnsembleSettings,
+  cacheDir: string | null,
+): SegmentationSession {
+  const card = model.card;
+  const { sampler, ensemble, seed } = settings;
   const cache = new MemberCache(
-    opts.cacheDir,
+    cacheDir,
     { inputs: card.inputs.map((r) => study.identity[r]), model: [card.id, card.version], sampler, seed },
     prepared.box.rows * prepared.box.cols,
   );

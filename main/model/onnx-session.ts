@@ -1,22 +1,27 @@
 /**
- * The denoising network behind onnxruntime-node, on the CUDA execution provider when it loads, else the CPU.
- * The choice is made once, when the session is created, and reported (never a silent fallback).
+ * The denoising network behind onnxruntime-node. The execution provider is chosen once, when the session is
+ * created (see device.ts for the order and the report), and the CPU provider uses every core.
  */
-import * as ort from 'onnxruntime-node';
-import { InputError } from '../errors';
+import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import type * as Ort from 'onnxruntime-node';
+import { chooseDevice, type DevicePreference, type DeviceReport, type Provider } from './device';
 
-export type DevicePreference = 'auto' | 'cpu' | 'cuda';
+export type { DevicePreference, DeviceReport } from './device';
 
-export interface DeviceReport {
-  /** The execution provider in use. */
-  provider: 'cuda' | 'cpu';
-  /** Why CUDA is not in use, when it was wanted (auto) but did not load. */
-  fallbackReason?: string;
+export interface SessionOptions {
+  /** CPU intra-op threads; default: every core (HALO_THREADS overrides). */
+  threads?: number;
 }
+
+/** onnxruntime-node (a 45 MB native library) loads with the first session, while the inputs are still being read. */
+let ortModule: Promise<typeof Ort> | undefined;
+const loadOrt = () => (ortModule ??= import('onnxruntime-node'));
 
 export class DenoiserSession {
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly ort: typeof Ort,
+    private readonly session: Ort.InferenceSession,
     readonly device: DeviceReport,
     private readonly names: { input: string; timestep: string; output: string },
   ) {}
@@ -25,31 +30,19 @@ export class DenoiserSession {
     onnxPath: string,
     preference: DevicePreference,
     names: { input: string; timestep: string; output: string },
+    options: SessionOptions = {},
   ): Promise<DenoiserSession> {
-    let cudaError: string | undefined;
-    if (preference !== 'cpu') {
-      try {
-        const session = await withQuietOrt(() => ort.InferenceSession.create(onnxPath, { executionProviders: ['cuda'] }));
-        return new DenoiserSession(session, { provider: 'cuda' }, names);
-      } catch (err) {
-        cudaError = firstLine((err as Error).message);
-        if (preference === 'cuda') {
-          throw new InputError(
-            `CUDA was requested (--device cuda) but the CUDA execution provider did not load: ${cudaError}. ` +
-              'Install onnxruntime-node with its CUDA libraries (see README, "GPU inference") or use --device auto/cpu.',
-          );
-        }
-      }
-    }
-    const session = await ort.InferenceSession.create(onnxPath, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
-    return new DenoiserSession(session, { provider: 'cpu', fallbackReason: cudaError }, names);
+    const threads = options.threads ?? defaultThreads();
+    const ort = await loadOrt();
+    const { value, report } = await chooseDevice(preference, (provider) => createOn(ort, onnxPath, provider, threads), gpuAbsence);
+    return new DenoiserSession(ort, value, { ...report, threads: report.provider === 'cpu' ? threads : undefined }, names);
   }
 
   /** x: [B, C, H, W], t: [B] → [B, 2, H, W]. */
   async run(x: Float32Array, t: Float32Array, shape: [number, number, number, number]): Promise<Float32Array> {
     const feeds = {
-      [this.names.input]: new ort.Tensor('float32', x, shape),
-      [this.names.timestep]: new ort.Tensor('float32', t, [shape[0]]),
+      [this.names.input]: new this.ort.Tensor('float32', x, shape),
+      [this.names.timestep]: new this.ort.Tensor('float32', t, [shape[0]]),
     };
     const out = await this.session.run(feeds);
     return out[this.names.output].data as Float32Array;
@@ -60,10 +53,47 @@ export class DenoiserSession {
   }
 }
 
-const firstLine = (s: string) => s.split('\n')[0].trim();
+/**
+ * On Linux a GPU shows up as a device node; without one, `auto` does not try WebGPU (Dawn would only find a
+ * software Vulkan driver, if any, and prints its own warnings to stderr while failing).
+ */
+export function gpuAbsence(provider: Provider): string | null {
+  if (provider !== 'webgpu' || process.platform !== 'linux') return null;
+  const nodes = [...listDir('/dev/dri').filter((n) => n.startsWith('renderD')), ...listDir('/dev').filter((n) => /^nvidia\d+$|^dxg$/.test(n))];
+  return nodes.length ? null : 'no GPU device in /dev/dri or /dev/nvidia*';
+}
 
-/** onnxruntime prints its own error for a missing provider library; we report it ourselves. */
-async function withQuietOrt<T>(f: () => Promise<T>): Promise<T> {
+const listDir = (dir: string) => {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+};
+
+export function defaultThreads(): number {
+  const fromEnv = Number(process.env.HALO_THREADS);
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : Math.max(1, availableParallelism());
+}
+
+async function createOn(ort: typeof Ort, onnxPath: string, provider: Provider, threads: number): Promise<Ort.InferenceSession> {
+  if (provider === 'cpu') {
+    return ort.InferenceSession.create(onnxPath, {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      // Threads that spin between calls steal the cores from each other and from anything else running (the
+      // app's UI, a training job): on a busy 2-core machine 2 spinning threads were slower than 1.
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    });
+  }
+  // A GPU provider that cannot load is expected (no driver, no library): we report it ourselves.
+  return withQuietOrt(ort, () => ort.InferenceSession.create(onnxPath, { executionProviders: [provider], graphOptimizationLevel: 'all' }));
+}
+
+async function withQuietOrt<T>(ort: typeof Ort, f: () => Promise<T>): Promise<T> {
   const level = ort.env.logLevel;
   ort.env.logLevel = 'fatal';
   try {

@@ -7,8 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors';
-import { describeSeries, scanDicomFolder, seriesToVolume } from '../dicom/read-study';
-import { readNifti } from '../io/nifti';
+import { decodeNifti } from '../io/nifti';
 import { SEQUENCE_ROLES, type SequenceRole, type Volume } from '../volume/volume';
 import { alignToReference } from './align';
 import { assignRoles, type RoleOverrides } from './roles';
@@ -52,9 +51,17 @@ export async function findCaseFiles(folder: string): Promise<Partial<Record<Sequ
   return files;
 }
 
-export async function loadStudy(input: StudyInput, required: readonly SequenceRole[]): Promise<Study> {
+export interface LoadHooks {
+  /**
+   * Called once the files' bytes are in memory and their decompression is running on the thread pool: the
+   * moment to start other main-thread work (the ONNX session) so that both overlap.
+   */
+  onFilesRead?: () => void;
+}
+
+export async function loadStudy(input: StudyInput, required: readonly SequenceRole[], hooks: LoadHooks = {}): Promise<Study> {
   const needed: SequenceRole[] = [...new Set<SequenceRole>(['FLAIR', ...required])];
-  if (input.kind === 'dicom') return loadDicomStudy(input.folder, needed, input.roles);
+  if (input.kind === 'dicom') return loadDicomStudy(input.folder, needed, input.roles).finally(() => hooks.onFilesRead?.());
 
   const files = input.kind === 'case' ? await findCaseFiles(input.folder) : input.files;
   const where = input.kind === 'case' ? `case folder ${input.folder}` : 'the files given';
@@ -66,17 +73,30 @@ export async function loadStudy(input: StudyInput, required: readonly SequenceRo
         (input.kind === 'case' ? '; BraTS names end in _t1/_t1ce/_t2/_flair or -t1n/-t1c/-t2w/-t2f (.nii or .nii.gz).' : '.'),
     );
   }
+  // Each file is read once (hashed for the cache and decoded from the same bytes); all decode at once.
+  const raw = await Promise.all(
+    needed.map((role) =>
+      readFile(files[role]!).catch((err: Error) => {
+        throw new InputError(`Cannot read NIfTI file ${files[role]}: ${err.message}`);
+      }),
+    ),
+  );
+  const decoded = Promise.all(raw.map((bytes, n) => decodeNifti(bytes, files[needed[n]]!)));
+  hooks.onFilesRead?.();
+  const hashes = raw.map((bytes) => createHash('sha256').update(bytes).digest('hex'));
+  const loaded = (await decoded).map((volume, n) => ({ volume, hash: hashes[n] }));
   const volumes: Partial<Record<SequenceRole, Volume>> = {};
   const identity: Partial<Record<SequenceRole, string>> = {};
-  for (const role of needed) {
-    const path = files[role]!;
-    volumes[role] = await readNifti(path);
-    identity[role] = createHash('sha256').update(await readFile(path)).digest('hex');
-  }
+  needed.forEach((role, n) => {
+    volumes[role] = loaded[n].volume;
+    identity[role] = loaded[n].hash;
+  });
   return assemble(input.kind === 'case' ? input.folder : files.FLAIR!, volumes, identity, (r) => files[r]!);
 }
 
 async function loadDicomStudy(folder: string, needed: SequenceRole[], overrides?: RoleOverrides): Promise<Study> {
+  // dcmjs is large: load it only for DICOM studies.
+  const { describeSeries, scanDicomFolder, seriesToVolume } = await import('../dicom/read-study');
   const scan = await scanDicomFolder(folder);
   if (scan.series.length === 0) {
     throw new InputError(`No DICOM files in ${folder} (${scan.skippedFiles.length} other files skipped). Give the folder of a DICOM study.`);

@@ -13,7 +13,7 @@ import { CASE_27, DATA } from '../support/paths';
 
 const out = mkdtempSync(join(tmpdir(), 'halo-seg-'));
 const cache = mkdtempSync(join(tmpdir(), 'halo-cache-'));
-const ARGS = ['segment', '--case', CASE_27, '--out', out, '--slices', '70:73', '--steps', '4', '--ensemble', '3', '--seed', '7', '--cache', cache];
+const ARGS = ['segment', '--case', CASE_27, '--out', out, '--slices', '70:73', '--steps', '4', '--ensemble', '3', '--seed', '7', '--cache', cache, '--samples'];
 
 function header(path: string) {
   let buf = readFileSync(path).buffer as ArrayBuffer;
@@ -33,7 +33,8 @@ describe('halo segment --case', () => {
     for (const f of ['mean.nii.gz', 'variance.nii.gz', 'mask.nii.gz', 'samples.nii.gz', 'summary.json']) {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
-    expect(run.stderr).toMatch(/on CPU|on CUDA/);
+    expect(run.stderr).toMatch(/on (CPU|CUDA|WebGPU)\b/);
+    expect(run.stderr).toMatch(/halo: device: (--device auto requested|auto: )/);
   });
 
   it('writes on the input grid with the input affine', async () => {
@@ -87,7 +88,14 @@ describe('halo segment --case', () => {
     const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(s.model.id).toBe('wt-4seq');
     expect(s).toMatchObject({ sampler: 'ddpm', steps: 4, ensemble: 3, seed: 7 });
-    expect(['cpu', 'cuda']).toContain(s.device.provider);
+    expect(['cpu', 'cuda', 'webgpu']).toContain(s.device.provider);
+    expect(s.device.requested).toBe('auto');
+    expect(s.device.reason).toMatch(/^auto: /);
+    if (s.device.provider === 'cpu') expect(s.device.threads).toBeGreaterThanOrEqual(1);
+    // where the time went, in seconds since the process started, in order; and the process's peak memory
+    const t = s.timings;
+    expect(0 < t.commandStart && t.commandStart <= t.studyAndModelOpen && t.studyAndModelOpen <= t.firstStep && t.firstStep <= t.samplingDone).toBe(true);
+    expect(s.peakRssMiB).toBeGreaterThan(50);
     expect(s.warnings).toEqual([]);
     expect(s.slices.processed).toEqual([70, 71, 72]);
     expect(s.slices.requested).toEqual([70, 73]);
@@ -99,10 +107,12 @@ describe('halo segment --case', () => {
     }
   });
 
-  it('reopening the study reuses the cache: same result, nothing resampled', async () => {
+  it('reopening the study reuses the cache: same result, nothing resampled; members only with --samples', async () => {
     const out2 = mkdtempSync(join(tmpdir(), 'halo-seg2-'));
-    const again = await halo([...ARGS.slice(0, 4), out2, ...ARGS.slice(5)]);
+    const again = await halo([...ARGS.slice(0, 4), out2, ...ARGS.slice(5, -1)]);
     expect(again.code).toBe(0);
+    expect(existsSync(join(out2, 'samples.nii.gz'))).toBe(false);
+    expect(again.stdout).toMatch(/wrote mean.nii.gz, variance.nii.gz, mask.nii.gz, summary.json to/);
     const s = JSON.parse(readFileSync(join(out2, 'summary.json'), 'utf8'));
     expect(s.perSlice.every((p: { fromCache: boolean }) => p.fromCache)).toBe(true);
     expect(readFileSync(join(out2, 'mean.nii.gz'))).toEqual(readFileSync(join(out, 'mean.nii.gz')));
@@ -118,4 +128,33 @@ describe('halo segment on a scanner series that is not skull-stripped', () => {
     expect(r.stderr).toMatch(/warning: .*does not look skull-stripped/);
     expect(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).warnings[0]).toMatch(/skull-stripped/);
   });
+});
+
+describe('halo segment over many slices: screening', () => {
+  it('samples member 1 of every slice, the rest only where it shows tumour; skipped slices listed and 0; --no-screen samples all', async () => {
+    const screened = mkdtempSync(join(tmpdir(), 'halo-screen-'));
+    const all = mkdtempSync(join(tmpdir(), 'halo-noscreen-'));
+    const common = ['segment', '--case', CASE_27, '--slices', '20:28', '--steps', '2', '--ensemble', '2', '--seed', '3', '--no-cache'];
+    const [a, b] = await Promise.all([halo([...common, '--out', screened]), halo([...common, '--out', all, '--no-screen'])]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    const sa = JSON.parse(readFileSync(join(screened, 'summary.json'), 'utf8'));
+    const sb = JSON.parse(readFileSync(join(all, 'summary.json'), 'utf8'));
+    const brain = sb.slices.processed as number[];
+    expect(sb.slices.screening).toBeNull();
+    expect(brain.length).toBeGreaterThanOrEqual(8);
+    const sc = sa.slices.screening;
+    expect(a.stderr).toMatch(new RegExp(`screening .*tumour in ${sc.positive.length} of ${brain.length} slices.*${sc.skipped.length} skipped`));
+    // every slice with brain is either sampled in full or listed as skipped, never both, never neither
+    expect([...sa.slices.processed, ...sc.skipped].sort((x: number, y: number) => x - y)).toEqual(brain);
+    for (const k of sc.positive) expect(sa.slices.processed).toContain(k);
+    // the slices sampled in both runs are identical (member 1 of the screening is the ensemble's own)
+    const ma = (await readNifti(join(screened, 'mean.nii.gz'))).data;
+    const mb = (await readNifti(join(all, 'mean.nii.gz'))).data;
+    const plane = 240 * 240;
+    let differing = 0;
+    for (const k of sa.slices.processed) for (let p = k * plane; p < (k + 1) * plane; p++) if (ma[p] !== mb[p]) differing++;
+    expect(differing).toBe(0);
+    for (const k of sc.skipped) expect(ma.subarray(k * plane, (k + 1) * plane).every((v) => v === 0)).toBe(true);
+  }, 300_000);
 });

@@ -98,3 +98,37 @@ describe('slice helpers', () => {
     expect(() => parseSliceRange('10:5', 155)).toThrow(/outside the volume/);
   });
 });
+
+describe('screening plan', () => {
+  it('keeps the slices with tumour and their neighbours, lists every other screened slice as skipped', async () => {
+    const { planFromScreening } = await import('../../main/engine/screening');
+    const found = new Map([[10, 0], [11, 0], [12, 3], [13, 0], [14, 0], [15, 0], [20, 1], [21, 0]]);
+    expect(planFromScreening(found)).toEqual({ positive: [12, 20], sampled: [11, 12, 13, 20, 21], skipped: [10, 14, 15] });
+    expect(planFromScreening(found, { minPixels: 2, neighbours: 0 })).toEqual({ positive: [12], sampled: [12], skipped: [10, 11, 13, 14, 15, 20, 21] });
+    expect(planFromScreening(new Map([[5, 0]]))).toEqual({ positive: [], sampled: [], skipped: [5] });
+  });
+});
+
+describe('EnsembleEngine.screen', () => {
+  it('samples member 0 of many slices, batched across slices, and the full run reuses it exactly', async () => {
+    const s = await open(null);
+    const fresh = await open(null);
+    try {
+      const found = await s.engine.screen({ slices: [150, 60, 75, 76, 77], maxBatch: 3 });
+      expect([...found.keys()].sort()).toEqual([60, 75, 76, 77]); // 150 has no brain
+      for (const px of found.values()) expect(Number.isInteger(px) && px >= 0 && px <= s.engine.study.box.rows * s.engine.study.box.cols).toBe(true);
+      expect(s.engine.result(75)).toBeUndefined();
+      // The full run samples only the missing members, and the result is exactly that of a run without screening.
+      const progress: number[] = [];
+      const [after] = await s.engine.run({ slices: [76], maxBatch: 1, onProgress: (p) => progress.push(p.fraction) });
+      const [plain] = await fresh.engine.run({ slices: [76] });
+      after.members.forEach((m, i) => expect(maxDiff(m, plain.members[i])).toBe(0));
+      expect(progress.length).toBe(3 + 1); // 3 steps of one batch (member 1 only; without screening two), the finished slice
+      // Screening again finds the kept member instead of resampling it.
+      expect((await s.engine.screen({ slices: [76] })).get(76)).toBe(found.get(76));
+    } finally {
+      await s.close();
+      await fresh.close();
+    }
+  });
+});

@@ -4,6 +4,7 @@
  * cases. The model cards' validation numbers come from this command.
  */
 import { Command, Option } from 'commander';
+import { DEVICE_PREFERENCES, type DevicePreference } from '../../model/device';
 
 export interface EvaluateCliOptions {
   cases: string;
@@ -14,7 +15,7 @@ export interface EvaluateCliOptions {
   seed: string;
   slices: 'tumour' | 'all';
   stride: string;
-  device: 'auto' | 'cpu' | 'cuda';
+  device: DevicePreference;
   json: boolean;
   out?: string;
   progress: boolean;
@@ -32,7 +33,7 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--seed <s>', 'random seed', '0')
     .addOption(new Option('--slices <which>', 'slices with tumour only, or every slice with brain (adds false positives on tumour-free slices)').choices(['tumour', 'all']).default('tumour'))
     .option('--stride <n>', 'evaluate every n-th of those slices', '1')
-    .addOption(new Option('--device <d>', 'execution provider').choices(['auto', 'cpu', 'cuda']).default('auto'))
+    .addOption(new Option('--device <d>', 'execution provider (auto: CUDA, then WebGPU, then CPU)').choices(DEVICE_PREFERENCES).default('auto'))
     .option('--json', 'print the report as JSON')
     .option('--out <file>', 'also write the JSON report to this file')
     .option('--no-progress', 'no progress bar')

@@ -1,6 +1,5 @@
 /** `halo import-nifti --case DIR --out DIR`: a BraTS NIfTI case -> a DICOM MR study (one series per sequence). */
 import type { Command } from 'commander';
-import { importNiftiCase } from '../../dicom/import-nifti';
 
 export function registerImportNiftiCommand(program: Command): void {
   program
@@ -9,6 +8,7 @@ export function registerImportNiftiCommand(program: Command): void {
     .requiredOption('--case <dir>', 'BraTS case folder with one .nii/.nii.gz per sequence')
     .requiredOption('--out <dir>', 'new or empty folder for the DICOM study')
     .action(async (opts: { case: string; out: string }) => {
+      const { importNiftiCase } = await import('../../dicom/import-nifti');
       const result = await importNiftiCase(opts.case, opts.out);
       for (const s of result.series) {
         process.stdout.write(`${s.role}: ${s.files.length} slices -> ${s.folder}\n`);

@@ -4,7 +4,6 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { startBridge } from '../../app/http-bridge';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -13,6 +12,7 @@ export function registerServeCommand(program: Command): void {
     .option('--port <n>', 'port (default: a random free port)', '0')
     .option('--allow <dir>', 'a folder the page may open studies from / save to (repeatable)', (v, all: string[]) => [...all, v], [])
     .action(async (o: { port: string; allow: string[] }) => {
+      const { startBridge } = await import('../../app/http-bridge');
       const bridge = await startBridge({ port: Number(o.port), allow: o.allow.map((p) => resolve(p)) });
       process.stdout.write(`halo: viewer at ${bridge.pageUrl}\n`);
       await new Promise<void>((done) => {
