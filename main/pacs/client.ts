@@ -54,6 +54,8 @@ export async function connectPacs(
       connectTimeoutMs: ms(t.connectSeconds),
       associationTimeoutMs: ms(t.associationSeconds),
       pduTimeoutMs: ms(t.responseSeconds),
+      commitmentPort: settings.storageCommitment?.port,
+      commitmentWaitMs: ms(settings.storageCommitment?.waitSeconds),
       ...opts.dimse,
     },
   };

@@ -42,9 +42,11 @@ const nodeName = z
 
 /**
  * How a store is verified: 'cfind' (default) queries the PACS for the instance (C-FIND, or QIDO-RS for DICOMweb);
- * 'none' trusts the store confirmation (for store-only PACS that refuse queries from us).
+ * 'commitment' (DIMSE nodes) asks for DICOM Storage Commitment (N-ACTION, then the PACS's N-EVENT-REPORT on the
+ * port in `storageCommitment`); 'none' trusts the store confirmation (for store-only PACS that refuse queries from us).
  */
 const verification = z.enum(['cfind', 'none']);
+const dimseVerification = z.enum(['cfind', 'commitment', 'none']);
 
 const DicomWebNodeSchema = z.object({
   name: nodeName,
@@ -61,8 +63,17 @@ const DimseNodeSchema = z.object({
   aet: aeTitle,
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535),
-  verification: verification.optional(),
+  verification: dimseVerification.optional(),
 });
+
+/** Where Halo listens for Storage Commitment reports: the port the PACS has registered for our AE title. */
+const StorageCommitmentSchema = z
+  .object({
+    port: z.number().int().min(1).max(65535),
+    /** How long to wait for the report after the PACS accepted the request. Default 60. */
+    waitSeconds: z.number().positive().max(3600).optional(),
+  })
+  .strict();
 
 /** Seconds; for slow links or busy PACS. Defaults: connect 10, association 15, response 60 (DIMSE, between PDUs), query 30 (QIDO-RS), transfer 300 (WADO-RS/STOW-RS per instance). */
 const TimeoutsSchema = z
@@ -84,6 +95,7 @@ export const PacsSettingsSchema = z.object({
   outboxDir: z.string().min(1).optional(),
   nodes: z.array(z.discriminatedUnion('kind', [DicomWebNodeSchema, DimseNodeSchema])).default([]),
   timeouts: TimeoutsSchema.optional(),
+  storageCommitment: StorageCommitmentSchema.optional(),
 });
 
 export type PacsSettings = z.infer<typeof PacsSettingsSchema>;
@@ -107,7 +119,7 @@ export interface DimseEndpoint {
   calledAet: string;
   host: string;
   port: number;
-  verification?: 'cfind' | 'none';
+  verification?: 'cfind' | 'commitment' | 'none';
 }
 
 export type Endpoint = DicomWebEndpoint | DimseEndpoint;

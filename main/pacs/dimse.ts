@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import dimse from 'dcmjs-dimse';
 import { CancelledError } from '../errors';
 import { describeEndpoint, type DimseEndpoint } from './config';
+import { CommitmentListener, commitmentRequest, type CommitmentReport, type CommittedInstance } from './commitment';
 import { assertUid, pathInside, readInstanceIds, remoteUidName } from './dicom';
 import { part10FromDatasetBytes } from './part10';
 import { describeNetworkError, PacsError } from './errors';
@@ -112,6 +113,10 @@ export interface DimseClientOptions {
   associationTimeoutMs?: number;
   /** Longest silence between PDUs (ms). Default 60 s. */
   pduTimeoutMs?: number;
+  /** Port where Halo listens for Storage Commitment N-EVENT-REPORTs (the port the PACS has registered for our AE). */
+  commitmentPort?: number;
+  /** How long to wait for the PACS's commitment report after it accepted the N-ACTION (ms). Default 60 s. */
+  commitmentWaitMs?: number;
 }
 
 interface AssociationOptions {
@@ -127,6 +132,8 @@ export class DimseClient implements PacsClient {
   private readonly connectTimeoutMs: number;
   private readonly associationTimeoutMs: number;
   private readonly pduTimeoutMs: number;
+  private readonly commitmentPort: number | undefined;
+  private readonly commitmentWaitMs: number;
 
   constructor(
     readonly endpoint: DimseEndpoint,
@@ -136,6 +143,8 @@ export class DimseClient implements PacsClient {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.associationTimeoutMs = opts.associationTimeoutMs ?? 15_000;
     this.pduTimeoutMs = opts.pduTimeoutMs ?? 60_000;
+    this.commitmentPort = opts.commitmentPort;
+    this.commitmentWaitMs = opts.commitmentWaitMs ?? 60_000;
   }
 
   async echo(opts: { signal?: AbortSignal } = {}): Promise<EchoResult> {
@@ -292,6 +301,56 @@ export class DimseClient implements PacsClient {
       };
     }
     throw this.statusError('C-STORE', final, file);
+  }
+
+  /**
+   * Storage Commitment: asks the PACS (N-ACTION) to take responsibility for `instances` and waits for its
+   * N-EVENT-REPORT, which the PACS sends on a new association to the host and port it has registered for our AE
+   * title. Throws PacsError when the request is refused or no report comes in time.
+   */
+  async commitStorage(instances: CommittedInstance[], opts: { signal?: AbortSignal } = {}): Promise<CommitmentReport> {
+    const ep = this.endpoint;
+    const port = this.commitmentPort;
+    if (!port) {
+      throw new PacsError(
+        'protocol',
+        this.label,
+        `storage commitment with ${this.label} needs a port where Halo listens for the PACS's report: set ` +
+          `"storageCommitment": {"port": N} in the PACS settings, and register AE title ${ep.callingAet} with this computer's address and that port on the PACS.`,
+      );
+    }
+    const listener = new CommitmentListener({ port, ourAet: ep.callingAet, pacsAet: ep.calledAet });
+    try {
+      await listener.start();
+    } catch (err) {
+      throw new PacsError(
+        'protocol',
+        this.label,
+        `cannot listen on port ${port} for storage commitment reports from ${this.label}: ${(err as Error).message}. ` +
+          'Is another program (or Halo) using that port? Choose another storageCommitment port.',
+      );
+    }
+    try {
+      const what = 'N-ACTION (storage commitment)';
+      const { request, transactionUID } = commitmentRequest(instances);
+      const responses = collectResponses(request);
+      await this.associate([request], opts);
+      const final = this.finalResponse(responses, what);
+      if (final.getStatus() !== Status.Success) throw this.statusError(what, final);
+      const report = await listener.waitFor(transactionUID, this.commitmentWaitMs, opts.signal);
+      if (opts.signal?.aborted) throw new CancelledError();
+      if (!report) {
+        throw new PacsError(
+          'timeout',
+          this.label,
+          `${this.label} accepted the storage commitment request but sent no report to port ${port} within ` +
+            `${Math.round(this.commitmentWaitMs / 1000)} s. Check that the PACS has AE title ${ep.callingAet} registered with this computer's address and port ${port}, and that no firewall blocks it.`,
+        );
+      }
+      return report;
+    } finally {
+      listener.stop();
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------------------

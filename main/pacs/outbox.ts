@@ -13,6 +13,7 @@ import path from 'node:path';
 import { CancelledError, InputError } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
 import { defaultOutboxRoot, describeEndpoint, endpointKey, type Endpoint } from './config';
+import { failureReasonText } from './commitment';
 import { instanceIdsOf, type InstanceIds } from './dicom';
 import { failsWholeQueue } from './errors';
 import type { PacsClient } from './types';
@@ -23,8 +24,8 @@ import type { PacsClient } from './types';
  */
 export type OutboxState = 'queued' | 'sending' | 'sent' | 'verified' | 'stored' | 'failed';
 
-/** How a store is verified: a query for the instance (C-FIND / QIDO-RS), or not at all. */
-export type Verification = 'cfind' | 'none';
+/** How a store is verified: a query for the instance (C-FIND / QIDO-RS), DICOM Storage Commitment, or not at all. */
+export type Verification = 'cfind' | 'commitment' | 'none';
 
 export interface OutboxEntry extends InstanceIds {
   /** The copy in the outbox. */
@@ -226,29 +227,65 @@ export class Outbox {
 
     // The PACS confirmed the store. From here on nothing is a failed send: re-sending would not help, and a
     // read-back that is refused or slow says nothing about the stored file.
-    let unverified: string | undefined;
-    if ((opts.verification ?? 'cfind') === 'none') {
-      unverified = `stored, not verified: verification is off for ${client.label}`;
-    } else {
-      try {
-        if (!(await this.readBack(client, entry, opts))) {
-          const reason =
-            `${client.label} confirmed the store, but a read-back of SOP Instance ${entry.sopInstanceUID} does not find it ` +
-            '(the PACS may index late, or dropped it).';
-          await this.recordFailure(entry, reason, true);
-          emit({ state: 'failed', entry, reason });
-          return { ok: false, reason, fatal: false };
-        }
-      } catch (err) {
-        if (err instanceof CancelledError) throw err;
-        unverified = `stored, not verified: the read-back failed (${err instanceof Error ? err.message : String(err)})`;
-      }
+    const check = await this.verify(client, entry, opts);
+    if (check.failed) {
+      await this.recordFailure(entry, check.failed, true);
+      emit({ state: 'failed', entry, reason: check.failed });
+      return { ok: false, reason: check.failed, fatal: false };
     }
+    const unverified = check.unverified;
     await rm(entry.file, { force: true });
     await rm(metaPath(entry.file), { force: true });
     if (unverified) emit({ state: 'stored', entry, reason: unverified });
     else emit({ state: 'verified', entry });
     return { ok: true, unverified };
+  }
+
+  /**
+   * After a confirmed store: `failed` when the PACS says it does not hold the instance (read-back finds nothing, or
+   * storage commitment lists it as failed: the file stays for a retry); `unverified` when the check is off or could
+   * not be done (refused, aborted, slow, no report): the file is stored, the reason says why it is not verified.
+   */
+  private async verify(client: PacsClient, entry: OutboxEntry, opts: FlushOptions): Promise<{ failed?: string; unverified?: string }> {
+    const how = opts.verification ?? 'cfind';
+    if (how === 'none') return { unverified: `stored, not verified: verification is off for ${client.label}` };
+    if (how === 'commitment') {
+      if (!client.commitStorage) {
+        return { unverified: `stored, not verified: storage commitment is a DIMSE service and ${client.label} is a DICOMweb node` };
+      }
+      let report;
+      try {
+        report = await client.commitStorage([{ sopClassUID: entry.sopClassUID, sopInstanceUID: entry.sopInstanceUID }], { signal: opts.signal });
+      } catch (err) {
+        if (err instanceof CancelledError) throw err;
+        return { unverified: `stored, not verified: storage commitment failed (${err instanceof Error ? err.message : String(err)})` };
+      }
+      const failure = report.failed.find((f) => f.sopInstanceUID === entry.sopInstanceUID);
+      if (failure) {
+        return {
+          failed:
+            `${client.label} confirmed the store, but its storage commitment report lists SOP Instance ${entry.sopInstanceUID} ` +
+            `as failed: Failure Reason ${failureReasonText(failure.reason)}. The file stays in the outbox; check the PACS log.`,
+        };
+      }
+      if (!report.committed.includes(entry.sopInstanceUID)) {
+        return { unverified: `stored, not verified: the storage commitment report of ${client.label} does not list SOP Instance ${entry.sopInstanceUID}` };
+      }
+      return {};
+    }
+    try {
+      if (!(await this.readBack(client, entry, opts))) {
+        return {
+          failed:
+            `${client.label} confirmed the store, but a read-back of SOP Instance ${entry.sopInstanceUID} does not find it ` +
+            '(the PACS may index late, or dropped it).',
+        };
+      }
+      return {};
+    } catch (err) {
+      if (err instanceof CancelledError) throw err;
+      return { unverified: `stored, not verified: the read-back failed (${err instanceof Error ? err.message : String(err)})` };
+    }
   }
 
   private async readBack(client: PacsClient, entry: OutboxEntry, opts: FlushOptions): Promise<boolean> {

@@ -1,3 +1,5 @@
+import type { CommitmentReport, CommittedInstance } from './commitment';
+
 /** The protocol-neutral PACS interface, implemented over DICOMweb (dicomweb.ts) and DIMSE (dimse.ts). */
 
 export interface StudyQuery {
@@ -81,4 +83,6 @@ export interface PacsClient {
     sopInstanceUID: string,
     opts?: { signal?: AbortSignal },
   ): Promise<boolean>;
+  /** Storage Commitment (DIMSE only): the PACS's report on `instances`. */
+  commitStorage?(instances: CommittedInstance[], opts?: { signal?: AbortSignal }): Promise<CommitmentReport>;
 }

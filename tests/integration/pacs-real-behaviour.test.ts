@@ -3,19 +3,20 @@
  * does not know (Halo unregistered), and PACS that answer slowly (a delaying proxy in front of a real Orthanc).
  * A refused or slow read-back after a confirmed store is "stored, not verified", never a failed send; an A-ABORT is
  * reported at once with its reason; one file's trouble does not stop the others; timeouts follow the settings.
+ * Storage Commitment against Orthanc as Commitment SCP: committed SOP verified, an uncommitted one a failure with its code.
  */
 import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectPacs, openPacs } from '../../main/pacs/client';
+import { connectPacs, openPacs, type PacsClient } from '../../main/pacs/client';
 import { parsePacsSettings, resolveEndpoint } from '../../main/pacs/config';
 import { PacsError } from '../../main/pacs/errors';
 import { Outbox } from '../../main/pacs/outbox';
 import { halo } from '../support/cli';
 import { DelayProxy } from '../support/delay-proxy';
 import { FakeDicomWeb } from '../support/fake-dicomweb';
-import { TestOrthanc } from '../support/orthanc';
+import { freePort, TestOrthanc } from '../support/orthanc';
 import { DATA } from '../support/paths';
 
 const SRC = path.join(DATA, 'dicom', 't1-sag-hfs');
@@ -156,5 +157,114 @@ describe('a slow PACS is not a failed one', () => {
     expect(err).toBeInstanceOf(PacsError);
     expect((err as PacsError).failure).toBe('timeout');
     expect((err as Error).message).toMatch(/did not answer within 1 s/);
+  });
+});
+
+describe('storage commitment with a real Orthanc (N-ACTION, then its N-EVENT-REPORT to the port Halo listens on)', () => {
+  let orthanc: TestOrthanc;
+  let storeOnly: TestOrthanc;
+  let port: number;
+  let tmp: string;
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(tmpdir(), 'halo-commit-'));
+    port = await freePort();
+    orthanc = new TestOrthanc({ clientPort: port });
+    storeOnly = new TestOrthanc({ clientAet: 'SOMEONE', allowUnknown: ['echo', 'store'] });
+    await Promise.all([orthanc.start(), storeOnly.start()]);
+  });
+  afterAll(async () => {
+    await orthanc?.dispose();
+    await storeOnly?.dispose();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  const commitSettings = () => parsePacsSettings(JSON.stringify({ callingAet: 'HALO', storageCommitment: { port, waitSeconds: 10 } }));
+
+  it('halo send --verify commitment: the committed file is verified and leaves the outbox', async () => {
+    const files = await someFiles(tmp, 0, 2);
+    const outbox = path.join(tmp, 'ob-commit');
+    const r = await halo(['send', ...files, '--to', orthanc.dimseUrl, '--calling-aet', 'HALO', '--verify', 'commitment', '--commitment-port', String(port), '--outbox', outbox]);
+    expect(r.code, r.stderr + orthanc.logs()).toBe(0);
+    expect(r.stdout.match(/^verified /gm)).toHaveLength(2);
+    expect(r.stderr).not.toMatch(/not verified/);
+    expect(await new Outbox(outbox, (await readdir(outbox))[0]).list()).toEqual([]);
+  });
+
+  it('an instance the PACS does not hold is reported failed with reason 0x0112', async () => {
+    const { client } = await connectPacs(orthanc.dimseUrl, { settings: commitSettings() });
+    const [file] = await someFiles(tmp, 2, 1);
+    const stored = await client.store(file);
+    const unknown = '1.2.826.0.1.3680043.8.498.99999999999999999999';
+    const report = await client.commitStorage!([
+      { sopClassUID: '1.2.840.10008.5.1.4.1.1.4', sopInstanceUID: stored.sopInstanceUID },
+      { sopClassUID: '1.2.840.10008.5.1.4.1.1.4', sopInstanceUID: unknown },
+    ]);
+    expect(report.committed).toEqual([stored.sopInstanceUID]);
+    expect(report.failed).toEqual([{ sopInstanceUID: unknown, reason: 0x0112 }]);
+  });
+
+  it('a store the PACS then does not commit is a failure with the reason; the file stays in the outbox', async () => {
+    const { client } = await connectPacs(orthanc.dimseUrl, { settings: commitSettings() });
+    // A PACS that confirms the store and then loses the instance (deleted before the commitment request).
+    const losing: PacsClient = Object.assign(Object.create(Object.getPrototypeOf(client) as object) as PacsClient, client, {
+      store: async (f: string, o?: { signal?: AbortSignal }) => {
+        const res = await client.store(f, o);
+        const ids = await fetch(`${orthanc.httpUrl}/tools/lookup`, { method: 'POST', body: res.sopInstanceUID }).then((x) => x.json() as Promise<{ ID: string }[]>);
+        for (const { ID } of ids) await fetch(`${orthanc.httpUrl}/instances/${ID}`, { method: 'DELETE' });
+        return res;
+      },
+    });
+    const [file] = await someFiles(tmp, 3, 1);
+    const outbox = new Outbox(path.join(tmp, 'ob-lost'), 'lost');
+    await outbox.enqueue([file]);
+    const r = await outbox.flush(losing, { verification: 'commitment' });
+    expect(r.verified).toEqual([]);
+    expect(r.stored).toEqual([]);
+    expect(r.failed).toHaveLength(1);
+    expect(r.failed[0].reason).toMatch(/storage commitment report lists SOP Instance [\d.]+ as failed: Failure Reason 0x0112 \(no such object instance\)/);
+    expect((await outbox.list()).map((e) => e.source)).toEqual([file]);
+  });
+
+  it('a refused commitment after a confirmed store is "stored, not verified" with the reason', async () => {
+    const { client } = await connectPacs(storeOnly.dimseUrl, { settings: commitSettings() });
+    const [file] = await someFiles(tmp, 4, 1);
+    const outbox = new Outbox(path.join(tmp, 'ob-refused'), 'refused');
+    await outbox.enqueue([file]);
+    const r = await outbox.flush(client, { verification: 'commitment' });
+    expect(r.failed).toEqual([]);
+    expect(r.stored).toHaveLength(1);
+    expect(r.stored[0].reason).toMatch(/^stored, not verified: storage commitment failed \(.*(A-ABORT|rejected|failure status|no report)/);
+    expect(await outbox.list()).toEqual([]);
+  });
+
+  it('no report in time (the PACS reports to another port) is "stored, not verified", saying where Halo listened', async () => {
+    const elsewhere = await freePort();
+    const settings = parsePacsSettings(JSON.stringify({ callingAet: 'HALO', storageCommitment: { port: elsewhere, waitSeconds: 2 } }));
+    const { client } = await connectPacs(orthanc.dimseUrl, { settings });
+    const [file] = await someFiles(tmp, 6, 1);
+    const outbox = new Outbox(path.join(tmp, 'ob-late'), 'late');
+    await outbox.enqueue([file]);
+    const r = await outbox.flush(client, { verification: 'commitment' });
+    expect(r.failed).toEqual([]);
+    expect(r.stored[0]?.reason).toMatch(new RegExp(`storage commitment failed \\(.*sent no report to port ${elsewhere} within 2 s`));
+  });
+
+  it('per node in pacs.json: commitment for DIMSE nodes only', () => {
+    const dimseNode = { name: 'pacs', kind: 'dimse', aet: 'PACS', host: 'pacs', port: 104, verification: 'commitment' };
+    const ep = resolveEndpoint('pacs', parsePacsSettings(JSON.stringify({ nodes: [dimseNode], storageCommitment: { port: 11112 } })));
+    expect(ep.verification).toBe('commitment');
+    const webNode = { name: 'web', kind: 'dicomweb', url: 'http://pacs/dicom-web', verification: 'commitment' };
+    expect(() => parsePacsSettings(JSON.stringify({ nodes: [webNode] }))).toThrow(/verification/);
+  });
+
+  it('commitment without a listening port, or on a DICOMweb node, is refused before anything is sent', async () => {
+    const [file] = await someFiles(tmp, 5, 1);
+    const noPort = await halo(['send', file, '--to', orthanc.dimseUrl, '--calling-aet', 'HALO', '--verify', 'commitment', '--outbox', path.join(tmp, 'ob-np')]);
+    expect(noPort.code).toBe(2);
+    expect(noPort.stderr).toMatch(/storage commitment needs a port where Halo listens/);
+    const web = await halo(['send', file, '--to', orthanc.dicomWebUrl, '--verify', 'commitment', '--commitment-port', String(port), '--outbox', path.join(tmp, 'ob-web')]);
+    expect(web.code).toBe(2);
+    expect(web.stderr).toMatch(/--verify commitment needs a DIMSE node/);
   });
 });

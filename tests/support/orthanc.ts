@@ -32,12 +32,18 @@ export interface OrthancOptions {
    * `clientAet` set to another AE is Orthanc's out-of-the-box setup as hospitals meet it: Halo may store, not query.
    */
   allowUnknown?: ('echo' | 'store' | 'find' | 'get')[];
+  /**
+   * The port registered for `clientAet` (default 104, i.e. nobody). Orthanc sends Storage Commitment reports
+   * (N-EVENT-REPORT) to 127.0.0.1 on this port, so a commitment test gives the port where Halo listens.
+   */
+  clientPort?: number;
 }
 
 export class TestOrthanc {
   readonly aet: string;
   readonly clientAet: string;
   private readonly allowUnknown: NonNullable<OrthancOptions['allowUnknown']>;
+  private readonly clientPort: number;
   dir = '';
   httpPort = 0;
   dicomPort = 0;
@@ -48,6 +54,7 @@ export class TestOrthanc {
     this.aet = opts.aet ?? 'HALOTEST';
     this.clientAet = opts.clientAet ?? 'HALO';
     this.allowUnknown = opts.allowUnknown ?? [];
+    this.clientPort = opts.clientPort ?? 104;
   }
 
   get httpUrl(): string {
@@ -165,12 +172,13 @@ export class TestOrthanc {
         halo: {
           AET: this.clientAet,
           Host: '127.0.0.1',
-          Port: 104,
+          Port: this.clientPort,
           AllowEcho: true,
           AllowFind: true,
           AllowGet: true,
           AllowMove: false,
           AllowStore: true,
+          AllowStorageCommitment: true,
         },
       },
       DicomThreadsCount: 4,

@@ -17,6 +17,7 @@ interface SendOptions {
   auth?: string;
   json?: boolean;
   verify?: string;
+  commitmentPort?: string;
 }
 
 export function registerSendCommand(program: Command): void {
@@ -28,20 +29,36 @@ export function registerSendCommand(program: Command): void {
       .requiredOption('--to <pacs>', 'node name from the PACS settings, DICOMweb URL or dicom://AET@host:port')
       .option('--retry', 'also (or only, without files) send what is waiting in the outbox for that PACS')
       .option('--outbox <dir>', 'outbox root (default: $HALO_OUTBOX_DIR, outboxDir in the settings, ~/.local/share/halo/outbox)')
-      .option('--verify <how>', 'cfind: query the PACS for each stored file (default, or the node\'s verification setting); none: trust the store confirmation')
+      .option('--verify <how>', 'cfind: query the PACS for each stored file (default, or the node\'s verification setting); commitment: DICOM Storage Commitment (DIMSE); none: trust the store confirmation')
+      .option('--commitment-port <port>', 'port where Halo listens for the PACS\'s storage commitment report (default: storageCommitment.port in the settings)')
       .option('--json', 'print the per-file results as JSON'),
   ).action(async (files: string[], opts: SendOptions) => {
     if (files.length === 0 && !opts.retry) {
       throw new InputError('nothing to send: give DICOM files, or --retry to send what is waiting in the outbox.');
     }
-    if (opts.verify !== undefined && opts.verify !== 'cfind' && opts.verify !== 'none') {
-      throw new InputError(`--verify must be cfind or none, got "${opts.verify}".`);
+    if (opts.verify !== undefined && opts.verify !== 'cfind' && opts.verify !== 'commitment' && opts.verify !== 'none') {
+      throw new InputError(`--verify must be cfind, commitment or none, got "${opts.verify}".`);
+    }
+    const commitmentPort = opts.commitmentPort === undefined ? undefined : Number(opts.commitmentPort);
+    if (commitmentPort !== undefined && !(Number.isInteger(commitmentPort) && commitmentPort >= 1 && commitmentPort <= 65535)) {
+      throw new InputError(`--commitment-port must be a TCP port (1-65535), got "${opts.commitmentPort}".`);
     }
     const { connectPacs } = await import('../../pacs/client');
     const { loadPacsSettings, redactSpec } = await import('../../pacs/config');
     const { Outbox, OutboxBusyError } = await import('../../pacs/outbox');
     const { settings } = await loadPacsSettings({ configPath: opts.config });
+    if (commitmentPort) settings.storageCommitment = { ...settings.storageCommitment, port: commitmentPort };
     const { client, endpoint } = await connectPacs(opts.to, { ...connectionOptions(opts), settings });
+    const verification = (opts.verify as 'cfind' | 'commitment' | 'none' | undefined) ?? endpoint.verification;
+    if (verification === 'commitment' && endpoint.kind !== 'dimse') {
+      throw new InputError(`--verify commitment needs a DIMSE node (dicom://AET@host:port); ${opts.to} is DICOMweb. Use cfind or none.`);
+    }
+    if (verification === 'commitment' && !settings.storageCommitment) {
+      throw new InputError(
+        'storage commitment needs a port where Halo listens for the PACS\'s report: give --commitment-port N (or storageCommitment.port in ' +
+          'the PACS settings), and register our AE title on the PACS with this computer\'s address and that port.',
+      );
+    }
     const root = opts.outbox ?? (process.env.HALO_OUTBOX_DIR || undefined) ?? settings.outboxDir;
     const outbox = Outbox.forEndpoint(endpoint, root);
 
@@ -65,6 +82,7 @@ export function registerSendCommand(program: Command): void {
       ...(opts.callingAet ? ['--calling-aet', shellQuote(opts.callingAet)] : []),
       ...(opts.outbox ? ['--outbox', shellQuote(opts.outbox)] : []),
       ...(opts.verify ? ['--verify', opts.verify] : []),
+      ...(commitmentPort ? ['--commitment-port', String(commitmentPort)] : []),
     ].join(' ');
     const controller = new AbortController();
     const onSigint = () => controller.abort();
@@ -74,7 +92,7 @@ export function registerSendCommand(program: Command): void {
       result = await outbox.flush(client, {
         onEvent,
         signal: controller.signal,
-        verification: (opts.verify as 'cfind' | 'none' | undefined) ?? endpoint.verification,
+        verification,
       });
     } catch (err) {
       if (err instanceof OutboxBusyError) throw new InputError(`${err.message} To send later yourself: ${retry}`);
