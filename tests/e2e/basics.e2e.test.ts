@@ -153,4 +153,39 @@ describe('viewer basics on a full BraTS-size study (bridge + Chromium)', () => {
     await expect.poll(() => zoomOf('T1')).toBe(1);
     expect(errors).toEqual([]);
   });
+
+  it('lists the series of the open study with thumbnails and the role each is shown as', async () => {
+    await expect.poll(() => page.locator('[data-test=series-item]').count()).toBe(4);
+    await expect.poll(() => page.locator('[data-test=series-thumb]').count(), { timeout: 60_000 }).toBe(4);
+    // Real pictures: each thumbnail has a lit brain and a dark background, and no two series look the same.
+    const pics = await page.evaluate(() =>
+      Array.from(document.querySelectorAll<HTMLImageElement>('[data-test=series-thumb]')).map((img) => {
+        const c = document.createElement('canvas');
+        c.width = img.naturalWidth;
+        c.height = img.naturalHeight;
+        const g = c.getContext('2d')!;
+        g.drawImage(img, 0, 0);
+        const d = g.getImageData(0, 0, c.width, c.height).data;
+        let lit = 0;
+        let sum = 0;
+        for (let i = 0; i < d.length; i += 4) {
+          if (d[i] > 40) lit++;
+          sum += d[i];
+        }
+        return { w: c.width, h: c.height, lit: lit / (d.length / 4), mean: sum / (d.length / 4) };
+      }),
+    );
+    for (const p of pics) {
+      expect(p.w).toBe(96); // 240 × 240 mm: square, fitted to 96 px
+      expect(p.h).toBe(96);
+      expect(p.lit).toBeGreaterThan(0.1);
+      expect(p.lit).toBeLessThan(0.9);
+    }
+    expect(new Set(pics.map((p) => p.mean.toFixed(2))).size).toBe(4);
+    // Each series says what it is shown as.
+    const roles = await page.locator('[data-test=series-role]').evaluateAll((els) => els.map((e) => (e as HTMLSelectElement).value).sort());
+    expect(roles).toEqual(['FLAIR', 'T1', 'T1ce', 'T2']);
+    await page.locator('[data-test=series-browser]').screenshot({ path: join(OUT, 'vb-03-series-browser.png') });
+    expect(errors).toEqual([]);
+  });
 });
