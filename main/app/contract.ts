@@ -25,6 +25,8 @@ export const HandlerArgs = {
   'study.setRoles': z.object({ studyId: id, roles: z.partialRecord(RoleSchema, uid) }).strict(),
   /** One sequence on the reference (FLAIR) grid, binary (see binary.ts). */
   'study.volume': z.object({ studyId: id, role: RoleSchema }).strict(),
+  /** A small grey picture of a series' middle slice, binary (meta: rows, cols; `pixels`, or none when unreadable). */
+  'study.thumbnail': z.object({ studyId: id, seriesInstanceUID: uid }).strict(),
   'segment.start': z
     .object({
       studyId: id,
@@ -260,6 +262,7 @@ export interface HandlerResults {
   'study.setRoles': StudyView;
   'study.volume': Uint8Array;
   'study.result': Uint8Array;
+  'study.thumbnail': Uint8Array;
   'segment.start': SegmentRun;
   'segment.prepare': { ready: boolean; seconds: number };
   'segment.cancel': { cancelled: boolean };

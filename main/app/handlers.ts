@@ -25,6 +25,7 @@ export const handlers: Impl = {
   'study.setRoles': (svc, a) => svc.setRoles(a.studyId, a.roles),
   'study.volume': (svc, a) => svc.volume(a.studyId, a.role),
   'study.result': async (svc, a) => svc.priorResult(a.studyId, a.sopInstanceUID),
+  'study.thumbnail': async (svc, a) => svc.thumbnail(a.studyId, a.seriesInstanceUID),
   'segment.start': (svc, a) => svc.startSegmentation(a),
   'segment.prepare': (svc, a) => svc.prepareSegmentation(a),
   'segment.cancel': (svc, a) => svc.cancel(a.runId),

@@ -57,8 +57,8 @@ export class RunService {
 
   /**
    * Open the segmentation session (study on the model's grid, ONNX session) that a Segment click with these
-   * settings will use, while the user is still reading: the click then only runs slices. Never disturbs a run in
-   * progress; a study the model cannot take is not prepared (the click says why).
+   * settings will use, while the user is still reading: the click then only runs slices. Never disturbs a run of
+   * the study; a study the model cannot take is not prepared (the click says why).
    */
   async prepare(s: OpenStudy, a: ParsedArgOf<'segment.prepare'>): Promise<{ ready: boolean; seconds: number }> {
     const t0 = performance.now();
@@ -66,7 +66,11 @@ export class RunService {
     if (!s.display || !s.view.reference) return { ready: false, seconds: seconds() };
     const model = await loadModel(a.modelId);
     if (model.card.inputs.some((r) => !s.view.roles[r])) return { ready: false, seconds: seconds() };
-    if (!this.sessions.has(this.key(s, a.modelId, a.steps, a.device)) && this.active && !this.active.finished) return { ready: false, seconds: seconds() };
+    // Opening another session closes the current one: never under a run of this study (running, or finished and
+    // still growable); the click on Segment opens it then.
+    if (!this.sessions.has(this.key(s, a.modelId, a.steps, a.device)) && [...this.runs.values()].some((r) => r.meta.studyId === s.id)) {
+      return { ready: false, seconds: seconds() };
+    }
     try {
       await this.session(s, a.modelId, a.steps, a.device);
       return { ready: true, seconds: seconds() };

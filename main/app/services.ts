@@ -16,6 +16,7 @@ import { RunService } from './run-service';
 import { SaveService } from './save-service';
 import { readPriorResult } from './prior-results';
 import { openStudyFolder, type OpenStudy } from './studies';
+import { seriesThumbnail, type Thumbnail } from './thumbnails';
 import pkg from '../../package.json' with { type: 'json' };
 
 export type { Emit, Host } from './host';
@@ -23,6 +24,7 @@ export { isInside, userMessage } from './host';
 
 export class AppServices {
   private studies = new Map<string, OpenStudy>();
+  private thumbnails = new WeakMap<object, Thumbnail | null>();
   readonly pacs: PacsService;
   private runs: RunService;
   private saves: SaveService;
@@ -94,6 +96,17 @@ export class AppServices {
     const arrays: Record<string, Float32Array> = {};
     for (const [k, v] of planes) arrays[`k${k}`] = v;
     return pack({ studyInstanceUID: s.view.studyInstanceUID, sopInstanceUID, kind: r.view.kind, slices: [...planes.keys()].sort((a, b) => a - b) }, arrays);
+  }
+
+  /** The series browser's picture of one series of the open study (made once, then kept). */
+  thumbnail(studyId: string, seriesInstanceUID: string): Uint8Array {
+    const s = this.study(studyId);
+    const series = s.images.find((x) => x.seriesInstanceUID === seriesInstanceUID);
+    if (!series) throw new InputError('That series is not in the open study.');
+    let t = this.thumbnails.get(series);
+    if (t === undefined) this.thumbnails.set(series, (t = seriesThumbnail(series)));
+    const meta = { studyInstanceUID: s.view.studyInstanceUID, seriesInstanceUID, rows: t?.rows ?? 0, cols: t?.cols ?? 0 };
+    return pack(meta, t ? { pixels: t.pixels } : {});
   }
 
   private async open(folder: string): Promise<StudyView> {

@@ -25,6 +25,8 @@ export interface OpenStudy {
   display: Display | null;
   /** Results already in the study (SEG, Parametric Map). */
   prior: PriorResult[];
+  /** The image series as scanned (thumbnails are made from them on request). */
+  images: DicomSeries[];
 }
 
 export interface Display {
@@ -115,7 +117,7 @@ export async function openStudyFolder(folder: string, overrides: Partial<Record<
   const displayRole = DISPLAY_ORDER.find((r) => roles[r]);
   if (!displayRole) {
     problems.unshift('Halo could not tell which sequence each series is. Assign at least one series below to view the study.');
-    return { id, folder, view, display: null, prior };
+    return { id, folder, view, display: null, prior, images };
   }
   let display: Display;
   try {
@@ -124,12 +126,12 @@ export async function openStudyFolder(folder: string, overrides: Partial<Record<
     if (!(err instanceof InputError)) throw err;
     if (Object.keys(overrides).length) throw new InputError(`Not changed: these series cannot be shown together: ${err.message}`);
     problems.unshift(`These series cannot be shown together: ${err.message}`);
-    return { id, folder, view, display: null, prior };
+    return { id, folder, view, display: null, prior, images };
   }
   const ref = display.volumes[displayRole]!;
   view.reference = { ...gridView(ref.geometry), seriesInstanceUID: roles[displayRole]! };
   view.resampled = assigned.filter((r) => r !== displayRole && !sameGrid(display.volumes[r]!.geometry, ref.geometry));
-  return { id, folder, view, display, prior };
+  return { id, folder, view, display, prior, images };
 }
 
 /** The assigned series as volumes, each resampled onto the display role's grid; one study only. */

@@ -69,6 +69,9 @@ export const state = reactive({
   viewerReady: false,
   /** The model prepared for the open study and the current settings (so Segment only runs slices). */
   model: null as null | 'preparing' | 'ready',
+  /** Per viewport: window width/level, zoom, slice position and spacing (corner annotations); the active preset. */
+  view: {} as ReturnType<Viewer['viewInfo']>,
+  preset: 'auto' as WindowPreset | 'custom',
 });
 
 // For the end-to-end tests and diagnostics in the developer tools (read-only views).
@@ -153,9 +156,11 @@ export async function start(): Promise<void> {
     if (state.save && job.jobId === state.save.jobId) state.save = job;
   });
   viewer.onMaskEdited = collectEdit;
+  viewer.onViewChange = refreshView;
   viewer.onSliceChange = (k) => {
     const prev = state.k;
     state.k = k;
+    refreshView();
     if (state.member >= 0 && prev !== k) {
       redraw(prev);
       redraw(k);
@@ -237,6 +242,7 @@ async function show(study: StudyView): Promise<void> {
     state.k = viewer.slice;
     state.labels = viewer.labels();
     viewer.setOverlay(state.overlay);
+    refreshView();
     state.viewerReady = true;
   });
   void prepareModel();
@@ -292,6 +298,16 @@ export function pointAt(role: Role, x: number, y: number): void {
 
 export function setWindow(preset: WindowPreset): void {
   viewer.setWindow('all', preset);
+}
+
+/** Window width and level typed by the user, for one sequence (each has its own intensity scale). */
+export function setWindowValues(role: Role, width: number, level: number): void {
+  viewer.setWindowValues(role, width, level);
+}
+
+function refreshView(): void {
+  state.view = viewer.viewInfo();
+  state.preset = viewer.preset;
 }
 
 export async function segment(): Promise<void> {

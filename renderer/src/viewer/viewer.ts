@@ -22,12 +22,14 @@ import {
   BrushTool,
   Enums as ToolEnums,
   PanTool,
+  SynchronizerManager,
   ToolGroupManager,
   WindowLevelTool,
   ZoomTool,
   addTool,
   init as toolsInit,
   segmentation,
+  synchronizers,
 } from '@cornerstonejs/tools';
 import type { GridView, Role } from '../../../main/app/contract';
 import { acquisitionCamera, add, dot, edgeLabels, percentileWindow, sub, voxelToWorld, type V3 } from './geometry';
@@ -70,6 +72,23 @@ export function varianceBin(v: number, threshold: number): number {
   return 1 + Math.min(VARIANCE_BINS - 1, Math.floor(((v - threshold) / (VARIANCE_MAX - threshold)) * VARIANCE_BINS));
 }
 const TOOL_GROUP = 'halo-tools';
+const ZOOM_PAN_SYNC = 'halo-zoom-pan';
+
+/**
+ * Right-drag zoom at a quarter of Cornerstone's rate (5 × the viewport height per drag is far too fast to
+ * frame a lesion): the drag's movement is scaled before the stock zoom sees it.
+ */
+class GentleZoomTool extends ZoomTool {
+  static override toolName = 'HaloZoom';
+  constructor(...args: ConstructorParameters<typeof ZoomTool>) {
+    super(...args);
+    this.mouseDragCallback = (evt) => {
+      const d = evt.detail;
+      const c = d.deltaPoints.canvas;
+      this._dragCallback({ ...evt, detail: { ...d, deltaPoints: { ...d.deltaPoints, canvas: [c[0] * 0.25, c[1] * 0.25] } } } as typeof evt);
+    };
+  }
+}
 let initialised: Promise<void> | null = null;
 
 async function initOnce(): Promise<void> {
@@ -79,7 +98,7 @@ async function initOnce(): Promise<void> {
       toolsInit();
       addTool(WindowLevelTool);
       addTool(PanTool);
-      addTool(ZoomTool);
+      addTool(GentleZoomTool);
       addTool(BrushTool);
     })();
   }
@@ -126,6 +145,12 @@ export class Viewer {
   /** Called after the user painted, erased or undid on the mask. */
   onMaskEdited: () => void = () => undefined;
   private editTool: EditTool = 'none';
+  /** Called (once a frame at most) when a viewport's window/level, zoom or pan changed. */
+  onViewChange: () => void = () => undefined;
+  private viewFrame = 0;
+  /** The window preset last applied to all viewports, or 'custom' after a manual change. */
+  preset: WindowPreset | 'custom' = 'auto';
+  private settingPreset = false;
 
   async load(studyId: string, grid: GridView, volumes: LoadedVolume[], elements: Map<Role, HTMLDivElement>): Promise<void> {
     await initOnce();
@@ -180,18 +205,25 @@ export class Viewer {
     const group = ToolGroupManager.createToolGroup(TOOL_GROUP)!;
     group.addTool(WindowLevelTool.toolName);
     group.addTool(PanTool.toolName);
-    group.addTool(ZoomTool.toolName);
+    group.addTool(GentleZoomTool.toolName);
     group.addToolInstance(BRUSH, BrushTool.toolName, { activeStrategy: 'FILL_INSIDE_CIRCLE', brushSize: 6 });
     group.addToolInstance(ERASER, BrushTool.toolName, { activeStrategy: 'ERASE_INSIDE_CIRCLE', brushSize: 6 });
     group.setToolActive(WindowLevelTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Primary }] });
     group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Auxiliary }] });
-    group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Secondary }] });
+    group.setToolActive(GentleZoomTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Secondary }] });
 
     for (const role of this.roles) {
       const vp = this.viewport(role);
       group.addViewport(vp.id, this.engine.id);
       await vp.setVolumes([{ volumeId: this.volumeId(role) }]);
       vp.setProperties({ voiRange: this.windows.get(role)! }, this.volumeId(role));
+    }
+    // Zoom and pan of one sequence apply to all: they show the same anatomy on the same grid.
+    const sync = synchronizers.createZoomPanSynchronizer(ZOOM_PAN_SYNC);
+    for (const role of this.roles) sync.add({ renderingEngineId: this.engine.id, viewportId: this.viewportId(role) });
+    for (const el of elements.values()) {
+      el.addEventListener(Enums.Events.CAMERA_MODIFIED, this.viewChanged);
+      el.addEventListener(Enums.Events.VOI_MODIFIED, this.viewChanged);
     }
     const varianceSegments: Record<number, { label: string }> = {};
     for (let b = 1; b <= VARIANCE_BINS; b++) varianceSegments[b] = { label: `variance bin ${b}` };
@@ -278,6 +310,7 @@ export class Viewer {
 
   setWindow(role: Role | 'all', preset: WindowPreset): void {
     if (!this.engine) return;
+    this.settingPreset = true;
     for (const r of role === 'all' ? this.roles : [role]) {
       const base = this.windows.get(r)!;
       const w = base.upper - base.lower;
@@ -291,8 +324,51 @@ export class Viewer {
               : { lower: base.lower + 0.3 * w, upper: base.upper };
       this.viewport(r).setProperties({ voiRange: range }, this.volumeId(r));
     }
+    this.settingPreset = false;
+    this.preset = role === 'all' ? preset : 'custom';
     this.render();
+    this.onViewChange();
   }
+
+  /** Set the window of one sequence by its width and level (centre), in the series' own values. */
+  setWindowValues(role: Role, width: number, level: number): void {
+    if (!this.engine || !this.roles.includes(role) || !(width > 0) || !Number.isFinite(level)) return;
+    this.viewport(role).setProperties({ voiRange: { lower: level - width / 2, upper: level + width / 2 } }, this.volumeId(role));
+    this.preset = 'custom';
+    this.render();
+    this.onViewChange();
+  }
+
+  /**
+   * What the corners of each viewport say: window width/level, zoom (1 = fitted), slice position along the
+   * viewing direction (mm, patient coordinates) and the slice spacing.
+   */
+  viewInfo(): Partial<Record<Role, { width: number; level: number; zoom: number; positionMm: number; thicknessMm: number }>> {
+    const out: Partial<Record<Role, { width: number; level: number; zoom: number; positionMm: number; thicknessMm: number }>> = {};
+    if (!this.engine || !this.grid) return out;
+    const g = this.grid as { origin: V3; spacing: V3; direction: [V3, V3, V3] };
+    const centre = voxelToWorld(g, 0, 0, this.k);
+    for (const role of this.roles) {
+      const vp = this.viewport(role);
+      const voi = vp.getProperties(this.volumeId(role))?.voiRange;
+      const n = vp.getCamera().viewPlaneNormal as V3;
+      out[role] = {
+        width: voi ? voi.upper - voi.lower : NaN,
+        level: voi ? (voi.upper + voi.lower) / 2 : NaN,
+        zoom: vp.getZoom(),
+        positionMm: dot(centre, n),
+        thicknessMm: g.spacing[2],
+      };
+    }
+    return out;
+  }
+
+  private viewChanged = (e: Event) => {
+    // A window dragged with the mouse is no preset any more.
+    if (e.type === Enums.Events.VOI_MODIFIED && !this.settingPreset) this.preset = 'custom';
+    cancelAnimationFrame(this.viewFrame);
+    this.viewFrame = requestAnimationFrame(() => this.onViewChange());
+  };
 
   resetView(): void {
     if (!this.engine) return;
@@ -529,6 +605,13 @@ export class Viewer {
       // nothing to remove
     }
     if (ToolGroupManager.getToolGroup(TOOL_GROUP)) ToolGroupManager.destroyToolGroup(TOOL_GROUP);
+    if (SynchronizerManager.getSynchronizer(ZOOM_PAN_SYNC)) SynchronizerManager.destroySynchronizer(ZOOM_PAN_SYNC);
+    for (const el of this.elements.values()) {
+      el.removeEventListener(Enums.Events.CAMERA_MODIFIED, this.viewChanged);
+      el.removeEventListener(Enums.Events.VOI_MODIFIED, this.viewChanged);
+    }
+    cancelAnimationFrame(this.viewFrame);
+    this.preset = 'auto';
     this.engine?.destroy();
     this.engine = null;
     // Called again by load() right after the store's dispose(): remove only what is still cached (removing a
