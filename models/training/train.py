@@ -157,7 +157,8 @@ def quick_validation(model, vols, names, steps=20, n=3, seed=0):
         cond = torch.from_numpy(np.repeat(vol.cond[zs], n, axis=0))
         x = diffusion.sample(model, sampler, cond, generator=gen)[:, 0].numpy()
         mean = ((x + 1) / 2).clip(0, 1).reshape(len(zs), n, *x.shape[1:]).mean(1)
-        pred, gt = mean > 0.5, vol.masks[zs] > 0.5
+        brain = (vol.cond[zs] != 0).any(1)  # the engine sets every member to 0 outside the brain: so does this
+        pred, gt = (mean > 0.5) & brain, vol.masks[zs] > 0.5
         dices = [2 * (p & g).sum() / max(p.sum() + g.sum(), 1) for p, g in zip(pred[:len(tumour)], gt[:len(tumour)])]
         fp_cm2 = [p.sum() * MODEL_SPACING ** 2 / 100 for p in pred[len(tumour):]]
         out[name] = {"dice": float(np.mean(dices)) if dices else None, "fp_cm2": float(np.mean(fp_cm2)) if fp_cm2 else 0.0}
