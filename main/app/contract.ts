@@ -3,6 +3,7 @@
  * type, and every push event. Imported by main (handlers, IPC, HTTP bridge), by the preload and by the
  * renderer, so both ends agree. No Node imports here: this file is bundled into the renderer.
  */
+import { DEVICE_PREFERENCES } from '../model/device';
 import { z } from 'zod';
 
 export const RoleSchema = z.enum(['T1', 'T1ce', 'T2', 'FLAIR']);
@@ -37,7 +38,7 @@ export const HandlerArgs = {
       focus: z.number().int().min(0),
       /** Half-open range of slices; absent = every slice with brain. */
       range: z.object({ from: z.number().int().min(0), to: z.number().int().min(1) }).strict().optional(),
-      device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+      device: z.enum(DEVICE_PREFERENCES).default('auto'),
     })
     .strict(),
   /**
@@ -49,7 +50,7 @@ export const HandlerArgs = {
       studyId: id,
       modelId: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).max(64),
       steps: z.number().int().min(1).max(1000),
-      device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+      device: z.enum(DEVICE_PREFERENCES).default('auto'),
     })
     .strict(),
   'segment.cancel': z.object({ runId: id }).strict(),
@@ -208,7 +209,7 @@ export interface SegmentRun {
   modelId: string;
   steps: number;
   ensemble: number;
-  provider: 'CPU' | 'CUDA';
+  provider: 'CPU' | 'CUDA' | 'WebGPU';
   providerNote?: string;
   slices: number[];
 }

@@ -15,10 +15,24 @@ const Validation = z.object({
   uncertainty_auroc_wrong_pixels: z.number().optional(),
   baseline: z.object({ method: z.string(), dice: z.number() }).optional(),
 });
+/** The card's validation as `halo evaluate` writes it (per patient, and the mean over patients). */
+const Evaluation = z.object({
+  baseline: z.string(),
+  cases: z.array(z.unknown()),
+  mean: z.object({
+    tumourSlices: z.number(),
+    single: z.object({ dice: z.number().nullable() }),
+    ensemble: z.object({ dice: z.number().nullable() }),
+    varianceAuroc: z.number().nullable(),
+    baseline: z.object({ dice: z.number().nullable() }),
+  }),
+});
 const Training = z.object({ data: z.array(z.unknown()), validation: z.array(z.unknown()) });
 
 export function modelSummary(card: ModelCard): ModelSummary {
-  const v = Validation.safeParse((card as Record<string, unknown>).validation);
+  const raw = (card as Record<string, unknown>).validation;
+  const v = Validation.safeParse(raw);
+  const e = Evaluation.safeParse(raw);
   const t = Training.safeParse((card as Record<string, unknown>).training);
   const summary = (card as Record<string, unknown>).summary;
   return {
@@ -27,7 +41,19 @@ export function modelSummary(card: ModelCard): ModelSummary {
     description: card.description,
     inputs: card.inputs,
     defaults: { sampler: card.defaults.sampler, steps: card.defaults.steps, ensemble: card.defaults.ensemble },
-    validation: v.success
+    validation: e.success
+      ? {
+          trainingPatients: t.success ? t.data.data.length : null,
+          validationPatients: e.data.cases.length,
+          validationSlices: e.data.mean.tumourSlices,
+          diceSingle: e.data.mean.single.dice ?? 0,
+          diceEnsemble: e.data.mean.ensemble.dice ?? 0,
+          baselineDice: e.data.mean.baseline.dice,
+          baselineMethod: e.data.baseline,
+          auroc: e.data.mean.varianceAuroc,
+          verdict: typeof summary === 'string' ? summary : '',
+        }
+      : v.success
       ? {
           trainingPatients: t.success ? t.data.data.length : null,
           validationPatients: t.success ? t.data.validation.length : 1,

@@ -3,6 +3,7 @@
  * slice's result. A run keeps every complete slice result it shows; a grow starts from its predecessor's results
  * and replaces them slice by slice, so what the viewer shows and what can be saved stay the same thing.
  */
+import { PROVIDER_LABEL } from '../model/device';
 import { CancelledError, InputError } from '../errors';
 import { defaultCacheDir } from '../engine/cache';
 import type { SliceResult } from '../engine/ensemble';
@@ -124,7 +125,7 @@ export class RunService {
       modelId: session.model.card.id,
       steps: session.engine.settings.sampler.steps,
       ensemble,
-      provider: device.provider === 'cuda' ? 'CUDA' : 'CPU',
+      provider: PROVIDER_LABEL[device.provider],
       providerNote: device.fallbackReason ? `GPU not available: ${device.fallbackReason}` : undefined,
       slices,
     };

@@ -12,7 +12,7 @@ export type Provider = 'cpu' | 'cuda' | 'webgpu';
 /** The order `auto` tries. */
 export const AUTO_ORDER: readonly Provider[] = ['cuda', 'webgpu', 'cpu'];
 
-export const PROVIDER_LABEL: Record<Provider, string> = { cpu: 'CPU', cuda: 'CUDA', webgpu: 'WebGPU' };
+export const PROVIDER_LABEL = { cpu: 'CPU', cuda: 'CUDA', webgpu: 'WebGPU' } as const satisfies Record<Provider, string>;
 
 export interface DeviceReport {
   /** The execution provider in use. */

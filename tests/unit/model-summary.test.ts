@@ -1,0 +1,28 @@
+/** The viewer's model summary reads the card's validation as `halo evaluate` writes it (per patient + mean). */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { modelSummary } from '../../main/app/model-summary';
+import { ModelCardSchema } from '../../main/model/card';
+import { ROOT } from '../support/paths';
+
+const card = ModelCardSchema.parse(JSON.parse(readFileSync(join(ROOT, 'models', 'wt-4seq', 'card.json'), 'utf8')));
+
+describe('model summary', () => {
+  it('shows the per-patient evaluation: patients, slices, mean Dice, baseline, AUROC', () => {
+    const validation = {
+      baseline: 'FLAIR above its 90th percentile inside the brain (per case)',
+      cases: [{ case: 'A' }, { case: 'B' }],
+      mean: { tumourSlices: 31, single: { dice: 0.6 }, ensemble: { dice: 0.7 }, varianceAuroc: 0.81, baseline: { dice: 0.5 } },
+    };
+    const s = modelSummary({ ...card, validation, summary: 'verdict' } as typeof card);
+    expect(s.validation).toMatchObject({
+      validationPatients: 2, validationSlices: 31, diceSingle: 0.6, diceEnsemble: 0.7, baselineDice: 0.5, auroc: 0.81,
+      baselineMethod: validation.baseline, verdict: 'verdict',
+    });
+  });
+
+  it('says "not validated" (null) for a card without validation', () => {
+    expect(modelSummary({ ...card, validation: undefined } as typeof card).validation).toBeNull();
+  });
+});
