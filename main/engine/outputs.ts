@@ -100,7 +100,11 @@ export async function writeVolumeOutputs(
   if (samples) {
     jobs.push(['samples.nii.gz', () => writeNifti(join(dir, 'samples.nii.gz'), grid, samples, { type: 'float32', template, frames: v.ensemble, description: 'Halo ensemble members' })]);
   }
-  await Promise.all(jobs.map(([, write]) => write()));
+  // Wait for every write to settle before reporting a failure: the caller removes the folder on failure, and a
+  // write still in flight would otherwise recreate files in it afterwards.
+  const settled = await Promise.allSettled(jobs.map(([, write]) => write()));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
   await writeFileAtomic(join(dir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   return [...jobs.map(([name]) => name), 'summary.json'];
 }
