@@ -63,7 +63,7 @@ def summarise(v, speed, steps):
     out.append("It meets the project's targets." if not missed else
                f"It does NOT yet meet the project's targets ({', '.join(missed)}): check every mask.")
     if speed:
-        out.append(f"Default {steps} DDPM steps: the slice in view with an ensemble of 5 takes {speed['sliceInViewSeconds']} s "
+        out.append(f"Default {steps} DDPM steps: the slice in view with an ensemble of 5 takes {speed.get('sliceInViewSeconds') or speed['sliceInView']['wallSeconds']} s "
                    f"on 2 CPU cores (budget 5 s).")
     out.append("A research prototype trained on CPU from few patients, not clinically validated: not for diagnosis.")
     return " ".join(out)

@@ -39,6 +39,11 @@ then
 fi
 cp "$stage/$model-eval.json" "$eval/$model.json"
 cp "$stage/$model/model.onnx" "models/$model/model.onnx"
-node bin/halo.mjs bench --model "$model" --json > "$eval/$model-speed.json"
+# Same architecture, same speed: SKIP_BENCH=1 keeps the card's speed (measure on an idle machine, never a loaded one).
+speed=()
+if [ "${SKIP_BENCH:-0}" != 1 ]; then
+  node bin/halo.mjs bench --model "$model" --no-volume --json > "$eval/$model-speed.json"
+  speed=(--speed "$eval/$model-speed.json")
+fi
 $py models/training/card.py --model "$model" --version "$version" --steps "$steps" \
-  --validation "$eval/$model.json" --speed "$eval/$model-speed.json"
+  --validation "$eval/$model.json" "${speed[@]}"
