@@ -5,7 +5,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors';
-import type { SliceResult } from '../engine/ensemble';
+import { ensembleStatistics, type SliceResult } from '../engine/ensemble';
 import { assembleVolumes } from '../engine/outputs';
 import { buildDicomOutputs } from '../engine/dicom-outputs';
 import { writeFileAtomic } from '../io/atomic';
@@ -167,21 +167,7 @@ export function selectResults(run: Run, slices: number[], n: number): SliceResul
 
 function firstMembers(r: SliceResult, n: number, threshold: number): SliceResult {
   const members = r.members.slice(0, n);
-  const size = r.mean.length;
-  const mean = new Float32Array(size);
-  const variance = new Float32Array(size);
-  const mask = new Uint8Array(size);
-  for (let p = 0; p < size; p++) {
-    let s = 0;
-    for (const m of members) s += m[p];
-    const mu = s / n;
-    let v = 0;
-    for (const m of members) v += (m[p] - mu) ** 2;
-    mean[p] = mu;
-    variance[p] = v / n;
-    mask[p] = mu > threshold ? 1 : 0;
-  }
-  return { ...r, members, mean, variance, mask };
+  return { ...r, members, ...ensembleStatistics(members, threshold) };
 }
 
 /** Letters, digits, dot, dash only: safe in a file name on every system. */

@@ -235,23 +235,29 @@ export class EnsembleEngine {
   private finish(k: number, crops: Float32Array[], seconds: number, fromCache: boolean): SliceResult {
     const brain = this.study.brainFor(k);
     const members = crops.map((m) => this.study.toSource(m).map((v, p) => (brain[p] ? v : 0)));
-    const size = members[0].length;
-    const mean = new Float32Array(size);
-    const variance = new Float32Array(size);
-    const mask = new Uint8Array(size);
-    const n = members.length;
-    for (let p = 0; p < size; p++) {
-      let s = 0;
-      for (const m of members) s += m[p];
-      const mu = s / n;
-      let v = 0;
-      for (const m of members) v += (m[p] - mu) ** 2;
-      mean[p] = mu;
-      variance[p] = v / n;
-      mask[p] = mu > this.card.maskEncoding.threshold ? 1 : 0;
-    }
+    const { mean, variance, mask } = ensembleStatistics(members, this.card.maskEncoding.threshold);
     const r: SliceResult = { k, members, mean, variance, mask, seconds, fromCache };
     this.results.set(k, r);
     return r;
   }
+}
+
+/** Mean, population variance and mask (mean > threshold) of the members, pixel by pixel. */
+export function ensembleStatistics(members: Float32Array[], threshold: number): { mean: Float32Array; variance: Float32Array; mask: Uint8Array } {
+  const size = members[0].length;
+  const n = members.length;
+  const mean = new Float32Array(size);
+  const variance = new Float32Array(size);
+  const mask = new Uint8Array(size);
+  for (let p = 0; p < size; p++) {
+    let s = 0;
+    for (const m of members) s += m[p];
+    const mu = s / n;
+    let v = 0;
+    for (const m of members) v += (m[p] - mu) ** 2;
+    mean[p] = mu;
+    variance[p] = v / n;
+    mask[p] = mu > threshold ? 1 : 0;
+  }
+  return { mean, variance, mask };
 }

@@ -33,7 +33,8 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
   await syncDir(dir);
 }
 
-async function syncDir(dir: string): Promise<void> {
+/** fsync a folder, so that a rename in it survives a crash (a no-op where the file system cannot). */
+export async function syncDir(dir: string): Promise<void> {
   try {
     const dh = await open(dir, 'r');
     try {

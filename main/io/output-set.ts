@@ -5,7 +5,8 @@
  * was (never a mix of two runs) and is an InputError that says so.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { syncDir } from './atomic';
 import { join } from 'node:path';
 import { InputError } from '../errors';
 
@@ -55,17 +56,4 @@ function describeWriteError(err: unknown, dir: string): Error {
     return new InputError(`cannot write the results into ${dir} (${code}); the folder was left as it was. Choose another --out.`);
   }
   return err as Error;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const dh = await open(dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
-  } catch {
-    // some file systems cannot fsync a folder
-  }
 }

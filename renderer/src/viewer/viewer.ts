@@ -567,18 +567,16 @@ export class Viewer {
 
   /** 1 where the image of `role` on slice k is not 0 (the brain, in skull-stripped or masked series). */
   nonZeroOf(role: Role, k: number): Uint8Array | null {
-    const vol = cache.getVolume(this.volumeId(role));
-    if (!vol || !this.grid) return null;
-    const plane = this.grid.dims[0] * this.grid.dims[1];
-    const out = new Uint8Array(plane);
-    const vm = vol.voxelManager as Types.IVoxelManager<number>;
-    for (let p = 0; p < plane; p++) out[p] = vm.getAtIndex(k * plane + p) ? 1 : 0;
-    return out;
+    return this.nonZeroSlice(this.volumeId(role), k);
   }
 
   /** The mask as drawn now on slice k (after the user's edits). */
   maskOf(k: number): Uint8Array | null {
-    const vol = cache.getVolume(this.maskId());
+    return this.nonZeroSlice(this.maskId(), k);
+  }
+
+  private nonZeroSlice(volumeId: string, k: number): Uint8Array | null {
+    const vol = cache.getVolume(volumeId);
     if (!vol || !this.grid) return null;
     const plane = this.grid.dims[0] * this.grid.dims[1];
     const out = new Uint8Array(plane);
