@@ -4,10 +4,11 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { app, BrowserWindow, dialog, ipcMain, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, safeStorage, session, shell } from 'electron';
 import type { EventName, HaloEvents } from './app/contract';
 import { dispatch } from './app/handlers';
 import { AppServices, type Host } from './app/services';
+import type { SecretSealer } from './pacs/credentials';
 
 if (app.isPackaged) {
   // Models and the demo study ship as extra resources beside the asar (electron-builder.yml).
@@ -37,7 +38,23 @@ const host: Host = {
     return r.canceled || !r.filePaths[0] ? null : r.filePaths[0];
   },
 };
-const services = new AppServices(host);
+// Created once the app is ready: only then can safeStorage tell whether the OS has a keychain.
+let services: AppServices | undefined;
+
+/**
+ * PACS credentials sealed with the OS keychain. On a Linux desktop without a secret store Electron falls back to a
+ * hard-coded key ('basic_text'), which protects nothing: then the settings file (0600) is used and the UI says so.
+ */
+function keychainSealer(): SecretSealer | undefined {
+  if (!safeStorage.isEncryptionAvailable()) return undefined;
+  const backend = process.platform === 'linux' ? safeStorage.getSelectedStorageBackend() : undefined;
+  if (backend === 'basic_text' || backend === 'unknown') return undefined;
+  return {
+    description: `the OS keychain${backend ? ` (${backend})` : ''}`,
+    seal: (plain) => safeStorage.encryptString(plain).toString('base64'),
+    open: (sealed) => safeStorage.decryptString(Buffer.from(sealed, 'base64')),
+  };
+}
 
 function isOurPage(url: string): boolean {
   const dev = process.env.ELECTRON_RENDERER_URL;
@@ -75,6 +92,7 @@ function createWindow(): void {
 
 app.enableSandbox();
 app.whenReady().then(() => {
+  const svc = (services = new AppServices({ ...host, sealer: keychainSealer() }));
   const ses = session.defaultSession;
   ses.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
   ses.setPermissionCheckHandler(() => false);
@@ -91,7 +109,7 @@ app.whenReady().then(() => {
     if (!e.senderFrame || !isOurPage(e.senderFrame.url)) {
       return { ok: false, error: { kind: 'validation', message: 'Request from an unknown page refused.' } };
     }
-    return dispatch(services, name, arg);
+    return dispatch(svc, name, arg);
   });
   createWindow();
   app.on('activate', () => {
@@ -108,5 +126,5 @@ app.on('web-contents-created', (_e, contents) => {
 });
 
 app.on('window-all-closed', () => {
-  void services.dispose().finally(() => app.quit());
+  void (services?.dispose() ?? Promise.resolve()).finally(() => app.quit());
 });

@@ -100,6 +100,24 @@ export const HandlerArgs = {
       removeAll: z.boolean().optional(),
     })
     .strict(),
+  /**
+   * Write-only credentials for a DICOMweb node (nothing ever reads them back); scheme 'none' forgets them. One line
+   * each: a CR/LF would split the HTTP header; a Basic user name has no colon (RFC 7617).
+   */
+  'pacs.setCredentials': z.discriminatedUnion('scheme', [
+    z
+      .object({
+        node: nodeName,
+        scheme: z.literal('basic'),
+        username: z.string().min(1).max(256).regex(/^[^:\r\n]+$/, 'a user name is one line without a colon'),
+        password: z.string().min(1).max(1024).regex(/^[^\r\n]+$/, 'a password is one line'),
+      })
+      .strict(),
+    z
+      .object({ node: nodeName, scheme: z.literal('bearer'), token: z.string().min(1).max(8192).regex(/^[\x21-\x7e]+$/, 'a token is printable ASCII without spaces') })
+      .strict(),
+    z.object({ node: nodeName, scheme: z.literal('none') }).strict(),
+  ]),
   'pacs.echo': z.object({ node: nodeName }).strict(),
   'pacs.findStudies': z
     .object({
@@ -214,7 +232,8 @@ export interface SegmentRun {
   slices: number[];
 }
 
-export type SaveState = 'queued' | 'sent' | 'verified' | 'written' | 'failed';
+/** 'stored': the PACS confirmed the store, but reading it back (the verification) did not succeed; see the reason. */
+export type SaveState = 'queued' | 'sent' | 'stored' | 'verified' | 'written' | 'failed';
 export interface SaveItem {
   itemId: string;
   label: string;
@@ -238,12 +257,16 @@ export interface PacsNodeView {
   aet?: string;
   host?: string;
   port?: number;
+  /** DICOMweb: whether credentials are saved, sealed with the OS keychain or in the owner-only file. Never the value. */
+  credentials?: 'none' | 'sealed' | 'file';
 }
 export interface PacsSettingsView {
   callingAet: string;
   nodes: PacsNodeView[];
   /** Where the settings are stored. */
   file: string;
+  /** Where credentials given now are kept, in words. */
+  credentialStore: string;
 }
 export interface PacsStudy {
   studyInstanceUID: string;
@@ -273,6 +296,7 @@ export interface HandlerResults {
   'save.retry': SaveJob;
   'pacs.getSettings': PacsSettingsView;
   'pacs.setSettings': PacsSettingsView;
+  'pacs.setCredentials': PacsSettingsView;
   'pacs.echo': { ms: number };
   'pacs.findStudies': PacsStudy[];
   'pacs.retrieve': StudyView;

@@ -35,6 +35,7 @@ export const handlers: Impl = {
   'save.retry': (svc, a) => svc.retry(a.jobId, a.itemId),
   'pacs.getSettings': (svc) => svc.pacs.getSettings(),
   'pacs.setSettings': (svc, a) => svc.pacs.setSettings(a),
+  'pacs.setCredentials': (svc, a) => svc.pacs.setCredentials(a),
   'pacs.echo': (svc, a) => svc.pacs.echo(a.node),
   'pacs.findStudies': (svc, a) => svc.pacs.findStudies(a),
   'pacs.retrieve': (svc, a) => svc.retrieve(a.node, a.studyInstanceUID),

@@ -2,6 +2,7 @@
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { CancelledError, InputError } from '../errors';
+import type { SecretSealer } from '../pacs/credentials';
 import type { EventName, HaloEvents } from './contract';
 
 export type Emit = <E extends EventName>(event: E, payload: HaloEvents[E]) => void;
@@ -16,6 +17,8 @@ export interface Host {
   /** Folders offered in the UI (the bridge's allow-list; none in Electron, which has a dialog). */
   allowedFolders(): { label: string; path: string }[];
   emit: Emit;
+  /** Encrypts PACS credentials at rest: Electron's safeStorage when the OS has a keychain; absent otherwise. */
+  sealer?: SecretSealer;
 }
 
 /** The message a radiologist sees: our own errors say what to do; anything else is summarised. */

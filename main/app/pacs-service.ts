@@ -7,27 +7,53 @@ import { join } from 'node:path';
 import { InputError } from '../errors';
 import { connectPacs } from '../pacs/client';
 import { applyNodeEdits, defaultConfigPath, loadPacsSettings, savePacsSettings, type PacsSettings } from '../pacs/config';
+import {
+  authorizationValue,
+  credentialState,
+  credentialStoreDescription,
+  openCredentials,
+  withCredentials,
+  type SecretSealer,
+} from '../pacs/credentials';
 import { echoWithoutProbing } from '../pacs/echo';
 import type { ParsedArgOf, PacsSettingsView, PacsStudy } from './contract';
 import type { Emit } from './host';
 import { retrievedDir } from './paths';
 
 export class PacsService {
-  constructor(private readonly emit: Emit) {}
+  /** `sealer`: the OS keychain in the desktop app; absent in the browser bridge (see pacs/credentials.ts). */
+  constructor(
+    private readonly emit: Emit,
+    private readonly sealer?: SecretSealer,
+  ) {}
 
+  /** The settings with their credentials opened, for connecting. */
   async settings(): Promise<PacsSettings> {
-    return (await loadPacsSettings()).settings;
+    return openCredentials((await loadPacsSettings()).settings, this.sealer);
   }
 
+  /** What the settings panel shows: never a credential, only whether a node has one and where it is kept. */
   async getSettings(): Promise<PacsSettingsView> {
     const loaded = await loadPacsSettings();
+    const file = loaded.path ?? settingsFile();
     return {
       callingAet: loaded.settings.callingAet,
       nodes: loaded.settings.nodes.map((n) =>
-        n.kind === 'dicomweb' ? { name: n.name, kind: n.kind, url: n.url } : { name: n.name, kind: n.kind, aet: n.aet, host: n.host, port: n.port },
+        n.kind === 'dicomweb'
+          ? { name: n.name, kind: n.kind, url: n.url, credentials: credentialState(n) }
+          : { name: n.name, kind: n.kind, aet: n.aet, host: n.host, port: n.port },
       ),
-      file: loaded.path ?? settingsFile(),
+      file,
+      credentialStore: credentialStoreDescription(this.sealer, file),
     };
+  }
+
+  /** Write-only: the credentials go to the settings (sealed where a keychain is at hand) and never come back. */
+  async setCredentials(a: ParsedArgOf<'pacs.setCredentials'>): Promise<PacsSettingsView> {
+    const value = a.scheme === 'basic' ? authorizationValue(a) : a.scheme === 'bearer' ? authorizationValue(a) : undefined;
+    const loaded = await loadPacsSettings();
+    await savePacsSettings(loaded.path ?? settingsFile(), withCredentials(loaded.settings, a.node, value, this.sealer));
+    return this.getSettings();
   }
 
   /**

@@ -131,9 +131,8 @@ export class SaveService {
     const bySop = new Map(items.map((i) => [i.sopInstanceUID, i]));
     const onEvent = (e: OutboxEvent) => {
       const item = bySop.get(e.entry.sopInstanceUID);
-      if (!item || e.state === 'sending') return;
-      if (e.state === 'stored') update(item, 'sent', e.reason); // confirmed by the PACS, not verified: the reason says why
-      else update(item, e.state, e.state === 'failed' ? `${e.reason ?? 'not confirmed'} (kept in the outbox; Retry sends it again)` : undefined);
+      const shown = saveStateOf(e);
+      if (item && shown) update(item, shown.state, shown.reason);
     };
     try {
       const settings = await this.pacs.settings();
@@ -142,8 +141,25 @@ export class SaveService {
       await outbox.enqueue(items.map((i) => rec.files.get(i.itemId)!), onEvent);
       await outbox.flush(client, { onEvent, verification: endpoint.verification });
     } catch (err) {
-      for (const item of items) if (item.state !== 'verified') update(item, 'failed', userMessage(err));
+      for (const item of items) if (item.state !== 'verified' && item.state !== 'stored') update(item, 'failed', userMessage(err));
     }
+  }
+}
+
+/**
+ * What the Save panel shows for an outbox event ('sending' shows nothing new). 'stored' is its own state: the PACS
+ * confirmed the store but Halo could not read it back (the reason says why), which is less than verified.
+ */
+export function saveStateOf(e: OutboxEvent): { state: SaveItem['state']; reason?: string } | undefined {
+  switch (e.state) {
+    case 'sending':
+      return undefined;
+    case 'failed':
+      return { state: 'failed', reason: `${e.reason ?? 'not confirmed'} (kept in the outbox; Retry sends it again)` };
+    case 'stored':
+      return { state: 'stored', reason: e.reason };
+    default:
+      return { state: e.state, reason: e.reason }; // a PACS warning on a confirmed store, if any
   }
 }
 

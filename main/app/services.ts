@@ -33,7 +33,7 @@ export class AppServices {
     readonly host: Host,
     opts: { cacheDir?: string | null } = {},
   ) {
-    this.pacs = new PacsService(host.emit);
+    this.pacs = new PacsService(host.emit, host.sealer);
     this.runs = new RunService(host.emit, opts.cacheDir);
     this.saves = new SaveService(host, this.pacs);
   }

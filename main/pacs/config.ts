@@ -55,6 +55,8 @@ const DicomWebNodeSchema = z.object({
   verification: verification.optional(),
   /** Value of the HTTP Authorization header, e.g. "Bearer eyJ…" or "Basic dXNlcjpwYXNz". */
   authHeader: z.string().min(1).optional(),
+  /** The Authorization value sealed by the desktop app with the OS keychain (base64); see credentials.ts. */
+  authSealed: z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64 (written by the Halo app)').optional(),
 });
 
 const DimseNodeSchema = z.object({
@@ -220,6 +222,13 @@ export function resolveEndpoint(
     if (/[\r\n]/.test(opts.authorization)) throw new InputError('the Authorization value must be one line.');
     return { ...ep, authHeader: opts.authorization };
   }
+  const node = settings.nodes.find((n) => n.name === spec.trim());
+  if (ep.kind === 'dicomweb' && !ep.authHeader && node?.kind === 'dicomweb' && node.authSealed) {
+    throw new InputError(
+      `The credentials of PACS node "${node.name}" were saved by the Halo app, encrypted with this user's OS keychain, which only the app can open. ` +
+        'Here, give them with --auth or $HALO_PACS_AUTHORIZATION.',
+    );
+  }
   return ep;
 }
 
@@ -324,6 +333,7 @@ export function applyNodeEdits(old: PacsSettings, edit: { callingAet: string; no
     const merged = { ...before, ...n } as PacsNode;
     if (merged.kind === 'dicomweb' && before.kind === 'dicomweb' && !sameOrigin(before.url, merged.url)) {
       delete merged.authHeader;
+      delete merged.authSealed;
     }
     return merged;
   });

@@ -112,6 +112,29 @@ describe('reading a result (bridge + Chromium)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('takes credentials in the settings, write-only, and can forget them', async () => {
+    await page.click('[data-test=open-settings]');
+    const cell = page.locator('[data-test=credentials-main]');
+    await expect.poll(() => cell.innerText()).toContain('saved (settings file)');
+    await cell.locator('[data-test=edit-credentials]').click();
+    await page.fill('[data-test=cred-username]', 'radiology');
+    await page.fill('[data-test=cred-password]', 'Pa55 word');
+    expect(await page.locator('[data-test=cred-password]').getAttribute('type')).toBe('password');
+    await shot('02-credentials');
+    await page.click('[data-test=cred-save]');
+    await expect.poll(() => page.locator('[data-test=cred-message]').innerText()).toMatch(/Credentials of "main" saved in .*pacs\.json, readable by this user only/);
+    expect(await page.locator('[data-test=credentials-form]').count()).toBe(0); // the typed values are gone from the page
+    expect(await page.content()).not.toMatch(/Pa55 word/);
+    expect(JSON.parse(await readFile(pacsFile, 'utf8')).nodes[0].authHeader).toBe(`Basic ${Buffer.from('radiology:Pa55 word').toString('base64')}`);
+
+    await cell.locator('[data-test=edit-credentials]').click();
+    await page.click('[data-test=cred-forget]');
+    await expect.poll(() => cell.innerText()).toContain('none');
+    expect(JSON.parse(await readFile(pacsFile, 'utf8')).nodes[0].authHeader).toBeUndefined();
+    await page.click('[data-test=open-settings]');
+    expect(errors).toEqual([]);
+  });
+
   it('keeps the keyboard shortcuts working after a control is used', async () => {
     await page.waitForSelector('[data-test=slice-label]');
     const start = await label();

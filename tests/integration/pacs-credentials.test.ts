@@ -1,14 +1,18 @@
 /**
  * PACS credentials stay with the server they were given for, and the settings file that holds them stays private.
  */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dispatch } from '../../main/app/handlers';
+import type { PacsSettingsView } from '../../main/app/contract';
 import { AppServices, type Host } from '../../main/app/services';
+import type { SecretSealer } from '../../main/pacs/credentials';
 import { halo } from '../support/cli';
 import { dicomJson, FakeDicomWeb } from '../support/fake-dicomweb';
+import { TestOrthanc } from '../support/orthanc';
 import { DATA } from '../support/paths';
 
 const host: Host = { mode: 'bridge', emit: () => undefined, allowedFolders: () => [], chooseFolder: async () => null };
@@ -118,5 +122,117 @@ describe('PACS credentials on the command line', () => {
     r = await halo(['pacs', 'echo', '--to', server.url], { HALO_PACS_AUTHORIZATION: '' });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/HTTP 401.*\$HALO_PACS_AUTHORIZATION/);
+  });
+});
+
+/**
+ * Stands in for Electron's safeStorage (which needs the Electron binary): real AES-256-GCM with a key of its own,
+ * so a test can tell sealed from plain and another user's key from this one's.
+ */
+function aesSealer(key = randomBytes(32)): SecretSealer {
+  return {
+    description: 'a test key',
+    seal(plain) {
+      const iv = randomBytes(12);
+      const c = createCipheriv('aes-256-gcm', key, iv);
+      const body = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
+      return Buffer.concat([iv, c.getAuthTag(), body]).toString('base64');
+    },
+    open(sealed) {
+      const b = Buffer.from(sealed, 'base64');
+      const d = createDecipheriv('aes-256-gcm', key, b.subarray(0, 12));
+      d.setAuthTag(b.subarray(12, 28));
+      return Buffer.concat([d.update(b.subarray(28)), d.final()]).toString('utf8');
+    },
+  };
+}
+
+describe('credentials entered in the settings panel, against an Orthanc that wants a password', () => {
+  const orthanc = new TestOrthanc({ users: { radiology: 'c0rrect horse' } });
+  let tmp: string;
+  let file: string;
+  let savedEnv: string | undefined;
+  const settingsOf = async (svc: AppServices) => ((await dispatch(svc, 'pacs.getSettings', {})) as { ok: true; value: PacsSettingsView }).value;
+  const errorOf = (r: unknown) => (r as { ok: false; error: { message: string } }).error?.message ?? '';
+
+  beforeAll(async () => {
+    await orthanc.start();
+    tmp = await mkdtemp(path.join(tmpdir(), 'halo-cred-ui-'));
+    file = path.join(tmp, 'pacs.json');
+    savedEnv = process.env.HALO_PACS_CONFIG;
+    process.env.HALO_PACS_CONFIG = file;
+    const nodes = [
+      { name: 'secured', kind: 'dicomweb', url: orthanc.dicomWebUrl },
+      { name: 'archive', kind: 'dimse', aet: 'ARCHIVE', host: '127.0.0.1', port: 11112 },
+    ];
+    await writeFile(file, JSON.stringify({ callingAet: 'HALO', nodes }), { mode: 0o600 });
+  }, 60_000);
+  afterAll(async () => {
+    if (savedEnv === undefined) delete process.env.HALO_PACS_CONFIG;
+    else process.env.HALO_PACS_CONFIG = savedEnv;
+    await orthanc.dispose();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('without a keychain: kept in the 0600 file, never read back, sent to the node, forgotten on request', async () => {
+    const svc = new AppServices(host, { cacheDir: null });
+    expect(errorOf(await dispatch(svc, 'pacs.echo', { node: 'secured' }))).toMatch(/401/);
+    expect((await settingsOf(svc)).credentialStore).toMatch(/readable by this user only/);
+
+    // A wrong password is stored as given and refused by the PACS; the right one works.
+    let r = await dispatch(svc, 'pacs.setCredentials', { node: 'secured', scheme: 'basic', username: 'radiology', password: 'wrong' });
+    expect(r).toMatchObject({ ok: true });
+    expect(errorOf(await dispatch(svc, 'pacs.echo', { node: 'secured' }))).toMatch(/401/);
+    r = await dispatch(svc, 'pacs.setCredentials', { node: 'secured', scheme: 'basic', username: 'radiology', password: 'c0rrect horse' });
+    expect(JSON.stringify(r)).not.toMatch(/c0rrect|radiology|Basic /);
+    expect((await settingsOf(svc)).nodes.find((n) => n.name === 'secured')?.credentials).toBe('file');
+    expect(await dispatch(svc, 'pacs.echo', { node: 'secured' })).toMatchObject({ ok: true });
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    const saved = JSON.parse(await readFile(file, 'utf8')).nodes[0];
+    expect(saved.authHeader).toBe(`Basic ${Buffer.from('radiology:c0rrect horse').toString('base64')}`);
+
+    // Editing the node's other fields in the panel keeps them; forgetting removes them.
+    expect(await dispatch(svc, 'pacs.setSettings', { callingAet: 'HALO', nodes: [{ name: 'secured', kind: 'dicomweb', url: orthanc.dicomWebUrl }, { name: 'archive', kind: 'dimse', aet: 'ARCHIVE', host: '127.0.0.1', port: 11112 }] })).toMatchObject({ ok: true });
+    expect(await dispatch(svc, 'pacs.echo', { node: 'secured' })).toMatchObject({ ok: true });
+    expect(await dispatch(svc, 'pacs.setCredentials', { node: 'secured', scheme: 'none' })).toMatchObject({ ok: true });
+    expect(JSON.parse(await readFile(file, 'utf8')).nodes[0].authHeader).toBeUndefined();
+    expect(errorOf(await dispatch(svc, 'pacs.echo', { node: 'secured' }))).toMatch(/401/);
+  });
+
+  it('with a keychain: only the sealed value is on disk; another key cannot open it; the command line says where to give them', async () => {
+    const sealer = aesSealer();
+    const svc = new AppServices({ ...host, sealer }, { cacheDir: null });
+    expect((await settingsOf(svc)).credentialStore).toBe('encrypted with a test key');
+    expect(await dispatch(svc, 'pacs.setCredentials', { node: 'secured', scheme: 'basic', username: 'radiology', password: 'c0rrect horse' })).toMatchObject({ ok: true });
+    const text = await readFile(file, 'utf8');
+    expect(text).not.toMatch(/c0rrect|radiology|authHeader/);
+    expect(text).not.toContain(Buffer.from('radiology:c0rrect horse').toString('base64'));
+    expect(JSON.parse(text).nodes[0].authSealed).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    expect((await settingsOf(svc)).nodes.find((n) => n.name === 'secured')?.credentials).toBe('sealed');
+    expect(await dispatch(svc, 'pacs.echo', { node: 'secured' })).toMatchObject({ ok: true });
+
+    const otherUser = new AppServices({ ...host, sealer: aesSealer() }, { cacheDir: null });
+    expect(errorOf(await dispatch(otherUser, 'pacs.echo', { node: 'secured' }))).toMatch(/cannot be decrypted .* Enter them again in Settings/);
+
+    const cli = await halo(['pacs', 'echo', '--to', 'secured'], { HALO_PACS_CONFIG: file, HALO_PACS_AUTHORIZATION: '' });
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toMatch(/saved by the Halo app, encrypted .* --auth or \$HALO_PACS_AUTHORIZATION/);
+    const withAuth = await halo(['pacs', 'echo', '--to', 'secured', '--auth', `Basic ${Buffer.from('radiology:c0rrect horse').toString('base64')}`], { HALO_PACS_CONFIG: file });
+    expect(withAuth.code, withAuth.stderr).toBe(0);
+  });
+
+  it('refuses credentials for a DIMSE node, an unknown node, or values that would break the header', async () => {
+    const svc = new AppServices(host, { cacheDir: null });
+    expect(errorOf(await dispatch(svc, 'pacs.setCredentials', { node: 'archive', scheme: 'bearer', token: 'abc' }))).toMatch(/DIMSE node/);
+    expect(errorOf(await dispatch(svc, 'pacs.setCredentials', { node: 'nowhere', scheme: 'bearer', token: 'abc' }))).toMatch(/no PACS node "nowhere".*save the node first/);
+    for (const bad of [
+      { node: 'secured', scheme: 'basic', username: 'a:b', password: 'x' },
+      { node: 'secured', scheme: 'basic', username: 'a', password: 'x\r\nX-Evil: 1' },
+      { node: 'secured', scheme: 'bearer', token: 'two words' },
+      { node: 'secured', scheme: 'bearer', token: 'abc', authHeader: 'Bearer x' },
+    ]) {
+      expect(await dispatch(svc, 'pacs.setCredentials', bad)).toMatchObject({ ok: false, error: { kind: 'validation' } });
+    }
+    expect(JSON.parse(await readFile(file, 'utf8')).nodes.map((n: { name: string }) => n.name)).toEqual(['secured', 'archive']);
   });
 });

@@ -37,6 +37,8 @@ export interface OrthancOptions {
    * (N-EVENT-REPORT) to 127.0.0.1 on this port, so a commitment test gives the port where Halo listens.
    */
   clientPort?: number;
+  /** HTTP users (name → password): Orthanc then wants Basic auth on every HTTP request, DICOMweb included. */
+  users?: Record<string, string>;
 }
 
 export class TestOrthanc {
@@ -44,6 +46,7 @@ export class TestOrthanc {
   readonly clientAet: string;
   private readonly allowUnknown: NonNullable<OrthancOptions['allowUnknown']>;
   private readonly clientPort: number;
+  private readonly users: Record<string, string> | undefined;
   dir = '';
   httpPort = 0;
   dicomPort = 0;
@@ -55,6 +58,13 @@ export class TestOrthanc {
     this.clientAet = opts.clientAet ?? 'HALO';
     this.allowUnknown = opts.allowUnknown ?? [];
     this.clientPort = opts.clientPort ?? 104;
+    this.users = opts.users;
+  }
+
+  /** Headers for our own REST calls: the first user's Basic auth when users are set. */
+  private get restHeaders(): Record<string, string> {
+    const first = this.users && Object.entries(this.users)[0];
+    return first ? { authorization: `Basic ${Buffer.from(`${first[0]}:${first[1]}`).toString('base64')}` } : {};
   }
 
   get httpUrl(): string {
@@ -99,7 +109,7 @@ export class TestOrthanc {
     while (Date.now() < deadline) {
       if (exited) throw new Error(`Orthanc exited during start-up:\n${this.log.join('')}`);
       try {
-        const res = await fetch(`${this.httpUrl}/system`, { signal: AbortSignal.timeout(1000) });
+        const res = await fetch(`${this.httpUrl}/system`, { headers: this.restHeaders, signal: AbortSignal.timeout(1000) });
         if (res.ok) {
           await res.arrayBuffer();
           return;
@@ -139,7 +149,7 @@ export class TestOrthanc {
 
   /** GET on Orthanc's own REST API (JSON). */
   async rest<T = unknown>(path: string): Promise<T> {
-    const res = await fetch(`${this.httpUrl}${path}`);
+    const res = await fetch(`${this.httpUrl}${path}`, { headers: this.restHeaders });
     if (!res.ok) throw new Error(`Orthanc REST ${path}: HTTP ${res.status}`);
     return (await res.json()) as T;
   }
@@ -154,7 +164,8 @@ export class TestOrthanc {
       HttpServerEnabled: true,
       HttpPort: this.httpPort,
       RemoteAccessAllowed: false,
-      AuthenticationEnabled: false,
+      AuthenticationEnabled: !!this.users,
+      ...(this.users ? { RegisteredUsers: this.users } : {}),
       OrthancExplorerEnabled: false,
       WebDavEnabled: false,
       HttpThreadsCount: 8,

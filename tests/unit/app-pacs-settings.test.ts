@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PacsService } from '../../main/app/pacs-service';
+import { saveStateOf } from '../../main/app/save-service';
+import type { OutboxEvent } from '../../main/pacs/outbox';
 
 let dir: string;
 let file: string;
@@ -46,5 +48,16 @@ describe('PACS settings from the UI', () => {
     expect(JSON.parse(await readFile(file, 'utf8')).nodes).toHaveLength(2);
     await svc.setSettings({ callingAet: 'HALO', nodes: [], removeAll: true });
     expect(JSON.parse(await readFile(file, 'utf8')).nodes).toEqual([]);
+  });
+});
+
+describe('what the Save panel shows for each outbox outcome', () => {
+  const entry = { sopInstanceUID: '1.2.3' } as OutboxEvent['entry'];
+  it('keeps "stored, not verified" apart from sent and verified, with the reason', () => {
+    expect(saveStateOf({ state: 'sending', entry })).toBeUndefined();
+    expect(saveStateOf({ state: 'stored', entry, reason: 'the PACS refused the read-back query' })).toEqual({ state: 'stored', reason: 'the PACS refused the read-back query' });
+    expect(saveStateOf({ state: 'verified', entry })).toEqual({ state: 'verified' });
+    expect(saveStateOf({ state: 'sent', entry, reason: 'warning B000' })).toEqual({ state: 'sent', reason: 'warning B000' });
+    expect(saveStateOf({ state: 'failed', entry, reason: 'HTTP 500' })?.reason).toMatch(/^HTTP 500 \(kept in the outbox; Retry sends it again\)$/);
   });
 });
