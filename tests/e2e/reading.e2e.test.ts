@@ -193,6 +193,27 @@ describe('reading a result (bridge + Chromium)', () => {
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await expect.poll(() => page.locator('[data-test=readout]').innerText()).toMatch(/intensity \d+ · probability \d\.\d{3} · variance \d\.\d{4}/);
 
+    // Linked cursor: the same voxel is marked in the other viewports, also when they are shown at another size (1 + 3).
+    await page.click('[data-test=layout-one-three]');
+    const big = (await page.locator('[data-test=viewport-FLAIR]').boundingBox())!;
+    const at: [number, number] = [big.width * 0.4, big.height * 0.55];
+    await page.mouse.move(big.x + at[0], big.y + at[1]);
+    const marker = page.locator('[data-test=linked-cursor-T1]');
+    await expect.poll(() => marker.count()).toBe(1);
+    const voxels = await page.evaluate(
+      ({ at, m }) => {
+        const v = (window as unknown as { haloViewer: { voxelAt(r: string, x: number, y: number): { i: number; j: number } | null } }).haloViewer;
+        const ij = (p: { i: number; j: number } | null) => (p ? [p.i, p.j] : null);
+        return { flair: ij(v.voxelAt('FLAIR', at[0], at[1])), t1: ij(v.voxelAt('T1', m[0], m[1])) };
+      },
+      { at, m: await marker.evaluate((e) => [parseFloat((e as HTMLElement).style.left), parseFloat((e as HTMLElement).style.top)]) },
+    );
+    expect(voxels.t1).not.toBeNull();
+    expect(voxels.t1).toEqual(voxels.flair);
+    expect(await page.locator('[data-test=linked-cursor-FLAIR]').count()).toBe(0); // not on the viewport under the mouse
+    await shot('05-linked-cursor');
+    await page.click('[data-test=layout-grid]');
+
     // Strip: an absolute axis, bars sized on it (not relative to the worst slice).
     expect(await page.locator('[data-test=strip-axis]').innerText()).toContain('0.05');
     const k0 = Number(Object.keys(s)[0]);
