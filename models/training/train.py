@@ -178,6 +178,21 @@ def initial_weights(model_id: str, dev):
     return load_unet_from_onnx(folder).to(dev), int(card.get("training", {}).get("iterations", 0)), card.get("version")
 
 
+def transfer_weights(model: UNet, source: dict, source_roles: list, roles: list) -> None:
+    """Start `model` from another model's weights (state dict `source`): every tensor is copied; the input
+    convolution keeps the source's columns of the same sequences, by role, and of the noisy mask (the last input).
+    With the sequences it lacks set to 0, the source model computes exactly what the new one does at the start."""
+    own = model.state_dict()
+    cols = [source_roles.index(r) for r in roles] + [len(source_roles)]
+    for k, v in source.items():
+        v = v[:, cols] if k == "input_conv.weight" else v
+        if k not in own or own[k].shape != v.shape:
+            raise SystemExit(f"--init-from: {k} does not fit ({tuple(v.shape)} vs {tuple(own[k].shape) if k in own else 'absent'}); "
+                             "the two models must share the architecture")
+        own[k] = v.clone()
+    model.load_state_dict(own)
+
+
 def save(path: Path, state: dict) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
@@ -206,6 +221,8 @@ def main():
     ap.add_argument("--max-seconds", type=float, default=0, help="stop (and save) after this much wall time; 0: no limit")
     ap.add_argument("--data", default=None, help="train from a pack made by pack_data.py instead of ../shared/data")
     ap.add_argument("--cases", type=int, default=0, help="use only the first N training and validation patients (quick tests)")
+    ap.add_argument("--init-from", default=None, choices=sorted(DATASETS),
+                    help="start a new run from another shipped model's weights (its inputs taken by sequence)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.brats_root:
@@ -252,6 +269,11 @@ def main():
         model, step, version = initial_weights(args.model, dev)
         origin = f"the shipped {args.model} {version} (model.onnx, {step} iterations)"
         print(f"resumed from {origin}", flush=True)
+    elif args.init_from:
+        source, source_steps, version = initial_weights(args.init_from, dev)
+        transfer_weights(model, source.state_dict(), DATASETS[args.init_from]["roles"], spec["roles"])
+        origin = f"the shipped {args.init_from} {version} ({source_steps} iterations), inputs {'+'.join(spec['roles'])} taken by sequence"
+        print(f"started from {origin}", flush=True)
     ema = copy.deepcopy(model).requires_grad_(False)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     if state is not None:

@@ -156,5 +156,24 @@ class Augmentation(unittest.TestCase):
         self.assertGreater(float(outside.float().mean()), 0.05)
 
 
+class WarmStart(unittest.TestCase):
+    def test_a_flair_t1_model_starts_as_the_4seq_model_without_t1ce_and_t2(self):
+        import train
+        torch.manual_seed(0)
+        src = UNet(in_channels=5, model_channels=8, channel_mult=(1, 2), attention_levels=(1,), heads=2).eval()
+        dst = UNet(in_channels=3, model_channels=8, channel_mult=(1, 2), attention_levels=(1,), heads=2).eval()
+        train.transfer_weights(dst, src.state_dict(), ["T1", "T1ce", "T2", "FLAIR"], ["FLAIR", "T1"])
+        flair, t1, x = torch.rand(2, 1, 32, 32), torch.rand(2, 1, 32, 32), torch.randn(2, 1, 32, 32)
+        t = torch.tensor([10.0, 700.0])
+        zero = torch.zeros_like(flair)
+        with torch.no_grad():
+            want = src(torch.cat([t1, zero, zero, flair, x], 1), t)
+            got = dst(torch.cat([flair, t1, x], 1), t)
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+        wider = UNet(in_channels=3, model_channels=16, channel_mult=(1, 2), attention_levels=(1,), heads=2)
+        with self.assertRaises(SystemExit):
+            train.transfer_weights(wider, src.state_dict(), ["T1", "T1ce", "T2", "FLAIR"], ["FLAIR", "T1"])
+
+
 if __name__ == "__main__":
     unittest.main()
