@@ -100,6 +100,9 @@ describe('halo segment --case', () => {
     expect(s.slices.processed).toEqual([70, 71, 72]);
     expect(s.slices.requested).toEqual([70, 73]);
     expect(s.perSlice).toHaveLength(3);
+    // The ETA as the run gave it at 10 % and 50 % of the sampling, with the time that really followed (the bench reports the error).
+    expect(s.etaCheck.map((e: { atFraction: number }) => e.atFraction)).toEqual([0.1, 0.5]);
+    for (const e of s.etaCheck) expect(e.predictedSeconds > 0 && e.actualSeconds > 0).toBe(true);
     for (const p of s.perSlice) {
       expect(p.tumourAreaMm2).toBeGreaterThanOrEqual(0);
       expect(p.meanVariance).toBeGreaterThanOrEqual(0);

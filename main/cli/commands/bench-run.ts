@@ -24,6 +24,7 @@ interface CliRun {
     seconds: number;
     timings: { commandStart: number; studyAndModelOpen: number; firstStep: number; samplingDone: number };
     peakRssMiB: number;
+    etaCheck?: { atFraction: number; predictedSeconds: number; actualSeconds: number }[];
     slices: { processed: number[]; screening?: { skipped: number[] } };
   };
 }
@@ -111,6 +112,8 @@ export async function bench(o: BenchOptions): Promise<void> {
       slicesSampled: volume.summary.slices.processed.length,
       slicesScreenedOut: volume.summary.slices.screening?.skipped.length ?? 0,
       peakRssMiB: volume.summary.peakRssMiB,
+      /** The progress ETA (the viewer's too) at 10 % and 50 % of the sampling, against the time it really took. */
+      etaCheck: volume.summary.etaCheck ?? [],
     },
     pytorch: python && { stepSeconds: round(python.seconds_per_step, 4), threads: python.threads, torch: python.torch, speedup: round(python.seconds_per_step / stepSeconds, 2) },
   };
@@ -129,6 +132,11 @@ export async function bench(o: BenchOptions): Promise<void> {
         `+ sampling ${result.sliceInView.samplingSeconds} s + writing/exit ${result.sliceInView.writingSeconds} s; peak RSS ${s.peakRssMiB} MiB`,
       v ? `whole volume, cold CLI         ${v.wallSeconds} s (${v.slicesSampled} slices sampled, ${v.slicesScreenedOut} screened out); peak RSS ${v.peakRssMiB} MiB`
         : 'whole volume                   not run (--no-volume)',
+      ...(v?.etaCheck ?? []).map(
+        (e) =>
+          `ETA at ${Math.round(100 * e.atFraction)} %`.padEnd(31) +
+          `${e.predictedSeconds} s predicted, ${e.actualSeconds} s taken (${e.actualSeconds ? Math.round((100 * (e.predictedSeconds - e.actualSeconds)) / e.actualSeconds) : 0} %)`,
+      ),
       result.pytorch
         ? `PyTorch reference per step     ${ms(result.pytorch.stepSeconds)} (torch ${result.pytorch.torch}, ${result.pytorch.threads} threads, ` +
           `batch ${ensemble} at ${rows}x${cols}) → Halo is ${result.pytorch.speedup}x faster per step`
