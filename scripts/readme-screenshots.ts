@@ -7,11 +7,12 @@
  * Takes a few minutes on 2 CPU cores (the whole demo volume is segmented).
  */
 import { copyFile, mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startBridge } from '../main/app/http-bridge';
 import { launchChromium, requirePrerequisites } from '../tests/e2e/browser';
 
-const ROOT = resolve(__dirname, '..');
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = join(ROOT, 'test-results', 'readme');
 
 requirePrerequisites();
