@@ -38,7 +38,7 @@ describe('halo start-up', () => {
 
   it('falls back to the sources (through tsx) when the bundle is older than them', async () => {
     const built = statSync(BUNDLE).mtime;
-    const old = new Date(built.getTime() - 3_600_000);
+    const old = new Date(86_400_000); // older than any checkout (sources may be untouched for hours)
     utimesSync(BUNDLE, old, old);
     try {
       expect(await packagesLoaded(['--help'])).toContain('esbuild');
