@@ -27,9 +27,9 @@ export class PacsService {
     private readonly sealer?: SecretSealer,
   ) {}
 
-  /** The settings with their credentials opened, for connecting. */
-  async settings(): Promise<PacsSettings> {
-    return openCredentials((await loadPacsSettings()).settings, this.sealer);
+  /** The settings, with the credentials of `node` (the one about to be connected to) opened. */
+  async settings(node?: string): Promise<PacsSettings> {
+    return openCredentials((await loadPacsSettings()).settings, this.sealer, node);
   }
 
   /** What the settings panel shows: never a credential, only whether a node has one and where it is kept. */
@@ -50,7 +50,7 @@ export class PacsService {
 
   /** Write-only: the credentials go to the settings (sealed where a keychain is at hand) and never come back. */
   async setCredentials(a: ParsedArgOf<'pacs.setCredentials'>): Promise<PacsSettingsView> {
-    const value = a.scheme === 'basic' ? authorizationValue(a) : a.scheme === 'bearer' ? authorizationValue(a) : undefined;
+    const value = a.scheme === 'none' ? undefined : authorizationValue(a);
     const loaded = await loadPacsSettings();
     await savePacsSettings(loaded.path ?? settingsFile(), withCredentials(loaded.settings, a.node, value, this.sealer));
     return this.getSettings();
@@ -75,12 +75,12 @@ export class PacsService {
   }
 
   async echo(node: string): Promise<{ ms: number }> {
-    const { client } = await connectPacs(node, { settings: await this.settings() });
+    const { client } = await connectPacs(node, { settings: await this.settings(node) });
     return echoWithoutProbing(client);
   }
 
   async findStudies(a: ParsedArgOf<'pacs.findStudies'>): Promise<PacsStudy[]> {
-    const { client } = await connectPacs(a.node, { settings: await this.settings() });
+    const { client } = await connectPacs(a.node, { settings: await this.settings(a.node) });
     const found = await client.findStudies(
       { patientName: a.patientName || undefined, patientId: a.patientId || undefined, studyDate: a.studyDate || undefined, limit: a.limit },
       { signal: AbortSignal.timeout(30_000) },
@@ -98,7 +98,7 @@ export class PacsService {
 
   /** Retrieve a study into the app's data folder; the folder it is in. */
   async retrieve(node: string, studyInstanceUID: string): Promise<string> {
-    const { client } = await connectPacs(node, { settings: await this.settings() });
+    const { client } = await connectPacs(node, { settings: await this.settings(node) });
     const out = join(retrievedDir(), studyInstanceUID);
     await mkdir(out, { recursive: true });
     await client.retrieveStudy(studyInstanceUID, out, {

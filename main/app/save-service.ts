@@ -47,7 +47,7 @@ export class SaveService {
     const { results, edited } = applyEdits(selectResults(run, a.slices, a.ensemble), a.edits ?? []);
     let target: SaveRecord['target'];
     if (a.target.kind === 'pacs') {
-      await this.pacs.settings(); // validates the file early
+      await this.pacs.settings(a.target.node); // validates the file (and opens this node's credentials) early
       target = { kind: 'pacs', node: a.target.node };
     } else {
       const folder = await this.host.chooseFolder('save', a.target.folder);
@@ -135,7 +135,7 @@ export class SaveService {
       if (item && shown) update(item, shown.state, shown.reason);
     };
     try {
-      const settings = await this.pacs.settings();
+      const settings = await this.pacs.settings(rec.target.node);
       const { client, endpoint } = await connectPacs(rec.target.node, { settings });
       const outbox = Outbox.forEndpoint(endpoint, settings.outboxDir ?? outboxDir());
       await outbox.enqueue(items.map((i) => rec.files.get(i.itemId)!), onEvent);

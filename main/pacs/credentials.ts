@@ -48,15 +48,17 @@ export function withCredentials(settings: PacsSettings, node: string, value: str
 }
 
 /**
- * The settings as the app uses them: sealed credentials opened into `authHeader`. Without a sealer (another
- * process than the desktop app) sealed credentials stay closed, and `resolveEndpoint` says how to give them.
+ * The settings as the app uses them: the sealed credentials of `node` (every node when absent) opened into
+ * `authHeader`; only the node being connected to, so one node's unreadable credentials never block another.
+ * Without a sealer (another process than the desktop app) sealed credentials stay closed, and `resolveEndpoint`
+ * says how to give them.
  */
-export function openCredentials(settings: PacsSettings, sealer?: SecretSealer): PacsSettings {
+export function openCredentials(settings: PacsSettings, sealer?: SecretSealer, node?: string): PacsSettings {
   if (!sealer) return settings;
   return {
     ...settings,
     nodes: settings.nodes.map((n) => {
-      if (n.kind !== 'dicomweb' || !n.authSealed) return n;
+      if (n.kind !== 'dicomweb' || !n.authSealed || (node !== undefined && n.name !== node)) return n;
       try {
         return { ...n, authHeader: sealer.open(n.authSealed) };
       } catch {

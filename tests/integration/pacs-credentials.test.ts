@@ -213,6 +213,8 @@ describe('credentials entered in the settings panel, against an Orthanc that wan
 
     const otherUser = new AppServices({ ...host, sealer: aesSealer() }, { cacheDir: null });
     expect(errorOf(await dispatch(otherUser, 'pacs.echo', { node: 'secured' }))).toMatch(/cannot be decrypted .* Enter them again in Settings/);
+    // Only the node being used is opened: another node still answers (here: refused for its own reason, no server).
+    expect(errorOf(await dispatch(otherUser, 'pacs.echo', { node: 'archive' }))).not.toMatch(/cannot be decrypted/);
 
     const cli = await halo(['pacs', 'echo', '--to', 'secured'], { HALO_PACS_CONFIG: file, HALO_PACS_AUTHORIZATION: '' });
     expect(cli.code).toBe(2);
