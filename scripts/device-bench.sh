@@ -51,7 +51,7 @@ run() {
   [ -f "$icd" ] && export VK_DRIVER_FILES=$icd
   export HALO_PYTHON=${HALO_PYTHON:-python3}
   node --version; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || true
-  ldconfig -p | grep -q libvulkan || echo "note: no libvulkan on this machine: WebGPU cannot load (carry .gl, see the device README)"
+  ldconfig -p | grep libvulkan > /dev/null || echo "note: no libvulkan on this machine: WebGPU cannot load (carry .gl, see the device README)"
 
   local case=$work/case seed=(--slices 75:76 --steps 10 --ensemble 5 --seed 1 --samples --no-cache --no-progress)
   for dev in cpu cuda webgpu; do

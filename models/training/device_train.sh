@@ -1,16 +1,51 @@
 #!/usr/bin/env bash
-# Train on the lent GPU machine within one device command (10 minutes), from the shipped weights.
+# Train on the lent GPU machine within one device command (10 minutes). Three runs share the GPU, each on its
+# own CPU cores, for the same wall time and batch:
+#   resume  continues the shipped model from its committed resume point (the one to ship if it beats it);
+#   c16     a new model at the default 16 base channels, and
+#   c32     a new model at 32: the capacity comparison, both from scratch on the same data and iterations' budget.
 #
 # Here, once:  /usr/bin/python3 models/training/pack_data.py --model wt-4seq --out .pack/wt-4seq.npz   (≈25 MB)
-# There:       device run, carry [".pack"], command: bash models/training/device_train.sh wt-4seq 480
-# Back here:   /usr/bin/python3 models/training/export.py --model wt-4seq --checkpoint /work/.device/.../best.pt
-#              then evaluate and ship as in README.md; later CPU runs continue with train.py --resume.
+# There:       device run, carry [".pack"], command: bash models/training/device_train.sh wt-4seq 420
+# Back (at most 8 files under $OUT): resume-best.pt, resume-carry.pt (model + EMA, no optimiser: commit it as
+# resume/<model>.pt), c16-best.pt, c32-best.pt (EMA weights only, half precision) and logs.tar. Then
+#   /usr/bin/python3 models/training/export.py --model wt-4seq --checkpoint FILE   and evaluate/ship as in README.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-model="${1:?model id}"; seconds="${2:-480}"
-out="${OUT:-/tmp/device-out}"; mkdir -p "$out"
+model="${1:?model id}"; seconds="${2:-420}"
+out="${OUT:-/tmp/device-out}"; mkdir -p "$out" /tmp/ckpt
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
-PYTHONUNBUFFERED=1 python3 models/training/train.py --model "$model" --data ".pack/$model.npz" --device cuda \
-  --batch 64 --threads 8 --resume --out /tmp/ckpt --val-every 500 --save-every 500 --iters 100000000 \
-  --max-seconds "$seconds" 2>&1 | tee "$out/train.log"
-cp "/tmp/ckpt/$model/best.pt" "/tmp/ckpt/$model/log.jsonl" "$out/"
+python3 -c 'import torch, numpy; print("torch", torch.__version__, "numpy", numpy.__version__, "cuda", torch.cuda.is_available())'
+
+train() {  # name, cores, extra train.py arguments
+  local name=$1 cores=$2 pin=(); shift 2
+  command -v taskset > /dev/null && pin=(taskset -c "$cores")
+  PYTHONUNBUFFERED=1 "${pin[@]}" python3 models/training/train.py --model "$model" --data ".pack/$model.npz" \
+    --device "${DEVICE:-cuda}" --batch 64 --threads 4 --out "/tmp/ckpt/$name" --val-every "${VAL_EVERY:-1000}" --save-every 1000 \
+    --iters 100000000 --max-seconds "$seconds" "$@" > "/tmp/ckpt/$name.log" 2>&1
+}
+train resume 0-3 --resume &
+train c16 4-7 --channels 16 &
+train c32 8-11 --channels 32 &
+status=0; wait -n || status=$?; wait -n || status=$?; wait -n || status=$?
+tail -n 3 /tmp/ckpt/*.log
+
+python3 - "$model" "$out" <<'PY'
+import sys, torch
+model, out = sys.argv[1], sys.argv[2]
+for name in ("resume", "c16", "c32"):
+    d = f"/tmp/ckpt/{name}/{model}"
+    try:
+        best = torch.load(f"{d}/best.pt", weights_only=False)
+    except FileNotFoundError:
+        print(f"{name}: no best.pt"); continue
+    if name != "resume":  # comparison runs: the EMA in half precision keeps c32 under the 16 MiB a file may be
+        best["ema"] = {k: v.half() if v.is_floating_point() else v for k, v in best["ema"].items()}
+    torch.save(best, f"{out}/{name}-best.pt")
+    print(name, "best", best["step"], {k: round(v, 4) for k, v in best["best"].items() if k != "patients"})
+last = torch.load(f"/tmp/ckpt/resume/{model}/last.pt", weights_only=False)
+torch.save({k: v for k, v in last.items() if k != "opt"}, f"{out}/resume-carry.pt")
+print("resume: last step", last["step"])
+PY
+tar -cf "$out/logs.tar" -C /tmp/ckpt resume.log c16.log c32.log resume/$model/log.jsonl c16/$model/log.jsonl c32/$model/log.jsonl
+exit $status

@@ -179,12 +179,13 @@ def sample(model, sampler, cond, generator=None, noises=None, trace=None):
     """Sample masks x0 in [-1, 1] for conditions cond [B, C, H, W]. noises: optional fixed noise list
     (the first is x_T, then one per step) so that other implementations can be compared step by step."""
     shape = (cond.shape[0], 1, *cond.shape[2:])
+    # Noise is drawn on the CPU (the generator's device) and moved: the same samples on any device.
     draw = (lambda n: noises[n]) if noises is not None else (lambda n: torch.randn(shape, generator=generator))
-    x = draw(0)
+    x = draw(0).to(cond.device)
     for n, k in enumerate(reversed(range(len(sampler.schedule)))):
-        t = torch.full((shape[0],), float(sampler.schedule.timesteps[k]))
+        t = torch.full((shape[0],), float(sampler.schedule.timesteps[k]), device=cond.device)
         out = model(torch.cat([cond, x], dim=1), t)
-        x = sampler.step(out, k, x, draw(n + 1))
+        x = sampler.step(out, k, x, draw(n + 1).to(cond.device))
         if trace is not None:
             trace.append(x.clone())
     return x

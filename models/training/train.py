@@ -96,8 +96,8 @@ def load_split(model_id: str, split: str) -> list:
     return [load_one(model_id, kind, name) for kind, name in DATASETS[model_id][split]]
 
 
-def build_model(model_id: str) -> UNet:
-    return UNet(in_channels=len(DATASETS[model_id]["roles"]) + 1, **ARCH)
+def build_model(model_id: str, channels: int = ARCH["model_channels"]) -> UNet:
+    return UNet(in_channels=len(DATASETS[model_id]["roles"]) + 1, **{**ARCH, "model_channels": channels})
 
 
 # ---- augmentation ----------------------------------------------------------------------------------------------
@@ -149,13 +149,14 @@ def quick_validation(model, vols, names, steps=20, n=3, seed=0):
     """Per patient: mean Dice of the n-ensemble on tumour slices, and false-positive area (cm^2 per slice) on
     tumour-free slices, on the model grid. A cheap proxy of evaluate.py for choosing the best checkpoint."""
     sampler = diffusion.make_sampler("ddpm", T, steps)
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)  # noise drawn on the CPU: the same samples on any device
+    dev = next(model.parameters()).device
     out = {}
     for vol, name in zip(vols, names):
         tumour, free = validation_slices(vol)
         zs = tumour + free
-        cond = torch.from_numpy(np.repeat(vol.cond[zs], n, axis=0))
-        x = diffusion.sample(model, sampler, cond, generator=gen)[:, 0].numpy()
+        cond = torch.from_numpy(np.repeat(vol.cond[zs], n, axis=0)).to(dev)
+        x = diffusion.sample(model, sampler, cond, generator=gen)[:, 0].cpu().numpy()
         mean = ((x + 1) / 2).clip(0, 1).reshape(len(zs), n, *x.shape[1:]).mean(1)
         brain = (vol.cond[zs] != 0).any(1)  # the engine sets every member to 0 outside the brain: so does this
         pred, gt = (mean > 0.5) & brain, vol.masks[zs] > 0.5
@@ -221,6 +222,8 @@ def main():
     ap.add_argument("--max-seconds", type=float, default=0, help="stop (and save) after this much wall time; 0: no limit")
     ap.add_argument("--data", default=None, help="train from a pack made by pack_data.py instead of ../shared/data")
     ap.add_argument("--cases", type=int, default=0, help="use only the first N training and validation patients (quick tests)")
+    ap.add_argument("--channels", type=int, default=ARCH["model_channels"],
+                    help="base channels of a new model (capacity against speed); a resumed one keeps its own")
     ap.add_argument("--init-from", default=None, choices=sorted(DATASETS),
                     help="start a new run from another shipped model's weights (its inputs taken by sequence)")
     args = ap.parse_args()
@@ -230,7 +233,7 @@ def main():
     out = Path(args.out) / args.model
     ckpt = out / "last.pt"
     if args.carry:
-        state = torch.load(ckpt)
+        state = torch.load(ckpt, weights_only=False)
         Path(args.resume_dir).mkdir(exist_ok=True)
         save(Path(args.resume_dir) / f"{args.model}.pt", {k: v for k, v in state.items() if k != "opt"})
         print(f"wrote {Path(args.resume_dir) / f'{args.model}.pt'} (step {state['step']})")
@@ -256,12 +259,12 @@ def main():
     dev = torch.device(args.device)
     cond, x0 = torch.from_numpy(cond).to(dev), torch.from_numpy(mask * 2 - 1).to(dev)
 
-    model = build_model(args.model).to(dev)
+    model = build_model(args.model, args.channels).to(dev)
     step, best, origin = 0, None, "random initialisation"
     state = None
     carried = Path(args.resume_dir) / f"{args.model}.pt"
     if ckpt.exists() or (args.resume and carried.exists()):
-        state = torch.load(ckpt if ckpt.exists() else carried, map_location=dev)
+        state = torch.load(ckpt if ckpt.exists() else carried, map_location=dev, weights_only=False)
         model.load_state_dict(state["model"])
         step, best, origin = state["step"], state.get("best"), state.get("origin", origin)
         print(f"resumed at step {step}" + ("" if ckpt.exists() else f" from {carried.name} (optimiser state restarts)"), flush=True)
@@ -314,8 +317,7 @@ def main():
             t0, losses = time.time(), []
         if args.val_every and step % args.val_every == 0:
             t1 = time.time()
-            val = quick_validation(ema.cpu() if dev.type != "cpu" else ema, val_vols, val_names)
-            ema.to(dev)
+            val = quick_validation(ema, val_vols, val_names)
             rec = dict(step=step, validation=val, seconds=round(time.time() - t1, 1))
             print(json.dumps(rec), flush=True)
             log.write(json.dumps(rec) + "\n"), log.flush()
