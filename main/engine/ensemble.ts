@@ -6,6 +6,7 @@
  * a batch when there is room. Slices without brain are skipped. Finished slices are cached (see cache.ts).
  */
 import { CancelledError } from '../errors';
+import { EtaEstimator } from './eta';
 import type { ModelCard } from '../model/card';
 import type { DenoiserSession } from '../model/onnx-session';
 import { createSampler, type SamplerSettings } from '../sampler/samplers';
@@ -37,7 +38,7 @@ export interface Progress {
   slicesTotal: number;
   /** Fraction of this run's sampling work done, 0…1. */
   fraction: number;
-  /** Seconds left, from the speed so far (null until there is a measurement). */
+  /** Seconds left, from the speed over the last minute (null until there is a measurement). */
   etaSeconds: number | null;
   /** Set when a slice has just finished. */
   slice?: SliceResult;
@@ -108,14 +109,13 @@ export class EnsembleEngine {
     const maxBatch = Math.max(1, opts.maxBatch ?? (this.session.device.provider !== 'cpu' ? Math.max(n, 64) : n));
     const totalUnits = work.length * steps;
     let units = 0;
-    const started = performance.now();
+    const eta = new EtaEstimator(totalUnits);
     const report = (slice?: SliceResult) => {
-      const elapsed = (performance.now() - started) / 1000;
       opts.onProgress?.({
         slicesDone: done.length,
         slicesTotal: slices.length,
         fraction: totalUnits ? units / totalUnits : 1,
-        etaSeconds: units > 0 ? (elapsed / units) * (totalUnits - units) : null,
+        etaSeconds: eta.update(units),
         slice,
       });
     };
