@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Export, validate, benchmark and document one trained model, and ship it only if it beats the shipped one.
 #   bash models/training/ship.sh wt-4seq [version] [default-steps] [stride]
+# CURVE=eval/<id>-steps.json (steps_curve.py) puts the Dice-vs-steps curve that chose the default steps in the card.
 # Takes checkpoints/<id>/best.pt (the best quick validation), builds the candidate models/<id> in a staging folder,
 # runs `halo evaluate` on the held-out patients (every slice with brain, every <stride>-th), and replaces
 # models/<id> only when the candidate's mean ensemble Dice minus 0.01 per cm² of false positives beats the shipped
@@ -9,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 model="$1"; version="${2:-0.2.0}"; steps="${3:-50}"; stride="${4:-4}"
 py=/usr/bin/python3
+curve=(); [ -z "${CURVE:-}" ] || curve=(--curve "$CURVE")
 cache=models/training/data-cache
 cases="$cache/validation-cases"; stage="$cache/staging"; eval=models/training/eval
 mkdir -p "$eval" "$stage"
@@ -24,7 +26,7 @@ if [ ! -f "$eval/$model.json" ] || ! $py -c "import json,sys; r=json.load(open('
 fi
 rm -rf "$stage/$model"; cp -r "models/$model" "$stage/$model"
 $py models/training/export.py --model "$model" --checkpoint "models/training/checkpoints/$model/best.pt" --out "$stage/$model/model.onnx"
-$py models/training/card.py --model "$model" --models-dir "$stage" --version "$version" --steps "$steps"
+$py models/training/card.py --model "$model" --models-dir "$stage" --version "$version" --steps "$steps" "${curve[@]}"
 evaluate "$stage" "$stage/$model-eval.json"
 if ! $py - "$eval/$model.json" "$stage/$model-eval.json" <<'PY'
 import json, sys
@@ -46,4 +48,4 @@ if [ "${SKIP_BENCH:-0}" != 1 ]; then
   speed=(--speed "$eval/$model-speed.json")
 fi
 $py models/training/card.py --model "$model" --version "$version" --steps "$steps" \
-  --validation "$eval/$model.json" "${speed[@]}"
+  --validation "$eval/$model.json" "${speed[@]}" "${curve[@]}"
