@@ -69,6 +69,11 @@ def summarise(v, speed, steps):
     return " ".join(out)
 
 
+def lr_text(recipe: dict) -> str:
+    schedule = recipe.get("lr_schedule") or [[0, recipe.get("lr")]]
+    return ", then ".join(f"{lr:g}" + (f" from step {step:,}" if step else "") for step, lr in schedule)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -133,7 +138,7 @@ def main():
             "intensity": "per sequence inside the brain: gamma exp(U(-0.4, 0.4)), smooth multiplicative bias field "
                          "(4x4 control points, sd 0.15 in log), gain 0.9-1.1, shift +-0.05",
             "sampling": "every batch half slices with tumour, half tumour-free slices with brain",
-            "optimizer": f"Adam, lr {recipe.get('lr')}, grad-norm clip 1.0", "ema": recipe.get("ema"), "weights": "EMA",
+            "optimizer": f"Adam, lr {lr_text(recipe)}, grad-norm clip 1.0", "ema": recipe.get("ema"), "weights": "EMA",
             "loss": "hybrid: MSE on eps + variational bound for the variance (improved-diffusion RESCALED_MSE)",
             "checkpointChoice": "the EMA weights with the best quick validation (Dice minus 0.01 per cm2 of false "
                                 "positives, 20 DDPM steps, ensemble 3, 6 slices per validation patient)",

@@ -283,8 +283,15 @@ def main():
         ema.load_state_dict(state["ema"])
         if "opt" in state:
             opt.load_state_dict(state["opt"])
+            for group in opt.param_groups:  # the saved state carries its learning rate: --lr wins (e.g. to anneal)
+                group["lr"] = args.lr
     out.mkdir(parents=True, exist_ok=True)
-    recipe = dict(batch=args.batch, lr=args.lr, ema=args.ema, pad=PAD, crop=CROP, origin=origin,
+    # The learning rate over the run: [[from step, lr], ...] (a changed --lr on resume anneals it).
+    earlier = (state or {}).get("recipe", {})
+    lr_schedule = earlier.get("lr_schedule") or ([[0, earlier["lr"]]] if "lr" in earlier else [])
+    if not lr_schedule or lr_schedule[-1][1] != args.lr:
+        lr_schedule.append([step, args.lr])
+    recipe = dict(batch=args.batch, lr=args.lr, lr_schedule=lr_schedule, ema=args.ema, pad=PAD, crop=CROP, origin=origin,
                   train=[name for _, name in spec["train"]], val=val_names)
 
     schedule = diffusion.Schedule(diffusion.linear_betas(T))

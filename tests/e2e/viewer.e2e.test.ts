@@ -126,7 +126,7 @@ describe('viewer end to end (bridge + Chromium)', () => {
   it('segments 3 slices around the one in view and draws mask and variance on it', async () => {
     await page.selectOption('[data-test=scope]', 'around');
     await page.fill('[data-test=radius]', '1');
-    // Few steps keep the test fast on 2 CPU cores; the masks are speckled at this setting (the defaults are 50 / 5).
+    // Few steps keep the test fast on 2 CPU cores; the masks are speckled at this setting (the defaults are 25 / 5).
     await page.fill('[data-test=steps]', '10');
     await page.fill('[data-test=ensemble]', '3');
     const flair = '[data-test=viewport-FLAIR]';
