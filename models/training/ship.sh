@@ -40,7 +40,7 @@ then
   exit 1
 fi
 cp "$stage/$model-eval.json" "$eval/$model.json"
-cp "$stage/$model/model.onnx" "models/$model/model.onnx"
+cp "$stage/$model/model.onnx" "$stage/$model/card.json" "models/$model/"   # the bench reads the new default steps
 # Same architecture, same speed: SKIP_BENCH=1 keeps the card's speed (measure on an idle machine, never a loaded one).
 speed=()
 if [ "${SKIP_BENCH:-0}" != 1 ]; then
