@@ -265,6 +265,7 @@ def main():
     carried = Path(args.resume_dir) / f"{args.model}.pt"
     if ckpt.exists() or (args.resume and carried.exists()):
         state = torch.load(ckpt if ckpt.exists() else carried, map_location=dev, weights_only=False)
+        model = UNet(**state["config"]).to(dev)  # a resumed run keeps its own architecture, whatever --channels says
         model.load_state_dict(state["model"])
         step, best, origin = state["step"], state.get("best"), state.get("origin", origin)
         print(f"resumed at step {step}" + ("" if ckpt.exists() else f" from {carried.name} (optimiser state restarts)"), flush=True)
