@@ -29,6 +29,8 @@ train c16 4-7 --channels 16 &
 train c32 8-11 --channels 32 &
 status=0; wait -n || status=$?; wait -n || status=$?; wait -n || status=$?
 tail -n 3 /tmp/ckpt/*.log
+# The logs first: they come back even when a run failed and has no weights to return.
+(cd /tmp/ckpt && tar -cf "$out/logs.tar" --ignore-failed-read *.log */"$model"/log.jsonl) || true
 
 python3 - "$model" "$out" <<'PY'
 import sys, torch
@@ -43,9 +45,11 @@ for name in ("resume", "c16", "c32"):
         best["ema"] = {k: v.half() if v.is_floating_point() else v for k, v in best["ema"].items()}
     torch.save(best, f"{out}/{name}-best.pt")
     print(name, "best", best["step"], {k: round(v, 4) for k, v in best["best"].items() if k != "patients"})
-last = torch.load(f"/tmp/ckpt/resume/{model}/last.pt", weights_only=False)
+try:
+    last = torch.load(f"/tmp/ckpt/resume/{model}/last.pt", weights_only=False)
+except FileNotFoundError:
+    sys.exit("resume: no last.pt (see resume.log in logs.tar)")
 torch.save({k: v for k, v in last.items() if k != "opt"}, f"{out}/resume-carry.pt")
 print("resume: last step", last["step"])
 PY
-tar -cf "$out/logs.tar" -C /tmp/ckpt resume.log c16.log c32.log resume/$model/log.jsonl c16/$model/log.jsonl c32/$model/log.jsonl
 exit $status
