@@ -153,7 +153,10 @@ export async function start(): Promise<void> {
   window.halo.on('segment.slice', (ev) => void onSlice(ev));
   window.halo.on('segment.done', onDone);
   window.halo.on('save.status', (job) => {
-    if (state.save && job.jobId === state.save.jobId) state.save = job;
+    if (state.save && job.jobId === state.save.jobId) {
+      state.save = job;
+      saveEvents++;
+    } else keepEarlySave(job);
   });
   viewer.onMaskEdited = collectEdit;
   viewer.onViewChange = refreshView;
@@ -570,6 +573,22 @@ export function saveOptions(): { ensemble: number; slices: number[] }[] {
   return sizes.map((n) => ({ ensemble: n, slices: shown.filter((s) => s.ensemble >= n).map((s) => s.k).sort((a, b) => a - b) }));
 }
 
+/**
+ * A save reports its progress as events, and the events and the reply to save.start/save.retry travel separately
+ * (in the browser bridge, an event stream and a fetch): a folder save can be written before its reply arrives.
+ * The newest status of a job not yet known is kept, so the list never sticks at "queued".
+ */
+const earlySave = new Map<string, SaveJob>();
+let saveEvents = 0; // statuses applied to the job on screen: a retry's reply is older than any that came after it was asked
+function keepEarlySave(job: SaveJob): void {
+  if (earlySave.size >= 16) earlySave.delete(earlySave.keys().next().value!);
+  earlySave.set(job.jobId, job);
+}
+function saveKnown(job: SaveJob): void {
+  state.save = earlySave.get(job.jobId) ?? job;
+  earlySave.clear();
+}
+
 export async function save(target: { kind: 'pacs'; node: string } | { kind: 'folder'; folder?: string }, choice: { ensemble: number; slices: number[] }): Promise<void> {
   const run = state.run;
   if (!run || !choice.slices.length) return;
@@ -577,14 +596,15 @@ export async function save(target: { kind: 'pacs'; node: string } | { kind: 'fol
   const job = await busy('Preparing the DICOM objects', () =>
     window.halo['save.start']({ runId: run.runId, target, slices: choice.slices, ensemble: choice.ensemble, edits: edited.length ? edited : undefined }),
   );
-  if (job) state.save = job;
+  if (job) saveKnown(job);
 }
 
 export async function retry(itemId: string): Promise<void> {
   const job = state.save;
   if (!job) return;
+  const seen = saveEvents;
   const next = await busy('Retrying', () => window.halo['save.retry']({ jobId: job.jobId, itemId }));
-  if (next) state.save = next;
+  if (next && saveEvents === seen && state.save?.jobId === next.jobId) state.save = next;
 }
 
 export async function loadPacs(): Promise<void> {

@@ -290,6 +290,13 @@ describe('reading a result (bridge + Chromium)', () => {
     await page.selectOption('[data-test=save-dest]', 'folder');
     // Browser mode: the allowed folder is chosen by default.
     expect(await page.locator('[data-test=save-folder]').inputValue()).toBe(saveDir);
+    // The reply to save.start is held back until the files are written: their status events then come first, as
+    // they can on a busy machine, and the list must still end at "written".
+    await page.route('**/api/call/save.start', async (route) => {
+      const reply = await route.fetch();
+      await new Promise((r) => setTimeout(r, 2000));
+      await route.fulfill({ response: reply });
+    });
     let n: number;
     let slices: number[];
     if (sizes.size > 1) {
@@ -304,6 +311,7 @@ describe('reading a result (bridge + Chromium)', () => {
       slices = Object.values(s).map((x) => x.k);
     }
     await expect.poll(() => page.locator('[data-test=save-status] li[data-state=written]').count(), { timeout: 90_000 }).toBe(3);
+    await page.unroute('**/api/call/save.start');
     const names = (await readdir(saveDir)).sort();
     expect(names).toHaveLength(3);
     expect(names.some((f) => /_SEG-mask_n\d+_[\d.]+\.dcm$/.test(f))).toBe(true);
