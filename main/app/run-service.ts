@@ -96,7 +96,15 @@ export class RunService {
       sessionP = openSegmentation(
         { kind: 'dicom', folder: s.folder, roles },
         { modelId, device, sampler: { steps }, ensemble, cacheDir: this.cacheDir === undefined ? defaultCacheDir() : this.cacheDir },
-      );
+      ).then(async (session) => {
+        try {
+          await session.engine.warmUp();
+          return session;
+        } catch (err) {
+          await session.close();
+          throw err;
+        }
+      });
       this.sessions.set(key, sessionP);
       sessionP.catch(() => this.sessions.delete(key));
     }

@@ -84,6 +84,16 @@ export class EnsembleEngine {
     for (const [k, r] of this.results) if (r.members.length !== n) this.results.delete(k);
   }
 
+  /**
+   * One model call at the shape of a slice's batch (its n members), so that onnxruntime's first-call set-up
+   * (buffers, kernel choice: about two steps' worth on a CPU) is paid while the user reads, not by the slice in view.
+   */
+  async warmUp(): Promise<void> {
+    const { box, channels } = this.study;
+    const b = this.settings.ensemble;
+    await this.session.run(new Float32Array(b * (channels + 1) * box.rows * box.cols), new Float32Array(b), [b, channels + 1, box.rows, box.cols]);
+  }
+
   async run(opts: RunOptions): Promise<SliceResult[]> {
     const n = this.settings.ensemble;
     const slices = [...new Set(opts.slices)].filter((k) => this.study.hasBrain[k]);

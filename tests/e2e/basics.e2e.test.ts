@@ -25,7 +25,7 @@ let work: string;
 let study: string;
 let errors: string[] = [];
 
-type Debug = { haloDebug: { resultSlices(): number[] } };
+type Debug = { haloDebug: { resultSlices(): number[] }; haloViewer: { renderCount: number } };
 const shot = (name: string) => page.screenshot({ path: join(OUT, `vb-${name}.png`) });
 const label = () => page.locator('[data-test=slice-label]').innerText();
 
@@ -63,15 +63,21 @@ describe('viewer basics on a full BraTS-size study (bridge + Chromium)', () => {
     const settings = await page.evaluate(() => (window as unknown as { haloDebug: { settings(): unknown } }).haloDebug.settings());
 
     // Click → first overlay on the slice in view, timed inside the page (no test-runner latency).
-    const firstOverlayMs = await page.evaluate(
+    const { firstOverlayMs, renders } = await page.evaluate(
       () =>
-        new Promise<number>((resolve) => {
+        new Promise<{ firstOverlayMs: number; renders: number }>((resolve) => {
+          const w = window as unknown as Debug;
           const t = performance.now();
+          const r0 = w.haloViewer.renderCount;
           document.querySelector<HTMLButtonElement>('[data-test=segment]')!.click();
-          const tick = () => ((window as unknown as Debug).haloDebug.resultSlices().length ? resolve(performance.now() - t) : setTimeout(tick, 20));
+          const tick = () =>
+            w.haloDebug.resultSlices().length ? resolve({ firstOverlayMs: performance.now() - t, renders: w.haloViewer.renderCount - r0 }) : setTimeout(tick, 20);
           tick();
         }),
     );
+    // Nothing drawn yet, so nothing to clear, and the layout holds still: the overlay's is the only redraw (each
+    // costs ~0.7 s here with software WebGL).
+    expect(renders).toBeLessThanOrEqual(1);
     await page.click('[data-test=cancel]');
     await expect.poll(() => page.locator('[data-test=run-status]').innerText().catch(() => ''), { timeout: 60_000 }).toMatch(/^Cancelled|^Done/);
     const report = {
