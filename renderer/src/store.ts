@@ -152,6 +152,9 @@ export async function start(): Promise<void> {
   window.halo.on('segment.progress', onProgress);
   window.halo.on('segment.slice', (ev) => void onSlice(ev));
   window.halo.on('segment.done', onDone);
+  window.halo.on('pacs.retrieve', (p) => {
+    if (state.busy?.startsWith(RETRIEVING)) state.busy = `${RETRIEVING}: ${p.done}${p.total ? ` of ${p.total}` : ''} images`;
+  });
   window.halo.on('save.status', (job) => {
     if (state.save && job.jobId === state.save.jobId) {
       state.save = job;
@@ -184,6 +187,8 @@ export function applyModel(id: string): void {
   state.settings.steps = m.defaults.steps;
   state.settings.ensemble = m.defaults.ensemble;
 }
+
+export const RETRIEVING = 'Retrieving from the PACS';
 
 export async function openStudy(get: () => Promise<StudyView | null>, what = 'Opening the study'): Promise<void> {
   const study = await busy(what, get);

@@ -147,6 +147,14 @@ describe('workflows end to end (PACS, cancel, errors)', () => {
   });
 
   it('retrieves the study and opens it in the viewer, and a segmentation runs on it', async () => {
+    // Every busy note shown while it retrieves, so the count of images can be checked afterwards.
+    await page.evaluate(() => {
+      const seen: string[] = ((window as unknown as { busySeen: string[] }).busySeen = []);
+      new MutationObserver(() => {
+        const t = document.querySelector('[data-test=busy]')?.textContent;
+        if (t && seen[seen.length - 1] !== t) seen.push(t);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
     await page.click('[data-test=pacs-retrieve]');
     // The viewer with the retrieved study: its date (the bundled copy has none), ID, 4 viewports.
     await expect.poll(() => text('[data-test=patient]'), { timeout: 120_000 }).toContain('2023-08-15');
@@ -161,6 +169,9 @@ describe('workflows end to end (PACS, cancel, errors)', () => {
     }
     expect(await text('[data-test=slice-label]')).toBe('Slice 25 / 48');
     expect(await page.locator('[data-test=error]').count()).toBe(0);
+    // The retrieval said how far it was.
+    const busy = await page.evaluate(() => (window as unknown as { busySeen: string[] }).busySeen);
+    expect(busy.some((t) => /^Retrieving from the PACS: \d+ of \d+ images/.test(t))).toBe(true);
     // What was retrieved is on disk, under the app's data folder.
     const got = (await files(join(dataDir, 'retrieved', studyUID))).filter((f) => f.endsWith('.dcm'));
     expect(got.length).toBe(4 * 48);
