@@ -44,6 +44,7 @@ cp "$stage/$model/model.onnx" "$stage/$model/card.json" "models/$model/"   # the
 # Same architecture, same speed: SKIP_BENCH=1 keeps the card's speed (measure on an idle machine, never a loaded one).
 speed=()
 if [ "${SKIP_BENCH:-0}" != 1 ]; then
+  npm run -s build:cli >/dev/null   # the bench measures the compiled CLI, as users run it
   node bin/halo.mjs bench --model "$model" --no-volume --json > "$eval/$model-speed.json"
   speed=(--speed "$eval/$model-speed.json")
 fi

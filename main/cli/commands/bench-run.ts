@@ -33,6 +33,12 @@ export async function bench(o: BenchOptions): Promise<void> {
   if (!existsSync(o.case)) throw new InputError(`Benchmark case ${o.case} not found; give one with --case DIR.`);
   const k = Number(o.slice);
   const log = (s: string) => !o.json && process.stderr.write(s + '\n');
+  // bin/halo.mjs runs the TypeScript sources when out/cli is older than them; the processes bench starts do too.
+  const cli = process.env.HALO_CLI ?? 'sources';
+  if (cli !== 'compiled') {
+    process.stderr.write('halo bench: warning: the compiled CLI is missing or older than the sources, so the CLI runs measured here go through tsx ' +
+      '(start-up and overhead slower than a build): run `npm run bench`, which builds first.\n');
+  }
   const halo = resolve(modelsDir(), '..', 'bin', 'halo.mjs');
   const common = ['--case', resolve(o.case), '--model', o.model, '--device', o.device, '--no-cache', '--no-progress',
     ...(o.threads ? ['--threads', o.threads] : [])];
@@ -97,6 +103,7 @@ export async function bench(o: BenchOptions): Promise<void> {
     modelInput: [rows, cols],
     sampler: defaults,
     ensemble,
+    cli,
     helpSeconds: round(helpSeconds, 3),
     stepSeconds: round(stepSeconds, 4),
     jsSharePerStep: round(jsShare, 4),
@@ -126,7 +133,7 @@ export async function bench(o: BenchOptions): Promise<void> {
   process.stdout.write(
     [
       `device                         ${PROVIDER_LABEL[device.provider]}${threads ? `, ${threads} intra-op threads` : ''}; model input ${rows}x${cols}`,
-      `halo --help                    ${helpSeconds.toFixed(2)} s`,
+      `halo --help                    ${helpSeconds.toFixed(2)} s (${cli === 'compiled' ? 'compiled CLI' : 'from the TypeScript sources, not a build'})`,
       `per step at batch ${ensemble}            ${ms(stepSeconds)} (JS-side work ${(100 * jsShare).toFixed(1)} %)`,
       `slice in view, cold CLI        ${result.sliceInView.wallSeconds} s = fixed overhead ${result.sliceInView.fixedOverheadSeconds} s ` +
         `+ sampling ${result.sliceInView.samplingSeconds} s + writing/exit ${result.sliceInView.writingSeconds} s; peak RSS ${s.peakRssMiB} MiB`,
