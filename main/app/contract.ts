@@ -129,6 +129,7 @@ export const HandlerArgs = {
     })
     .strict(),
   'pacs.retrieve': z.object({ node: nodeName, studyInstanceUID: uid }).strict(),
+  'pacs.cancelRetrieve': z.object({}).strict(),
 } as const;
 
 export type HandlerName = keyof typeof HandlerArgs;
@@ -300,6 +301,7 @@ export interface HandlerResults {
   'pacs.echo': { ms: number };
   'pacs.findStudies': PacsStudy[];
   'pacs.retrieve': StudyView;
+  'pacs.cancelRetrieve': { cancelled: boolean };
 }
 
 /** Every result (and progress event) that belongs to a slice carries this tag; the renderer checks it. */

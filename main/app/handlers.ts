@@ -13,6 +13,7 @@ import {
   type HandlerResults,
   type ParsedArgOf,
 } from './contract';
+import { userMessage } from './host';
 import type { AppServices } from './services';
 
 type Impl = { [K in HandlerName]: (svc: AppServices, arg: ParsedArgOf<K>) => Promise<HandlerResults[K]> };
@@ -39,6 +40,7 @@ export const handlers: Impl = {
   'pacs.echo': (svc, a) => svc.pacs.echo(a.node),
   'pacs.findStudies': (svc, a) => svc.pacs.findStudies(a),
   'pacs.retrieve': (svc, a) => svc.retrieve(a.node, a.studyInstanceUID),
+  'pacs.cancelRetrieve': async (svc) => svc.pacs.cancelRetrieve(),
 };
 
 export function isHandlerName(name: unknown): name is HandlerName {
@@ -67,6 +69,6 @@ export function errorBody(err: unknown): HaloErrorBody {
   }
   if (err instanceof PacsError) return { kind: 'pacs', message: err.message };
   if (err instanceof InputError) return { kind: 'input', message: err.message };
-  if (err instanceof CancelledError) return { kind: 'cancelled', message: 'Cancelled.' };
+  if (err instanceof CancelledError) return { kind: 'cancelled', message: userMessage(err) };
   return { kind: 'internal', message: 'Halo hit an internal problem and could not finish this step. The details are in the application log.' };
 }

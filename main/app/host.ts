@@ -24,7 +24,7 @@ export interface Host {
 /** The message a radiologist sees: our own errors say what to do; anything else is summarised. */
 export function userMessage(err: unknown): string {
   if (err instanceof InputError) return err.message;
-  if (err instanceof CancelledError) return 'Cancelled.';
+  if (err instanceof CancelledError) return err.message === 'Cancelled' ? 'Cancelled.' : err.message;
   return 'Halo hit an internal problem and could not finish this step. The details are in the application log.';
 }
 

@@ -4,7 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError } from '../errors';
+import { CancelledError, InputError } from '../errors';
 import { connectPacs } from '../pacs/client';
 import { applyNodeEdits, defaultConfigPath, loadPacsSettings, savePacsSettings, type PacsSettings } from '../pacs/config';
 import {
@@ -20,7 +20,12 @@ import type { ParsedArgOf, PacsSettingsView, PacsStudy } from './contract';
 import type { Emit } from './host';
 import { retrievedDir } from './paths';
 
+const RETRIEVAL_CANCELLED = 'Retrieval cancelled. Nothing was opened; retrieve the study again to view it.';
+
 export class PacsService {
+  /** The retrieval under way (one at a time: the study browser waits for it), so that it can be cancelled. */
+  private retrieval: AbortController | null = null;
+
   /** `sealer`: the OS keychain in the desktop app; absent in the browser bridge (see pacs/credentials.ts). */
   constructor(
     private readonly emit: Emit,
@@ -98,13 +103,29 @@ export class PacsService {
 
   /** Retrieve a study into the app's data folder; the folder it is in. */
   async retrieve(node: string, studyInstanceUID: string): Promise<string> {
-    const { client } = await connectPacs(node, { settings: await this.settings(node) });
+    this.retrieval?.abort();
+    const controller = (this.retrieval = new AbortController());
     const out = join(retrievedDir(), studyInstanceUID);
-    await mkdir(out, { recursive: true });
-    await client.retrieveStudy(studyInstanceUID, out, {
-      onProgress: (p) => this.emit('pacs.retrieve', { node, studyInstanceUID, done: p.done, total: p.total }),
-    });
+    try {
+      const { client } = await connectPacs(node, { settings: await this.settings(node) });
+      await mkdir(out, { recursive: true });
+      await client.retrieveStudy(studyInstanceUID, out, {
+        signal: controller.signal,
+        onProgress: (p) => this.emit('pacs.retrieve', { node, studyInstanceUID, done: p.done, total: p.total }),
+      });
+    } catch (err) {
+      if (!controller.signal.aborted) throw err;
+    } finally {
+      if (this.retrieval === controller) this.retrieval = null;
+    }
+    if (controller.signal.aborted) throw new CancelledError(RETRIEVAL_CANCELLED);
     return out;
+  }
+
+  cancelRetrieve(): { cancelled: boolean } {
+    if (!this.retrieval) return { cancelled: false };
+    this.retrieval.abort();
+    return { cancelled: true };
   }
 }
 

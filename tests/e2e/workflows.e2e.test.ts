@@ -19,6 +19,7 @@ import { launchChromium, requirePrerequisites } from './browser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unpack } from '../../main/app/binary';
 import { startBridge, type Bridge } from '../../main/app/http-bridge';
+import { DelayProxy } from '../support/delay-proxy';
 import { TestOrthanc } from '../support/orthanc';
 
 const ROOT = resolve(__dirname, '../..');
@@ -33,6 +34,8 @@ let bridge: Bridge;
 let ctx: BrowserContext;
 let page: Page;
 let orthanc: TestOrthanc;
+/** The same Orthanc behind a proxy that holds every answer back 400 ms: a retrieval long enough to cancel. */
+let slowPacs: DelayProxy;
 let work: string;
 let dataDir: string;
 let studyUID = '';
@@ -104,7 +107,11 @@ describe('workflows end to end (PACS, cancel, errors)', () => {
     dataDir = join(work, 'data');
     process.env.HALO_PACS_CONFIG = join(work, 'pacs.json');
     process.env.HALO_DATA_DIR = dataDir;
-    await writeFile(process.env.HALO_PACS_CONFIG, JSON.stringify({ callingAet: 'HALO', nodes: [{ name: 'orthanc', kind: 'dicomweb', url: orthanc.dicomWebUrl }] }, null, 2));
+    slowPacs = new DelayProxy({ host: '127.0.0.1', port: orthanc.httpPort }, 400, 0);
+    await slowPacs.start();
+    const slowUrl = orthanc.dicomWebUrl.replace(`:${orthanc.httpPort}/`, `:${slowPacs.port}/`);
+    const nodes = [{ name: 'orthanc', kind: 'dicomweb', url: orthanc.dicomWebUrl }, { name: 'orthanc-slow', kind: 'dicomweb', url: slowUrl }];
+    await writeFile(process.env.HALO_PACS_CONFIG, JSON.stringify({ callingAet: 'HALO', nodes }, null, 2));
     await mkdir(join(work, 'allowed'));
     bridge = await startBridge({ allow: [join(work, 'allowed')], cacheDir: null });
     ({ ctx, page, errors } = await launchChromium());
@@ -115,6 +122,7 @@ describe('workflows end to end (PACS, cancel, errors)', () => {
   afterAll(async () => {
     await ctx?.close();
     await bridge?.close();
+    await slowPacs?.stop();
     await orthanc?.dispose();
     if (work) await rm(work, { recursive: true, force: true });
   });
@@ -144,6 +152,27 @@ describe('workflows end to end (PACS, cancel, errors)', () => {
     }
     expect(await page.locator('[data-test=error]').count()).toBe(0);
     await shot('01-pacs-search');
+  });
+
+  it('cancels a retrieval from a slow PACS: it shows how far it got, nothing opens, and the UI says so', async () => {
+    await page.selectOption('[data-test=pacs-node]', 'orthanc-slow');
+    await page.fill('[data-test=pacs-search]', 'GLI-00027');
+    await page.click('[data-test=pacs-search-go]');
+    await page.waitForSelector('[data-test=pacs-study]', { timeout: 60_000 });
+    await page.click('[data-test=pacs-retrieve]');
+    await expect.poll(() => text('[data-test=pacs-retrieving]'), { timeout: 60_000 }).toMatch(/^Retrieving from the PACS: \d+ of \d+ images/);
+    await page.click('[data-test=pacs-cancel-retrieve]');
+    await expect.poll(() => text('[data-test=error]'), { timeout: 30_000 }).toContain('Retrieval cancelled. Nothing was opened');
+    expect(await page.locator('[data-test=busy]').count()).toBe(0);
+    expect(await page.locator('[data-test=pacs-retrieving]').count()).toBe(0);
+    expect(await text('[data-test=patient]')).not.toContain('2023-08-15'); // still the bundled demo
+    expect(await page.locator('body').innerText()).not.toMatch(/\n\s+at \S+ \(|CancelledError|AbortError/);
+    await page.click('[data-test=error] button');
+    // Back to the PACS at full speed, with its study listed, for the next test.
+    await page.selectOption('[data-test=pacs-node]', 'orthanc');
+    await page.click('[data-test=pacs-search-go]');
+    await page.waitForSelector('[data-test=pacs-study]', { timeout: 30_000 });
+    expect(errors).toEqual([]);
   });
 
   it('retrieves the study and opens it in the viewer, and a segmentation runs on it', async () => {
