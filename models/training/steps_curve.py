@@ -1,7 +1,7 @@
 """Dice against sampling steps, from `halo evaluate` reports of one model on the validation patients: the curve that
 chooses the default steps (card.py --curve). Each report is one (steps, seed); the curve averages the seeds.
 
-  for s in 10 25 50; do for seed in 0 1; do
+  for s in 15 20 25; do for seed in 0 1; do
     node bin/halo.mjs evaluate --cases <validation cases> --model wt-4seq --steps $s --seed $seed --slices all \
       --stride 8 --no-progress --out eval/steps-$s-$seed.json; done; done
   /usr/bin/python3 models/training/steps_curve.py eval/steps-*.json --out models/training/eval/wt-4seq-steps.json
