@@ -10,7 +10,9 @@
 # cold CLI (fixed overhead + sampling), the whole volume, the CLI's peak RSS, and the largest difference of any
 # ensemble member from the CPU's for the same seed (the GPU providers must agree within 1e-3). CUDA loads only
 # where onnxruntime-node's CUDA libraries were installed (they are not carried: hundreds of MiB); WebGPU is
-# inside the package and needs only the GPU's Vulkan driver. Environment: VOLUME_ON_CPU=1 also times the whole
+# inside the package and needs the GPU's Vulkan driver plus the Vulkan loader and glvnd (.gl/: libvulkan1,
+# libglvnd0, libegl1, libglx0, libgl1, libopengl0, libgles2 from apt-get download; without glvnd the NVIDIA ICD
+# cannot create an instance). Environment: VOLUME_ON_CPU=1 also times the whole
 # volume on the CPU (minutes); OUT (the device tool's folder) receives the JSON of every run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
