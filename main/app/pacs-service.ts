@@ -2,7 +2,7 @@
  * The PACS as the app uses it: the settings file (read, edited from the UI), echo, study search and retrieval.
  * The protocols themselves live in main/pacs.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CancelledError, InputError } from '../errors';
 import { connectPacs } from '../pacs/client';
@@ -19,6 +19,7 @@ import { echoWithoutProbing } from '../pacs/echo';
 import type { ParsedArgOf, PacsSettingsView, PacsStudy } from './contract';
 import type { Emit } from './host';
 import { retrievedDir } from './paths';
+import { newId } from './studies';
 
 const RETRIEVAL_CANCELLED = 'Retrieval cancelled. Nothing was opened; retrieve the study again to view it.';
 
@@ -101,22 +102,31 @@ export class PacsService {
     }));
   }
 
-  /** Retrieve a study into the app's data folder; the folder it is in. */
+  /**
+   * Retrieve a study into the app's data folder; the folder it is in. It arrives in a partial folder that replaces
+   * the study's folder only once complete: a cancelled or failed retrieval leaves no half study that could be opened.
+   */
   async retrieve(node: string, studyInstanceUID: string): Promise<string> {
     this.retrieval?.abort();
     const controller = (this.retrieval = new AbortController());
     const out = join(retrievedDir(), studyInstanceUID);
+    const partial = join(retrievedDir(), `.partial-${studyInstanceUID}-${newId()}`);
     try {
       const { client } = await connectPacs(node, { settings: await this.settings(node) });
-      await mkdir(out, { recursive: true });
-      await client.retrieveStudy(studyInstanceUID, out, {
+      await mkdir(partial, { recursive: true });
+      await client.retrieveStudy(studyInstanceUID, partial, {
         signal: controller.signal,
         onProgress: (p) => this.emit('pacs.retrieve', { node, studyInstanceUID, done: p.done, total: p.total }),
       });
+      if (!controller.signal.aborted) {
+        await rm(out, { recursive: true, force: true });
+        await rename(partial, out);
+      }
     } catch (err) {
       if (!controller.signal.aborted) throw err;
     } finally {
       if (this.retrieval === controller) this.retrieval = null;
+      await rm(partial, { recursive: true, force: true });
     }
     if (controller.signal.aborted) throw new CancelledError(RETRIEVAL_CANCELLED);
     return out;

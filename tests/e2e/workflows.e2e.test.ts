@@ -166,6 +166,8 @@ describe('workflows end to end (PACS, cancel, errors)', () => {
     expect(await page.locator('[data-test=busy]').count()).toBe(0);
     expect(await page.locator('[data-test=pacs-retrieving]').count()).toBe(0);
     expect(await text('[data-test=patient]')).not.toContain('2023-08-15'); // still the bundled demo
+    // No half study is left behind that could be opened later (it arrives in a partial folder, removed).
+    expect(await readdir(join(dataDir, 'retrieved')).catch(() => [])).toEqual([]);
     expect(await page.locator('body').innerText()).not.toMatch(/\n\s+at \S+ \(|CancelledError|AbortError/);
     await page.click('[data-test=error] button');
     // Back to the PACS at full speed, with its study listed, for the next test.
