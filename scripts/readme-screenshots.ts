@@ -1,9 +1,11 @@
 /**
- * Retakes the README's screenshots from the shipped model at its defaults (50 DDPM steps, ensemble of 5), on the
+ * Retakes the README's screenshots from the shipped model at its card's defaults (steps, ensemble of 5), on the
  * bundled demo study, every slice with brain: docs/screenshot-variance.png (the variance at full opacity, 1 + 3
  * layout) and docs/screenshot-reading.png (a segmented slice with the value readout), plus one PNG per fifth slice
  * in test-results/readme/ to look through the whole volume. Run after shipping a model:
  *   npm run build && npx tsx scripts/readme-screenshots.ts
+ * With a model id (`... readme-screenshots.ts wt-flair-t1`) it segments with that model and only writes the
+ * whole-volume PNGs, to test-results/readme-<id>/: the README's screenshots stay the default model's.
  * Takes a few minutes on 2 CPU cores (the whole demo volume is segmented).
  */
 import { copyFile, mkdir } from 'node:fs/promises';
@@ -13,7 +15,8 @@ import { startBridge } from '../main/app/http-bridge';
 import { launchChromium, requirePrerequisites } from '../tests/e2e/browser';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const OUT = join(ROOT, 'test-results', 'readme');
+const model = process.argv[2];
+const OUT = join(ROOT, 'test-results', model ? `readme-${model}` : 'readme');
 
 requirePrerequisites();
 await mkdir(OUT, { recursive: true });
@@ -23,6 +26,7 @@ try {
   await page.goto(bridge.pageUrl);
   await page.waitForSelector('[data-test=uncertainty-strip]', { timeout: 120_000 });
   await page.selectOption('[data-test=scope]', 'all');
+  if (model) await page.selectOption('[data-test=model]', model);
   const t0 = Date.now();
   await page.click('[data-test=segment]');
   await page.waitForFunction(() => /^Done/.test(document.querySelector('[data-test=run-status]')?.textContent ?? ''), null, { timeout: 1_800_000, polling: 1000 });
@@ -42,23 +46,28 @@ try {
     for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowUp');
   }
 
-  // The most uncertain slice, read: mask outline, variance from its threshold, the readout under the cursor.
-  await page.click('[data-test=most-uncertain]');
-  await page.waitForTimeout(500);
-  const box = (await page.locator('[data-test=viewport-FLAIR]').boundingBox())!;
-  await page.mouse.move(box.x + box.width * 0.55, box.y + box.height * 0.55);
-  await page.waitForTimeout(300);
-  await page.screenshot({ path: join(OUT, 'reading.png') });
-
-  await page.locator('[data-test=variance-opacity]').fill('1');
-  await page.click('[data-test=layout-one-three]');
-  await page.waitForTimeout(800);
-  await page.screenshot({ path: join(OUT, 'variance.png') });
-
   if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
-  await copyFile(join(OUT, 'reading.png'), join(ROOT, 'docs', 'screenshot-reading.png'));
-  await copyFile(join(OUT, 'variance.png'), join(ROOT, 'docs', 'screenshot-variance.png'));
-  process.stdout.write(`wrote docs/screenshot-reading.png, docs/screenshot-variance.png; the whole volume in ${OUT}\n`);
+  if (model) {
+    process.stdout.write(`the whole volume with ${model} in ${OUT}\n`);
+  } else {
+    // The most uncertain slice, read: mask outline, variance from its threshold, the readout under the cursor.
+    await page.click('[data-test=most-uncertain]');
+    await page.waitForTimeout(500);
+    const box = (await page.locator('[data-test=viewport-FLAIR]').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.55, box.y + box.height * 0.55);
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(OUT, 'reading.png') });
+
+    await page.locator('[data-test=variance-opacity]').fill('1');
+    await page.click('[data-test=layout-one-three]');
+    await page.waitForTimeout(800);
+    await page.screenshot({ path: join(OUT, 'variance.png') });
+
+    if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+    await copyFile(join(OUT, 'reading.png'), join(ROOT, 'docs', 'screenshot-reading.png'));
+    await copyFile(join(OUT, 'variance.png'), join(ROOT, 'docs', 'screenshot-variance.png'));
+    process.stdout.write(`wrote docs/screenshot-reading.png, docs/screenshot-variance.png; the whole volume in ${OUT}\n`);
+  }
 } finally {
   await ctx.close();
   await bridge.close();
