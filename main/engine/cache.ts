@@ -22,7 +22,8 @@ export class MemberCache {
   constructor(
     readonly dir: string | null,
     keyParts: unknown,
-    private readonly pixels: number,
+    /** Pixels of one member of slice k (its model input's area). */
+    private readonly pixelsFor: (k: number) => number,
   ) {
     this.key = createHash('sha256').update(JSON.stringify(keyParts)).digest('hex').slice(0, 32);
   }
@@ -37,9 +38,10 @@ export class MemberCache {
     if (hit) return hit;
     if (!this.dir) return [];
     const bytes = await readFile(this.file(k)).catch(() => null);
-    if (!bytes || bytes.byteLength % (4 * this.pixels) !== 0) return [];
+    const pixels = this.pixelsFor(k);
+    if (!bytes || bytes.byteLength % (4 * pixels) !== 0) return [];
     const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    const members = Array.from({ length: all.length / this.pixels }, (_, m) => all.slice(m * this.pixels, (m + 1) * this.pixels));
+    const members = Array.from({ length: all.length / pixels }, (_, m) => all.slice(m * pixels, (m + 1) * pixels));
     this.memory.set(k, members);
     return members;
   }
@@ -47,8 +49,9 @@ export class MemberCache {
   async put(k: number, members: Float32Array[]): Promise<void> {
     this.memory.set(k, members);
     if (!this.dir) return;
-    const all = new Float32Array(members.length * this.pixels);
-    members.forEach((m, i) => all.set(m, i * this.pixels));
+    const pixels = this.pixelsFor(k);
+    const all = new Float32Array(members.length * pixels);
+    members.forEach((m, i) => all.set(m, i * pixels));
     await writeFileAtomic(this.file(k), new Uint8Array(all.buffer));
   }
 }

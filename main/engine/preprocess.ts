@@ -3,7 +3,9 @@
  * per volume, brain = non-zero in any input; each sequence clipped at its 1st/99th brain percentile (numpy's
  * linear interpolation) and scaled to [0, 1], 0 outside the brain. Per slice (rows = j, columns = i): bilinear
  * resampling to the model's pixel spacing with pixel centres aligned and edges clamped, then a crop/pad to the
- * brain's bounding box over the whole volume, centred and rounded up to a multiple of 32.
+ * brain's bounding box, centred and rounded up to the card's multiple: over the whole volume (`cropPer: "volume"`) or
+ * of each slice (`cropPer: "slice"`: a slice near the top of the head is a fraction of the middle one's size, and the
+ * model's cost follows its input's area).
  */
 import type { ModelCard } from '../model/card';
 import type { Geometry } from '../volume/volume';
@@ -21,14 +23,17 @@ export interface PreparedStudy {
   /** Source slice size (rows = dims[1], cols = dims[0]) and model-grid slice size before cropping. */
   sourceShape: [number, number];
   modelShape: [number, number];
+  /** The brain's bounding box over the whole volume (the largest input any slice gets). */
   box: CropBox;
   /** Per slice k: does it contain brain (else it is skipped, not sampled). */
   hasBrain: boolean[];
   channels: number;
-  /** Model input for slice k: [channels, box.rows, box.cols]. */
+  /** The model input's box for slice k (the volume's box, or the slice's own with `cropPer: "slice"`). */
+  boxFor(k: number): CropBox;
+  /** Model input for slice k: [channels, boxFor(k).rows, boxFor(k).cols]. */
   conditionFor(k: number): Float32Array;
-  /** Model-grid crop [box.rows, box.cols] → source slice [rows, cols] (bilinear). */
-  toSource(crop: Float32Array): Float32Array;
+  /** Slice k's model-grid crop [boxFor(k).rows, boxFor(k).cols] → source slice [rows, cols] (bilinear). */
+  toSource(crop: Float32Array, k: number): Float32Array;
   /** The brain (non-zero in any input) of source slice k, 1/0 per pixel. */
   brainFor(k: number): Uint8Array;
 }
@@ -149,15 +154,58 @@ function cropBox(union: Uint8Array, [rows, cols]: [number, number], multiple: nu
       c0 = Math.min(c0, c); c1 = Math.max(c1, c);
     }
   }
-  if (r1 < 0) return null;
+  return r1 < 0 ? null : fitBox(r0, r1, c0, c1, multiple);
+}
+
+/** The extent rows r0…r1, columns c0…c1 centred in a box rounded up to a multiple, each side at least minSize. */
+function fitBox(r0: number, r1: number, c0: number, c1: number, multiple: number, minSize = multiple): CropBox {
   const fit = (lo: number, hi: number) => {
     const len = hi + 1 - lo;
-    const size = Math.max(multiple, Math.ceil(len / multiple) * multiple);
+    const size = Math.max(minSize, Math.ceil(len / multiple) * multiple);
     return [lo - Math.floor((size - len) / 2), size];
   };
   const [row0, nr] = fit(r0, r1);
   const [col0, nc] = fit(c0, c1);
   return { row0, col0, rows: nr, cols: nc };
+}
+
+/**
+ * Slice k's own box. Resampling is separable with weights ≥ 0, so the resampled brain's rows are exactly the
+ * resampled row profile's non-zero entries (likewise columns): two 1D resamplings per slice instead of a 2D one.
+ */
+function sliceBox(
+  brain: Uint8Array,
+  plane: number,
+  k: number,
+  [rows, cols]: [number, number],
+  model: [number, number],
+  ratios: [number, number],
+  { multiple, minSize }: { multiple: number; minSize: number },
+): CropBox | null {
+  const rowHas = new Uint8Array(rows);
+  const colHas = new Uint8Array(cols);
+  for (let r = 0, q = k * plane; r < rows; r++) {
+    for (let c = 0; c < cols; c++, q++) {
+      if (brain[q]) {
+        rowHas[r] = 1;
+        colHas[c] = 1;
+      }
+    }
+  }
+  const extent = (has: Uint8Array, nOut: number, ratio: number) => {
+    const { i0, i1, w } = linearTaps(has.length, nOut, ratio);
+    let lo = -1, hi = -1;
+    for (let o = 0; o < nOut; o++) {
+      if ((has[i0[o]] && w[o] < 1) || (has[i1[o]] && w[o] > 0)) {
+        if (lo < 0) lo = o;
+        hi = o;
+      }
+    }
+    return [lo, hi];
+  };
+  const [r0, r1] = extent(rowHas, model[0], ratios[0]);
+  const [c0, c1] = extent(colHas, model[1], ratios[1]);
+  return r0 < 0 || c0 < 0 ? null : fitBox(r0, r1, c0, c1, multiple, minSize);
 }
 
 /**
@@ -247,7 +295,13 @@ export function prepareStudy(card: ModelCard, grid: Geometry, volumes: Float32Ar
   const box = cropBox(Uint8Array.from(union), modelShape, card.preprocessing.cropMultiple);
   if (!box) return null;
 
-  const crop = (img: Float32Array, out: Float32Array, offset: number) => {
+  const { cropPer, cropMultiple, cropMinSize } = card.preprocessing;
+  const sizes = { multiple: cropMultiple, minSize: cropMinSize ?? cropMultiple };
+  const boxes = hasBrain.map((any, k) =>
+    cropPer === 'slice' && any ? (sliceBox(brain, plane, k, sourceShape, modelShape, [rowRatio, colRatio], sizes) ?? box) : box,
+  );
+
+  const crop = (img: Float32Array, box: CropBox, out: Float32Array, offset: number) => {
     for (let r = 0; r < box.rows; r++) {
       const sr = r + box.row0;
       if (sr < 0 || sr >= modelShape[0]) continue;
@@ -265,7 +319,9 @@ export function prepareStudy(card: ModelCard, grid: Geometry, volumes: Float32Ar
     box,
     hasBrain,
     channels: volumes.length,
+    boxFor: (k) => boxes[k],
     conditionFor(k: number): Float32Array {
+      const box = boxes[k];
       const out = new Float32Array(volumes.length * box.rows * box.cols);
       const norm = new Float64Array(plane);
       volumes.forEach((v, ch) => {
@@ -275,14 +331,15 @@ export function prepareStudy(card: ModelCard, grid: Geometry, volumes: Float32Ar
           const x = v[k * plane + p];
           norm[p] = brain[k * plane + p] ? (Math.min(Math.max(x, lo), hi) - lo) / scale : 0;
         }
-        crop(toModel(norm), out, ch * box.rows * box.cols);
+        crop(toModel(norm), box, out, ch * box.rows * box.cols);
       });
       return out;
     },
     brainFor(k: number): Uint8Array {
       return brain.subarray(k * plane, (k + 1) * plane);
     },
-    toSource(cropped: Float32Array): Float32Array {
+    toSource(cropped: Float32Array, k: number): Float32Array {
+      const box = boxes[k];
       const full = new Float32Array(modelShape[0] * modelShape[1]);
       for (let r = 0; r < box.rows; r++) {
         const sr = r + box.row0;

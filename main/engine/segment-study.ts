@@ -106,8 +106,8 @@ function assembleSession(
   const { sampler, ensemble, seed } = settings;
   const cache = new MemberCache(
     cacheDir,
-    { inputs: card.inputs.map((r) => study.identity[r]), model: [card.id, card.version], sampler, seed },
-    prepared.box.rows * prepared.box.cols,
+    { inputs: card.inputs.map((r) => study.identity[r]), model: [card.id, card.version], preprocessing: card.preprocessing, sampler, seed },
+    (k) => prepared.boxFor(k).rows * prepared.boxFor(k).cols,
   );
   const engine = new EnsembleEngine(denoiser, card, prepared, { sampler, ensemble, seed }, cache);
   return { model, study, engine, denoiser, warnings: inputWarnings(study), close: () => denoiser.release() };

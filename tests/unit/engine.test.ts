@@ -3,16 +3,34 @@
  * independence from batching, growing the ensemble without resampling, cancellation within a step, slices
  * without brain skipped, the disk cache.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError } from '../../main/errors';
+import { loadModel } from '../../main/model/card';
 import { openSegmentation, parseSliceRange, viewportFirst, type SegmentationSession } from '../../main/engine/segment-study';
 import { CASE_27 } from '../support/paths';
 
 const open = (cacheDir: string | null, seed = 3) =>
   openSegmentation({ kind: 'case', folder: CASE_27 }, { modelId: 'wt-4seq', device: 'cpu', sampler: { kind: 'ddpm', steps: 3 }, ensemble: 2, seed, cacheDir });
+
+/** The shipped model with its card switched to per-slice crop boxes (cropPer "slice"), in a scratch models folder. */
+async function openPerSlice(): Promise<SegmentationSession> {
+  const { card, onnxPath } = await loadModel('wt-4seq');
+  const root = mkdtempSync(join(tmpdir(), 'halo-models-'));
+  mkdirSync(join(root, 'wt-4seq'));
+  writeFileSync(join(root, 'wt-4seq', 'card.json'), JSON.stringify({ ...card, preprocessing: { ...card.preprocessing, cropPer: 'slice', cropMultiple: 16 } }));
+  symlinkSync(onnxPath, join(root, 'wt-4seq', card.onnx.file));
+  const before = process.env.HALO_MODELS_DIR;
+  process.env.HALO_MODELS_DIR = root;
+  try {
+    return await open(null);
+  } finally {
+    if (before === undefined) delete process.env.HALO_MODELS_DIR;
+    else process.env.HALO_MODELS_DIR = before;
+  }
+}
 
 const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
@@ -110,13 +128,32 @@ describe('screening plan', () => {
 });
 
 describe('EnsembleEngine.screen', () => {
+  it('with a card that crops per slice, puts only slices of one input shape in a model call', async () => {
+    const s = await openPerSlice();
+    const one = await openPerSlice();
+    try {
+      const slices = [20, 60, 75, 76, 130];
+      const shapes = new Set(slices.map((k) => `${s.engine.study.boxFor(k).rows}x${s.engine.study.boxFor(k).cols}`));
+      expect(shapes.size).toBeGreaterThan(1); // the top and bottom of the head are smaller
+      const batched = await s.engine.screen({ slices, maxBatch: 5 });
+      const single = await one.engine.screen({ slices, maxBatch: 1 });
+      expect(batched).toEqual(single);
+      const [a] = await s.engine.run({ slices: [20] });
+      const [b] = await one.engine.run({ slices: [20] });
+      a.members.forEach((m, i) => expect(maxDiff(m, b.members[i])).toBeLessThan(1e-5));
+    } finally {
+      await s.close();
+      await one.close();
+    }
+  });
+
   it('samples member 0 of many slices, batched across slices, and the full run reuses it exactly', async () => {
     const s = await open(null);
     const fresh = await open(null);
     try {
       const found = await s.engine.screen({ slices: [150, 60, 75, 76, 77], maxBatch: 3 });
       expect([...found.keys()].sort()).toEqual([60, 75, 76, 77]); // 150 has no brain
-      for (const px of found.values()) expect(Number.isInteger(px) && px >= 0 && px <= s.engine.study.box.rows * s.engine.study.box.cols).toBe(true);
+      for (const [k, px] of found) expect(Number.isInteger(px) && px >= 0 && px <= s.engine.study.boxFor(k).rows * s.engine.study.boxFor(k).cols).toBe(true);
       expect(s.engine.result(75)).toBeUndefined();
       // The full run samples only the missing members, and the result is exactly that of a run without screening.
       const progress: number[] = [];

@@ -47,10 +47,47 @@ describe('preprocessing parity with the training code', () => {
     // and the inputs are not trivially zero
     expect(prepared.conditionFor(77).some((v) => v > 0.5)).toBe(true);
 
-    const back = prepared.toSource(prepared.conditionFor(slices[0]).subarray(0, rows * cols));
+    const back = prepared.toSource(prepared.conditionFor(slices[0]).subarray(0, rows * cols), slices[0]);
     const backRef = f32(join(out, 'back.f32'));
     let worstBack = 0;
     back.forEach((v, p) => (worstBack = Math.max(worstBack, Math.abs(v - backRef[p]))));
     expect(worstBack).toBeLessThan(1e-5);
+  });
+
+  it('matches data.py with each slice in its own box (cropPer "slice", a minimum size)', async () => {
+    const { card: shipped } = await loadModel('wt-4seq');
+    const card = { ...shipped, preprocessing: { ...shipped.preprocessing, cropPer: 'slice' as const, cropMultiple: 16, cropMinSize: 48 } };
+    const caseDir = join(DATA, 'brats', 'BraTS2021_00006');
+    const slices = [0, 20, 77, 120, 135];
+    const out = mkdtempSync(join(tmpdir(), 'halo-prep-'));
+    await promisify(execFile)('/usr/bin/python3', [
+      'tests/support/prep_reference.py', caseDir, card.inputs.join(','), String(card.preprocessing.pixelSpacingMm), out, slices.join(','), '16', '48',
+    ]);
+    const ref = JSON.parse(readFileSync(join(out, 'box.json'), 'utf8'));
+    const study = await loadStudy({ kind: 'case', folder: caseDir }, card.inputs);
+    const prepared = prepareStudy(card, study.reference.geometry, card.inputs.map((r) => study.aligned[r]!))!;
+    const areas = new Set<number>();
+    for (const k of slices) {
+      const { row0, col0, rows, cols } = prepared.boxFor(k);
+      expect([row0, col0, rows, cols], `slice ${k}`).toEqual(ref.slice_boxes[k]);
+      areas.add(rows * cols);
+      const expected = f32(join(out, `slice-${k}.f32`));
+      const got = prepared.conditionFor(k);
+      expect(got.length).toBe(expected.length);
+      let worst = 0;
+      got.forEach((v, p) => (worst = Math.max(worst, Math.abs(v - expected[p]))));
+      expect(worst, `slice ${k}`).toBeLessThan(1e-5);
+      // Mapped back, a slice's input lands where the volume-box input of the same slice does.
+      const back = prepared.toSource(got.subarray(0, rows * cols), k);
+      const viaVolume = prepareStudy(shipped, study.reference.geometry, card.inputs.map((r) => study.aligned[r]!))!;
+      const { rows: vr, cols: vc } = viaVolume.box;
+      const backVolume = viaVolume.toSource(viaVolume.conditionFor(k).subarray(0, vr * vc), k);
+      let worstBack = 0;
+      back.forEach((v, p) => (worstBack = Math.max(worstBack, Math.abs(v - backVolume[p]))));
+      expect(worstBack, `slice ${k}`).toBeLessThan(1e-6);
+    }
+    expect(areas.size).toBeGreaterThan(1); // the boxes really differ from slice to slice
+    expect(prepared.boxFor(135)).toMatchObject({ rows: 48, cols: 48 }); // the top of the head, at the minimum size
+    expect(Math.max(...areas)).toBeLessThanOrEqual(prepared.box.rows * prepared.box.cols);
   });
 });

@@ -58,11 +58,14 @@ export async function bench(o: BenchOptions): Promise<void> {
   const { engine, model, denoiser } = session;
   const defaults = { ...engine.settings.sampler };
   const ensemble = engine.settings.ensemble;
-  const { rows, cols } = engine.study.box;
+  // The slice in view's model input (its own box when the card crops per slice); the step and the reference use it.
+  const { rows, cols } = engine.study.boxFor(k);
+  const volumeBox = engine.study.box;
+  const inputs = `model input ${rows}x${cols}${rows * cols !== volumeBox.rows * volumeBox.cols ? ` (slice ${k}; each slice its own box, at most ${volumeBox.rows}x${volumeBox.cols})` : ''}`;
   const device = denoiser.device;
   const threads = device.threads ?? null;
   log(`halo bench: ${model.card.id} on ${PROVIDER_LABEL[device.provider]}${threads ? ` (${threads} threads)` : ''} ` +
-    `(${device.reason}); model input ${rows}x${cols}, ${defaults.kind.toUpperCase()} ${defaults.steps} steps, ensemble ${ensemble}`);
+    `(${device.reason}); ${inputs}, ${defaults.kind.toUpperCase()} ${defaults.steps} steps, ensemble ${ensemble}`);
   let timings: StepTimings;
   try {
     await engine.run({ slices: [k + 1] });
@@ -101,6 +104,7 @@ export async function bench(o: BenchOptions): Promise<void> {
     deviceReason: device.reason,
     threads,
     modelInput: [rows, cols],
+    volumeBox: [volumeBox.rows, volumeBox.cols],
     sampler: defaults,
     ensemble,
     cli,
@@ -132,7 +136,7 @@ export async function bench(o: BenchOptions): Promise<void> {
   const v = result.wholeVolume;
   process.stdout.write(
     [
-      `device                         ${PROVIDER_LABEL[device.provider]}${threads ? `, ${threads} intra-op threads` : ''}; model input ${rows}x${cols}`,
+      `device                         ${PROVIDER_LABEL[device.provider]}${threads ? `, ${threads} intra-op threads` : ''}; ${inputs}`,
       `halo --help                    ${helpSeconds.toFixed(2)} s (${cli === 'compiled' ? 'compiled CLI' : 'from the TypeScript sources, not a build'})`,
       `per step at batch ${ensemble}            ${ms(stepSeconds)} (JS-side work ${(100 * jsShare).toFixed(1)} %)`,
       `slice in view, cold CLI        ${result.sliceInView.wallSeconds} s = fixed overhead ${result.sliceInView.fixedOverheadSeconds} s ` +
