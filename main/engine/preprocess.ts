@@ -157,11 +157,11 @@ function cropBox(union: Uint8Array, [rows, cols]: [number, number], multiple: nu
   return r1 < 0 ? null : fitBox(r0, r1, c0, c1, multiple);
 }
 
-/** The extent rows r0…r1, columns c0…c1 centred in a box rounded up to a multiple, each side at least minSize. */
-function fitBox(r0: number, r1: number, c0: number, c1: number, multiple: number, minSize = multiple): CropBox {
+/** The extent rows r0…r1, columns c0…c1 centred in a box rounded up to a multiple. */
+function fitBox(r0: number, r1: number, c0: number, c1: number, multiple: number): CropBox {
   const fit = (lo: number, hi: number) => {
     const len = hi + 1 - lo;
-    const size = Math.max(minSize, Math.ceil(len / multiple) * multiple);
+    const size = Math.max(multiple, Math.ceil(len / multiple) * multiple);
     return [lo - Math.floor((size - len) / 2), size];
   };
   const [row0, nr] = fit(r0, r1);
@@ -180,7 +180,7 @@ function sliceBox(
   [rows, cols]: [number, number],
   model: [number, number],
   ratios: [number, number],
-  { multiple, minSize }: { multiple: number; minSize: number },
+  multiple: number,
 ): CropBox | null {
   const rowHas = new Uint8Array(rows);
   const colHas = new Uint8Array(cols);
@@ -205,7 +205,7 @@ function sliceBox(
   };
   const [r0, r1] = extent(rowHas, model[0], ratios[0]);
   const [c0, c1] = extent(colHas, model[1], ratios[1]);
-  return r0 < 0 || c0 < 0 ? null : fitBox(r0, r1, c0, c1, multiple, minSize);
+  return r0 < 0 || c0 < 0 ? null : fitBox(r0, r1, c0, c1, multiple);
 }
 
 /**
@@ -295,10 +295,9 @@ export function prepareStudy(card: ModelCard, grid: Geometry, volumes: Float32Ar
   const box = cropBox(Uint8Array.from(union), modelShape, card.preprocessing.cropMultiple);
   if (!box) return null;
 
-  const { cropPer, cropMultiple, cropMinSize } = card.preprocessing;
-  const sizes = { multiple: cropMultiple, minSize: cropMinSize ?? cropMultiple };
+  const { cropPer, cropMultiple } = card.preprocessing;
   const boxes = hasBrain.map((any, k) =>
-    cropPer === 'slice' && any ? (sliceBox(brain, plane, k, sourceShape, modelShape, [rowRatio, colRatio], sizes) ?? box) : box,
+    cropPer === 'slice' && any ? (sliceBox(brain, plane, k, sourceShape, modelShape, [rowRatio, colRatio], cropMultiple) ?? box) : box,
   );
 
   const crop = (img: Float32Array, box: CropBox, out: Float32Array, offset: number) => {

@@ -27,8 +27,6 @@ export const ModelCardSchema = z
       cropMultiple: z.number().int().positive(),
       /** The crop box: the brain's over the whole volume, or each slice's own (see preprocess.ts). */
       cropPer: z.enum(['volume', 'slice']).default('volume'),
-      /** With cropPer "slice": the smallest side of a slice's box (default: cropMultiple). */
-      cropMinSize: z.number().int().positive().optional(),
     }),
     maskEncoding: z.object({ x0FromMask: z.literal('2*m-1'), threshold: z.number() }),
     schedule: z.object({ kind: z.literal('linear'), T: z.number().int().positive(), learnedSigma: z.literal(true) }),

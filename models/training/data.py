@@ -60,15 +60,14 @@ def resample_2d(a: np.ndarray, spacing_in, spacing_out: float, shape_out=None) -
     return resample_axis(a, a.ndim - 1, co, spacing_out / spacing_in[1] if not shape_out else cols / co)
 
 
-def crop_box(brain_2d_union: np.ndarray, multiple: int = MULTIPLE, min_size: int = None) -> tuple:
-    """(row0, col0, size_r, size_c): brain bounding box centred in a box rounded up to a multiple (32), each side
-    at least min_size (default: the multiple)."""
+def crop_box(brain_2d_union: np.ndarray, multiple: int = MULTIPLE) -> tuple:
+    """(row0, col0, size_r, size_c): brain bounding box centred in a box rounded up to a multiple (32)."""
     rows = np.flatnonzero(brain_2d_union.any(axis=1))
     cols = np.flatnonzero(brain_2d_union.any(axis=0))
     box = []
     for idx in (rows, cols):
         lo, hi = int(idx[0]), int(idx[-1]) + 1
-        size = max(min_size or multiple, math.ceil((hi - lo) / multiple) * multiple)
+        size = max(multiple, math.ceil((hi - lo) / multiple) * multiple)
         box.append((lo - (size - (hi - lo)) // 2, size))
     return box[0][0], box[1][0], box[0][1], box[1][1]
 
@@ -115,19 +114,19 @@ class PreparedVolume:
             m = resample_2d(self.seg.astype(np.float64), spacing_rc, model_spacing) >= 0.5
             self.masks = crop(m, self.box).astype(np.float32)
 
-    def slice_box(self, k: int, multiple: int, min_size: int = None) -> tuple:
+    def slice_box(self, k: int, multiple: int) -> tuple:
         """Slice k's own crop box (a card's `cropPer: "slice"`): its resampled brain's bounding box."""
-        return crop_box(self._brain_grid[k], multiple, min_size)
+        return crop_box(self._brain_grid[k], multiple)
 
-    def slice_cond(self, k: int, multiple: int, min_size: int = None) -> np.ndarray:
+    def slice_cond(self, k: int, multiple: int) -> np.ndarray:
         """Slice k's model input [C, H, W] in its own crop box."""
         # The volume's box holds every brain pixel of every slice, and all is 0 outside the brain.
         full = uncrop(self.cond[k], self.box, self.model_shape)
-        return crop(full, self.slice_box(k, multiple, min_size)).astype(np.float32)
+        return crop(full, self.slice_box(k, multiple)).astype(np.float32)
 
-    def to_source(self, a: np.ndarray, box=None) -> np.ndarray:
-        """Map model-grid crops [..., H, W] (in the volume's box, or `box`) back onto the source slices (bilinear)."""
-        full = uncrop(a, self.box if box is None else box, self.model_shape)
+    def to_source(self, a: np.ndarray) -> np.ndarray:
+        """Map model-grid crops [..., H, W] back onto the source slices (bilinear)."""
+        full = uncrop(a, self.box, self.model_shape)
         return resample_2d(full, None, None, shape_out=self.source_shape)
 
 

@@ -1,5 +1,5 @@
 """Reference preprocessing (models/training/data.py) for the TypeScript parity test.
-usage: prep_reference.py CASE_DIR ROLES(comma) SPACING OUT_DIR SLICE[,SLICE...] [SLICE_CROP_MULTIPLE SLICE_CROP_MIN]
+usage: prep_reference.py CASE_DIR ROLES(comma) SPACING OUT_DIR SLICE[,SLICE...] [SLICE_CROP_MULTIPLE]
 Writes box.json and cond.f32 ([len(slices), C, H, W]) and back.f32 (to_source of channel 0 of the first slice);
 with SLICE_CROP_MULTIPLE also each slice's own box (in box.json) and its input (slice-K.f32), as with a card's
 `cropPer: "slice"`."""
@@ -17,11 +17,10 @@ slices = [int(s) for s in sys.argv[5].split(",")]
 vol = data.load_case(Path(case), roles, spacing)
 out.mkdir(parents=True, exist_ok=True)
 multiple = int(sys.argv[6]) if len(sys.argv) > 6 else None
-min_size = int(sys.argv[7]) if len(sys.argv) > 7 else None
-slice_boxes = {k: list(vol.slice_box(k, multiple, min_size)) for k in slices} if multiple else {}
+slice_boxes = {k: list(vol.slice_box(k, multiple)) for k in slices} if multiple else {}
 (out / "box.json").write_text(json.dumps({"box": list(vol.box), "model_shape": list(vol.model_shape),
                                           "has_brain": [bool(b) for b in vol.has_brain], "slice_boxes": slice_boxes}))
 for k in slice_boxes:
-    vol.slice_cond(k, multiple, min_size).astype("<f4").tofile(out / f"slice-{k}.f32")
+    vol.slice_cond(k, multiple).astype("<f4").tofile(out / f"slice-{k}.f32")
 vol.cond[slices].astype("<f4").tofile(out / "cond.f32")
 vol.to_source(vol.cond[slices[0], 0]).astype("<f4").tofile(out / "back.f32")

@@ -54,14 +54,14 @@ describe('preprocessing parity with the training code', () => {
     expect(worstBack).toBeLessThan(1e-5);
   });
 
-  it('matches data.py with each slice in its own box (cropPer "slice", a minimum size)', async () => {
+  it('matches data.py with each slice in its own box (cropPer "slice")', async () => {
     const { card: shipped } = await loadModel('wt-4seq');
-    const card = { ...shipped, preprocessing: { ...shipped.preprocessing, cropPer: 'slice' as const, cropMultiple: 16, cropMinSize: 48 } };
+    const card = { ...shipped, preprocessing: { ...shipped.preprocessing, cropPer: 'slice' as const, cropMultiple: 16 } };
     const caseDir = join(DATA, 'brats', 'BraTS2021_00006');
     const slices = [0, 20, 77, 120, 135];
     const out = mkdtempSync(join(tmpdir(), 'halo-prep-'));
     await promisify(execFile)('/usr/bin/python3', [
-      'tests/support/prep_reference.py', caseDir, card.inputs.join(','), String(card.preprocessing.pixelSpacingMm), out, slices.join(','), '16', '48',
+      'tests/support/prep_reference.py', caseDir, card.inputs.join(','), String(card.preprocessing.pixelSpacingMm), out, slices.join(','), '16',
     ]);
     const ref = JSON.parse(readFileSync(join(out, 'box.json'), 'utf8'));
     const study = await loadStudy({ kind: 'case', folder: caseDir }, card.inputs);
@@ -87,7 +87,7 @@ describe('preprocessing parity with the training code', () => {
       expect(worstBack, `slice ${k}`).toBeLessThan(1e-6);
     }
     expect(areas.size).toBeGreaterThan(1); // the boxes really differ from slice to slice
-    expect(prepared.boxFor(135)).toMatchObject({ rows: 48, cols: 48 }); // the top of the head, at the minimum size
+    expect(prepared.boxFor(135)).toMatchObject({ rows: 16, cols: 16 }); // the top of the head
     expect(Math.max(...areas)).toBeLessThanOrEqual(prepared.box.rows * prepared.box.cols);
   });
 });
