@@ -85,6 +85,9 @@ def main():
     ap.add_argument("--speed", default=None)
     ap.add_argument("--steps", type=int, default=None, help="default sampling steps (chosen from the validation curve)")
     ap.add_argument("--sampler", default="ddpm")
+    ap.add_argument("--crop-per", choices=["volume", "slice"], default=None,
+                    help="the engine's crop box: the volume's (multiple of 32) or each slice's own (multiple of 16, for "
+                         "a model trained on tight crops); default: the card's, else volume")
     args = ap.parse_args()
     spec = train.DATASETS[args.model]
     ckpts = HERE / "checkpoints" / args.model
@@ -97,6 +100,13 @@ def main():
     speed = json.loads(Path(args.speed).read_text()) if args.speed else old.get("speed")
     curve = json.loads(Path(args.curve).read_text())["steps_curve"] if args.curve else old.get("stepsCurve")
     steps = args.steps or (old.get("defaults") or {}).get("steps") or 20
+    crop_per = args.crop_per or (old.get("preprocessing") or {}).get("cropPer") or "volume"
+    crop = ({"cropPer": "volume", "cropMultiple": 32,
+             "crop": "bounding box of the brain over the whole volume on the model grid, centred in a box rounded up "
+                     "to a multiple of 32; zero padding"} if crop_per == "volume" else
+            {"cropPer": "slice", "cropMultiple": train.TIGHT_MULTIPLE,
+             "crop": "bounding box of the brain in each slice on the model grid, centred in a box rounded up to a "
+                     f"multiple of {train.TIGHT_MULTIPLE}; zero padding"})
     card = {
         "id": args.model,
         "version": args.version,
@@ -106,7 +116,7 @@ def main():
         "onnx": {"file": "model.onnx", "input": "x", "timestep": "t", "output": "out",
                  "layout": "x: [B, len(inputs)+1, H, W] = inputs in order, then the noisy mask; t: [B] timestep on the "
                            "0..T-1 scale; out: [B, 2, H, W] = eps, learned-variance interpolation v in [-1, 1]; "
-                           "H, W multiples of 32"},
+                           "H, W multiples of 16"},
         "preprocessing": {
             "brainMask": "nonzero-in-any-input",
             "clipPercentiles": [1, 99],
@@ -114,8 +124,7 @@ def main():
             "slicePlane": "the volume's k axis (axial for BraTS); rows = j, columns = i",
             "pixelSpacingMm": train.MODEL_SPACING,
             "resampling": "separable linear, pixel centres aligned (x_in = (x_out + 0.5) * s_out / s_in - 0.5), edges clamped",
-            "cropMultiple": 32,
-            "crop": "bounding box of the brain over the whole volume on the model grid, centred in a box rounded up to a multiple of 32; zero padding",
+            **crop,
         },
         "maskEncoding": {"x0FromMask": "2*m-1", "maskFromX0": "clip((x0 + 1) / 2, 0, 1)", "threshold": 0.5},
         "postprocessing": "each member mapped back to the source grid (bilinear) and set to 0 outside the brain mask; "
@@ -134,7 +143,9 @@ def main():
             "batch": recipe.get("batch"),
             "slices": "whole brain context: slices zero-padded to "
                       f"{recipe.get('pad')}x{recipe.get('pad')}, one random affine per sample (8 right-angle orientations, "
-                      f"+-15 degrees, scale 0.9-1.1) cropping {recipe.get('crop')}x{recipe.get('crop')}",
+                      f"+-15 degrees, scale 0.9-1.1) cropping {recipe.get('crop')}x{recipe.get('crop')}"
+                      + (f"; {recipe['tight']:.0%} of the batches cut instead to each slice's own brain box (multiple of "
+                         f"{recipe.get('tight_multiple')}), as the engine's per-slice crop" if recipe.get("tight") else ""),
             "intensity": "per sequence inside the brain: gamma exp(U(-0.4, 0.4)), smooth multiplicative bias field "
                          "(4x4 control points, sd 0.15 in log), gain 0.9-1.1, shift +-0.05",
             "sampling": "every batch half slices with tumour, half tumour-free slices with brain",

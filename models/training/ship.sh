@@ -11,6 +11,8 @@ cd "$(dirname "$0")/../.."
 model="$1"; version="${2:-0.2.0}"; steps="${3:-50}"; stride="${4:-4}"
 py=/usr/bin/python3
 curve=(); [ -z "${CURVE:-}" ] || curve=(--curve "$CURVE")
+# CROP_PER=slice ships the candidate with each slice's own crop box (a model trained on tight crops).
+crop=(); [ -z "${CROP_PER:-}" ] || crop=(--crop-per "$CROP_PER")
 cache=models/training/data-cache
 cases="$cache/validation-cases"; stage="$cache/staging"; eval=models/training/eval
 mkdir -p "$eval" "$stage"
@@ -26,7 +28,7 @@ if [ ! -f "$eval/$model.json" ] || ! $py -c "import json,sys; r=json.load(open('
 fi
 rm -rf "$stage/$model"; cp -r "models/$model" "$stage/$model"
 $py models/training/export.py --model "$model" --checkpoint "models/training/checkpoints/$model/best.pt" --out "$stage/$model/model.onnx"
-$py models/training/card.py --model "$model" --models-dir "$stage" --version "$version" --steps "$steps" "${curve[@]}"
+$py models/training/card.py --model "$model" --models-dir "$stage" --version "$version" --steps "$steps" "${curve[@]}" "${crop[@]}"
 evaluate "$stage" "$stage/$model-eval.json"
 if ! $py - "$eval/$model.json" "$stage/$model-eval.json" <<'PY'
 import json, sys

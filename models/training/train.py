@@ -65,6 +65,10 @@ ARCH = dict(model_channels=16, channel_mult=(1, 2, 4, 4), num_res_blocks=1, atte
 # Whole-brain context: slices are padded to PAD x PAD and the training crop (CROP x CROP after a random
 # rotation/scaling) holds most of a BraTS brain at 2 mm (about 70 x 85 pixels).
 PAD, CROP = 128, 96
+# Tight crops: a share of the batches is cut to each slice's own brain box rounded up to TIGHT_MULTIPLE, as the
+# engine does for a card with preprocessing.cropPer "slice" (about half the whole volume's sampling time), so that
+# the net sees the brain touching the window's edges as well as inside a margin of zeros.
+TIGHT_MULTIPLE = 16
 
 
 def use_brats_root(model_id: str, root: Path, val_fraction: float) -> None:
@@ -134,6 +138,37 @@ def augment(cond, x0, gen, crop=CROP):
     return cond, x0
 
 
+def _shift_crop(a, r0, c0, rows, cols):
+    """a[..., r0:r0+rows, c0:c0+cols] with zeros where the window leaves a (the engine's crop)."""
+    h, w = a.shape[-2:]
+    padded = F.pad(a, (cols, cols, rows, rows))
+    return padded[..., r0 + rows:r0 + 2 * rows, c0 + cols:c0 + 2 * cols]
+
+
+def tight_crop(cond, x0, multiple=TIGHT_MULTIPLE, groups=2):
+    """Cut each sample to its own brain box rounded up to `multiple` (data.crop_box, the engine's per-slice box).
+    A call needs one shape, so the samples are sorted by box area into `groups` groups and each group takes its
+    largest box (smaller brains in it keep a margin of zeros). Returns a list of (cond, x0, share of the batch)."""
+    brain = (cond > 0).any(1).cpu().numpy()
+    h, w = brain.shape[-2:]
+    boxes = [data.crop_box(b, multiple) if b.any() else ((h - multiple) // 2, (w - multiple) // 2, multiple, multiple)
+             for b in brain]
+    order = sorted(range(len(boxes)), key=lambda i: boxes[i][2] * boxes[i][3])
+    out = []
+    for part in np.array_split(order, groups):
+        if not len(part):
+            continue
+        rows, cols = max(boxes[i][2] for i in part), max(boxes[i][3] for i in part)
+        cs, ms = [], []
+        for i in part:
+            r0, c0, sr, sc = boxes[i]
+            r0, c0 = r0 - (rows - sr) // 2, c0 - (cols - sc) // 2
+            cs.append(_shift_crop(cond[i], r0, c0, rows, cols))
+            ms.append(_shift_crop(x0[i] + 1, r0, c0, rows, cols) - 1)  # the mask's background is -1
+        out.append((torch.stack(cs), torch.stack(ms), len(part) / len(boxes)))
+    return out
+
+
 # ---- validation on the held-out patients ------------------------------------------------------------------------
 
 def validation_slices(vol, n_tumour=4, n_free=2):
@@ -144,29 +179,55 @@ def validation_slices(vol, n_tumour=4, n_free=2):
     return pick(tumour, n_tumour), pick(free, n_free)
 
 
+def _validation_inputs(vol, zs, tight):
+    """Model inputs and masks of slices zs: in the volume's box, or (tight) each cut to its own brain box (found
+    from the input's non-zero pixels, which the volume's box holds: works for packed volumes too)."""
+    if not tight:
+        return [(vol.cond[zs], vol.masks[zs])]
+    boxes = [data.crop_box((vol.cond[z] != 0).any(0), TIGHT_MULTIPLE) for z in zs]
+    return [(data.crop(vol.cond[z], box)[None], data.crop(vol.masks[z], box)[None]) for z, box in zip(zs, boxes)]
+
+
 @torch.no_grad()
-def quick_validation(model, vols, names, steps=20, n=3, seed=0):
+def quick_validation(model, vols, names, steps=20, n=3, seed=0, tight=False):
     """Per patient: mean Dice of the n-ensemble on tumour slices, and false-positive area (cm^2 per slice) on
-    tumour-free slices, on the model grid. A cheap proxy of evaluate.py for choosing the best checkpoint."""
+    tumour-free slices, on the model grid. A cheap proxy of evaluate.py for choosing the best checkpoint.
+    tight: each slice in its own crop box (cropPer "slice") instead of the volume's."""
     sampler = diffusion.make_sampler("ddpm", T, steps)
     gen = torch.Generator().manual_seed(seed)  # noise drawn on the CPU: the same samples on any device
     dev = next(model.parameters()).device
     out = {}
     for vol, name in zip(vols, names):
         tumour, free = validation_slices(vol)
-        zs = tumour + free
-        cond = torch.from_numpy(np.repeat(vol.cond[zs], n, axis=0)).to(dev)
-        x = diffusion.sample(model, sampler, cond, generator=gen)[:, 0].cpu().numpy()
-        mean = ((x + 1) / 2).clip(0, 1).reshape(len(zs), n, *x.shape[1:]).mean(1)
-        brain = (vol.cond[zs] != 0).any(1)  # the engine sets every member to 0 outside the brain: so does this
-        pred, gt = (mean > 0.5) & brain, vol.masks[zs] > 0.5
-        dices = [2 * (p & g).sum() / max(p.sum() + g.sum(), 1) for p, g in zip(pred[:len(tumour)], gt[:len(tumour)])]
-        fp_cm2 = [p.sum() * MODEL_SPACING ** 2 / 100 for p in pred[len(tumour):]]
+        preds, gts = [], []
+        for cond_np, gt_np in _validation_inputs(vol, tumour + free, tight):
+            cond = torch.from_numpy(np.repeat(cond_np, n, axis=0)).to(dev)
+            x = diffusion.sample(model, sampler, cond, generator=gen)[:, 0].cpu().numpy()
+            mean = ((x + 1) / 2).clip(0, 1).reshape(len(cond_np), n, *x.shape[1:]).mean(1)
+            brain = (cond_np != 0).any(1)  # the engine sets every member to 0 outside the brain: so does this
+            preds += list((mean > 0.5) & brain)
+            gts += list(gt_np > 0.5)
+        dices = [2 * (p & g).sum() / max(p.sum() + g.sum(), 1) for p, g in zip(preds[:len(tumour)], gts[:len(tumour)])]
+        fp_cm2 = [p.sum() * MODEL_SPACING ** 2 / 100 for p in preds[len(tumour):]]
         out[name] = {"dice": float(np.mean(dices)) if dices else None, "fp_cm2": float(np.mean(fp_cm2)) if fp_cm2 else 0.0}
     dice = float(np.mean([v["dice"] for v in out.values() if v["dice"] is not None]))
     fp = float(np.mean([v["fp_cm2"] for v in out.values()]))
     # One number to rank checkpoints: Dice, minus 0.01 per cm^2 of false positives on tumour-free slices.
     return {"dice": dice, "fp_cm2": fp, "score": dice - 0.01 * fp, "patients": out}
+
+
+def score_kind(tight: float) -> str:
+    return "volume+slice boxes" if tight else "volume box"
+
+
+def validate(model, vols, names, tight: float) -> dict:
+    """The quick validation in the volume's crop box, and (a model trained on tight crops) in each slice's own
+    box too: then the score is the mean of both, so the best checkpoint serves either kind of card."""
+    val = quick_validation(model, vols, names)
+    if tight:
+        val = {**val, "tight": quick_validation(model, vols, names, tight=True)}
+        val["score"] = (val["score"] + val["tight"]["score"]) / 2
+    return {**val, "score_kind": score_kind(tight)}
 
 
 # ---- training --------------------------------------------------------------------------------------------------
@@ -226,6 +287,8 @@ def main():
                     help="base channels of a new model (capacity against speed); a resumed one keeps its own")
     ap.add_argument("--init-from", default=None, choices=sorted(DATASETS),
                     help="start a new run from another shipped model's weights (its inputs taken by sequence)")
+    ap.add_argument("--tight", type=float, default=0.5,
+                    help="share of the batches cut to each slice's own brain box (cropPer \"slice\"); 0: never")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.brats_root:
@@ -268,6 +331,9 @@ def main():
         model = UNet(**state["config"]).to(dev)  # a resumed run keeps its own architecture, whatever --channels says
         model.load_state_dict(state["model"])
         step, best, origin = state["step"], state.get("best"), state.get("origin", origin)
+        if best is not None and best.get("score_kind") != score_kind(args.tight):
+            print(f"the best so far (step {best['step']}) was scored another way: it restarts", flush=True)
+            best = None
         print(f"resumed at step {step}" + ("" if ckpt.exists() else f" from {carried.name} (optimiser state restarts)"), flush=True)
     elif args.resume:
         model, step, version = initial_weights(args.model, dev)
@@ -292,7 +358,8 @@ def main():
     lr_schedule = earlier.get("lr_schedule") or ([[0, earlier["lr"]]] if "lr" in earlier else [])
     if not lr_schedule or lr_schedule[-1][1] != args.lr:
         lr_schedule.append([step, args.lr])
-    recipe = dict(batch=args.batch, lr=args.lr, lr_schedule=lr_schedule, ema=args.ema, pad=PAD, crop=CROP, origin=origin,
+    recipe = dict(batch=args.batch, lr=args.lr, lr_schedule=lr_schedule, ema=args.ema, pad=PAD, crop=CROP,
+                  tight=args.tight, tight_multiple=TIGHT_MULTIPLE, origin=origin,
                   train=[name for _, name in spec["train"]], val=val_names)
 
     schedule = diffusion.Schedule(diffusion.linear_betas(T))
@@ -306,17 +373,21 @@ def main():
         half = args.batch // 2
         idx = torch.cat([pools[0][torch.randint(0, len(pools[0]), (half,), generator=gen)],
                          pools[1][torch.randint(0, len(pools[1]), (args.batch - half,), generator=gen)]]).to(dev)
-        c, m = augment(cond[idx], x0[idx], gen)
-        loss, mse, vb = diffusion.hybrid_loss(schedule, model, c, m)
+        tight = torch.rand(1, generator=gen).item() < args.tight
+        c, m = augment(cond[idx], x0[idx], gen, crop=PAD if tight else CROP)  # tight: the whole padded slice, then cut
         opt.zero_grad()
-        loss.backward()
+        loss, mse, vb = 0.0, 0.0, 0.0
+        for c_part, m_part, share in (tight_crop(c, m) if tight else [(c, m, 1.0)]):
+            part_loss, part_mse, part_vb = diffusion.hybrid_loss(schedule, model, c_part, m_part)
+            (part_loss * share).backward()
+            loss, mse, vb = loss + share * part_loss.item(), mse + share * part_mse, vb + share * part_vb
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         with torch.no_grad():
             for pe, pm in zip(ema.parameters(), model.parameters()):
                 pe.mul_(args.ema).add_(pm, alpha=1 - args.ema)
         step += 1
-        losses.append((loss.item(), mse, vb))
+        losses.append((loss, mse, vb))
         if step % 50 == 0:
             l, ms, v = np.mean(losses, axis=0)
             rec = dict(step=step, loss=l, mse=ms, vb=v, sec_per_iter=(time.time() - t0) / len(losses))
@@ -325,7 +396,7 @@ def main():
             t0, losses = time.time(), []
         if args.val_every and step % args.val_every == 0:
             t1 = time.time()
-            val = quick_validation(ema, val_vols, val_names)
+            val = validate(ema, val_vols, val_names, args.tight)
             rec = dict(step=step, validation=val, seconds=round(time.time() - t1, 1))
             print(json.dumps(rec), flush=True)
             log.write(json.dumps(rec) + "\n"), log.flush()

@@ -160,6 +160,27 @@ class Augmentation(unittest.TestCase):
         self.assertGreater(float(outside.float().mean()), 0.05)
 
 
+    def test_tight_crops_cut_each_slice_to_its_own_brain_box(self):
+        import train
+        cond = torch.zeros(4, 4, 128, 128)
+        x0 = -torch.ones(4, 1, 128, 128)
+        cond[0, :, 30:100, 20:105] = 0.5  # a middle slice: 70 x 85 -> 80 x 96
+        x0[0, :, 50:60, 50:60] = 1
+        cond[1, :, 40:90, 40:90] = 0.7    # 50 x 50 -> 64 x 64, shares the group of the largest
+        cond[2, :, 60:75, 60:80] = 0.3    # top slices: 15 x 20 -> 16 x 32
+        cond[3, :, 50:70, 50:70] = 0.2    # 20 x 20 -> 32 x 32
+        parts = train.tight_crop(cond, x0, multiple=16)
+        self.assertEqual([(tuple(c.shape[-2:]), share) for c, _, share in parts], [((32, 32), 0.5), ((80, 96), 0.5)])
+        small, large = parts
+        # every brain pixel and every tumour pixel is kept; the mask's background stays -1
+        self.assertEqual(int((small[0] > 0).any(1).sum()), 15 * 20 + 20 * 20)
+        self.assertEqual(int((large[0] > 0).any(1).sum()), 70 * 85 + 50 * 50)
+        self.assertEqual(int((large[1] > 0).sum()), 100)
+        self.assertEqual(set(large[1].unique().tolist()), {-1.0, 1.0})
+        # the largest box is the engine's own box for that slice: the brain fills it up to the rounding
+        self.assertEqual(data.crop_box(cond[0, 0].numpy() > 0, 16)[2:], (80, 96))
+
+
 class WarmStart(unittest.TestCase):
     def test_a_flair_t1_model_starts_as_the_4seq_model_without_t1ce_and_t2(self):
         import train
