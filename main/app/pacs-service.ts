@@ -2,7 +2,7 @@
  * The PACS as the app uses it: the settings file (read, edited from the UI), echo, study search and retrieval.
  * The protocols themselves live in main/pacs.
  */
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CancelledError, InputError } from '../errors';
 import { connectPacs } from '../pacs/client';
@@ -22,6 +22,8 @@ import { retrievedDir } from './paths';
 import { newId } from './studies';
 
 const RETRIEVAL_CANCELLED = 'Retrieval cancelled. Nothing was opened; retrieve the study again to view it.';
+/** A partial folder untouched this long belongs to a retrieval that died with its process (files arrive often). */
+const STALE_PARTIAL_MS = 60 * 60 * 1000;
 
 export class PacsService {
   /** The retrieval under way (one at a time: the study browser waits for it), so that it can be cancelled. */
@@ -111,6 +113,7 @@ export class PacsService {
     const controller = (this.retrieval = new AbortController());
     const out = join(retrievedDir(), studyInstanceUID);
     const partial = join(retrievedDir(), `.partial-${studyInstanceUID}-${newId()}`);
+    await removeStalePartials(retrievedDir(), STALE_PARTIAL_MS);
     try {
       const { client } = await connectPacs(node, { settings: await this.settings(node) });
       await mkdir(partial, { recursive: true });
@@ -137,6 +140,33 @@ export class PacsService {
     this.retrieval.abort();
     return { cancelled: true };
   }
+}
+
+/**
+ * Delete the partial folders of retrievals that ended with their process (a crash, a kill): nothing lists or opens
+ * them, they only take space. A folder modified within `maxAgeMs` may be another window's retrieval: it stays.
+ */
+export async function removeStalePartials(dir: string, maxAgeMs: number, now = Date.now()): Promise<string[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names.filter((n) => n.startsWith('.partial-'))) {
+    const path = join(dir, name);
+    const touched = await lastTouched(path);
+    if (touched !== null && now - touched > maxAgeMs) {
+      await rm(path, { recursive: true, force: true });
+      removed.push(name);
+    }
+  }
+  return removed;
+}
+
+/** When a partial folder last changed: files land in its series folders, so theirs count too. */
+async function lastTouched(dir: string): Promise<number | null> {
+  const info = await stat(dir).catch(() => null);
+  if (!info?.isDirectory()) return null;
+  const inside = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const series = await Promise.all(inside.filter((e) => e.isDirectory()).map((e) => stat(join(dir, e.name)).catch(() => null)));
+  return Math.max(info.mtimeMs, ...series.map((s) => s?.mtimeMs ?? 0));
 }
 
 function settingsFile(): string {

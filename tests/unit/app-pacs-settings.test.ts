@@ -1,9 +1,9 @@
 /** The PACS settings as the UI edits them: nodes kept with what the UI never sees, never wiped by accident. */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PacsService } from '../../main/app/pacs-service';
+import { PacsService, removeStalePartials } from '../../main/app/pacs-service';
 import { saveStateOf } from '../../main/app/save-service';
 import type { OutboxEvent } from '../../main/pacs/outbox';
 
@@ -59,5 +59,21 @@ describe('what the Save panel shows for each outbox outcome', () => {
     expect(saveStateOf({ state: 'verified', entry })).toEqual({ state: 'verified' });
     expect(saveStateOf({ state: 'sent', entry, reason: 'warning B000' })).toEqual({ state: 'sent', reason: 'warning B000' });
     expect(saveStateOf({ state: 'failed', entry, reason: 'HTTP 500' })?.reason).toMatch(/^HTTP 500 \(kept in the outbox; Retry sends it again\)$/);
+  });
+});
+
+describe('retrievals that died with their process', () => {
+  it('leave partial folders that the next retrieval deletes once stale, never a live one or a study', async () => {
+    const retrieved = join(dir, 'retrieved');
+    const hour = 3600_000;
+    for (const name of ['.partial-1.2.3-dead', '.partial-1.2.4-live', '1.2.5']) await mkdir(join(retrieved, name, 'x'), { recursive: true });
+    const old = new Date(Date.now() - 2 * hour);
+    await utimes(join(retrieved, '.partial-1.2.3-dead'), old, old);
+    await utimes(join(retrieved, '.partial-1.2.3-dead', 'x'), old, old);
+    await utimes(join(retrieved, '.partial-1.2.4-live'), old, old); // but a series folder in it is still filling
+    await utimes(join(retrieved, '1.2.5'), old, old); // a complete study, however old, is never touched
+    expect(await removeStalePartials(retrieved, hour)).toEqual(['.partial-1.2.3-dead']);
+    expect((await readdir(retrieved)).sort()).toEqual(['.partial-1.2.4-live', '1.2.5']);
+    expect(await removeStalePartials(join(dir, 'absent'), hour)).toEqual([]);
   });
 });
