@@ -152,7 +152,9 @@ def main():
             "optimizer": f"Adam, lr {lr_text(recipe)}, grad-norm clip 1.0", "ema": recipe.get("ema"), "weights": "EMA",
             "loss": "hybrid: MSE on eps + variational bound for the variance (improved-diffusion RESCALED_MSE)",
             "checkpointChoice": "the EMA weights with the best quick validation (Dice minus 0.01 per cm2 of false "
-                                "positives, 20 DDPM steps, ensemble 3, 6 slices per validation patient)",
+                                "positives, 20 DDPM steps, ensemble 3, 6 slices per validation patient"
+                                + ("; the mean of the volume's and each slice's crop box"
+                                   if (state.get("best") or {}).get("score_kind") == "volume+slice boxes" else "") + ")",
             "bestQuickValidation": state.get("best"),
             "hardware": "2 CPU cores (PyTorch 1.13), no GPU",
             "finalLoss": log[-1] if log else None,
