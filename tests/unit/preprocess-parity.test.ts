@@ -19,8 +19,10 @@ const f32 = (p: string) => {
 };
 
 describe('preprocessing parity with the training code', () => {
-  it('matches data.py on BraTS2021_00006 (box, inputs, inverse mapping)', async () => {
-    const { card } = await loadModel('wt-4seq');
+  it('matches data.py on BraTS2021_00006 in the volume box (box, inputs, inverse mapping)', async () => {
+    // Both crop settings are tested whatever the shipped card says (wt-flair-t1 uses this one).
+    const { card: shipped } = await loadModel('wt-4seq');
+    const card = { ...shipped, preprocessing: { ...shipped.preprocessing, cropPer: 'volume' as const, cropMultiple: 32 } };
     const caseDir = join(DATA, 'brats', 'BraTS2021_00006');
     const slices = [20, 77, 120];
     const out = mkdtempSync(join(tmpdir(), 'halo-prep-'));
