@@ -140,7 +140,6 @@ def augment(cond, x0, gen, crop=CROP):
 
 def _shift_crop(a, r0, c0, rows, cols):
     """a[..., r0:r0+rows, c0:c0+cols] with zeros where the window leaves a (the engine's crop)."""
-    h, w = a.shape[-2:]
     padded = F.pad(a, (cols, cols, rows, rows))
     return padded[..., r0 + rows:r0 + 2 * rows, c0 + cols:c0 + 2 * cols]
 
