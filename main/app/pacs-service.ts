@@ -113,7 +113,8 @@ export class PacsService {
     const controller = (this.retrieval = new AbortController());
     const out = join(retrievedDir(), studyInstanceUID);
     const partial = join(retrievedDir(), `.partial-${studyInstanceUID}-${newId()}`);
-    await removeStalePartials(retrievedDir(), STALE_PARTIAL_MS);
+    // Housekeeping only: a folder that cannot be deleted (permissions) must not stop the retrieval asked for.
+    await removeStalePartials(retrievedDir(), STALE_PARTIAL_MS).catch(() => []);
     try {
       const { client } = await connectPacs(node, { settings: await this.settings(node) });
       await mkdir(partial, { recursive: true });
