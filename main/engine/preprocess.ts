@@ -9,6 +9,7 @@
  */
 import type { ModelCard } from '../model/card';
 import type { Geometry } from '../volume/volume';
+import { BrainStats } from './brain-stats';
 
 export interface CropBox {
   row0: number;
@@ -42,66 +43,6 @@ export interface PreparedStudy {
 export function roundHalfEven(x: number): number {
   const r = Math.round(x);
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-/**
- * numpy.percentile with linear interpolation, for several q at once. Exact, in O(n) per q: the two order
- * statistics each q needs are found by selection (a full sort of a volume's brain voxels costs seconds).
- * NaNs sort last, as in Float32Array.prototype.sort.
- */
-export function percentiles(values: Float32Array, qs: number[]): number[] {
-  return percentilesInPlace(values.slice(), qs);
-}
-
-/** percentiles(), reordering `a` instead of a copy. */
-function percentilesInPlace(a: Float32Array, qs: number[]): number[] {
-  for (let i = 0; i < a.length; i++) if (a[i] !== a[i]) return percentilesBySort(a, qs);
-  const n = a.length;
-  return qs.map((q) => {
-    const pos = (q / 100) * (n - 1);
-    const lo = Math.floor(pos);
-    const vLo = select(a, lo);
-    let vHi = vLo;
-    if (lo + 1 < n) {
-      // After select(lo), everything right of lo is ≥ a[lo]: the next order statistic is their minimum.
-      vHi = Infinity;
-      for (let i = lo + 1; i < n; i++) if (a[i] < vHi) vHi = a[i];
-    }
-    return vLo + (vHi - vLo) * (pos - lo);
-  });
-}
-
-function percentilesBySort(a: Float32Array, qs: number[]): number[] {
-  const sorted = a.sort();
-  return qs.map((q) => {
-    const pos = (q / 100) * (sorted.length - 1);
-    const lo = Math.floor(pos);
-    const hi = Math.min(lo + 1, sorted.length - 1);
-    return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-  });
-}
-
-/** Hoare's selection: reorders `a` so that a[k] is its k-th smallest value, smaller ones left, larger right. */
-function select(a: Float32Array, k: number): number {
-  let left = 0;
-  let right = a.length - 1;
-  while (right > left) {
-    const pivot = a[(left + right) >> 1];
-    let i = left;
-    let j = right;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i]; a[i] = a[j]; a[j] = t;
-        i++; j--;
-      }
-    }
-    if (k <= j) right = j;
-    else if (k >= i) left = i;
-    else break;
-  }
-  return a[k];
 }
 
 /** Sample positions and weights of 1D linear resampling (n_in → n_out; ratio = output step / input step). */
@@ -209,63 +150,15 @@ function sliceBox(
 }
 
 /**
- * numpy.percentile (linear) of a volume's values inside the brain mask; null when the mask is empty. MR
- * intensities are nearly always integers in a modest range: then the order statistics come from one histogram
- * pass, with no copy; otherwise the brain's values are copied out and selected.
- */
-export function brainPercentiles(v: Float32Array, brain: Uint8Array, qs: number[]): number[] | null {
-  let count = 0;
-  let min = Infinity;
-  let max = -Infinity;
-  let integral = true;
-  for (let p = 0; p < v.length; p++) {
-    if (!brain[p]) continue;
-    const x = v[p];
-    count++;
-    if (x < min) min = x;
-    if (x > max) max = x;
-    if (x !== Math.floor(x)) integral = false; // NaN too
-  }
-  if (count === 0) return null;
-  if (!integral || max - min > 1 << 20) {
-    const values = new Float32Array(count);
-    for (let p = 0, n = 0; p < v.length; p++) if (brain[p]) values[n++] = v[p];
-    return percentilesInPlace(values, qs);
-  }
-  const hist = new Uint32Array(max - min + 1);
-  for (let p = 0; p < v.length; p++) if (brain[p]) hist[v[p] - min]++;
-  /** The k-th smallest value (0-based). */
-  const order = (k: number) => {
-    let seen = 0;
-    for (let b = 0; b < hist.length; b++) {
-      seen += hist[b];
-      if (seen > k) return b + min;
-    }
-    return max;
-  };
-  return qs.map((q) => {
-    const pos = (q / 100) * (count - 1);
-    const lo = Math.floor(pos);
-    const vLo = order(lo);
-    const vHi = order(Math.min(lo + 1, count - 1));
-    return vLo + (vHi - vLo) * (pos - lo);
-  });
-}
-
-/**
- * volumes: one Float32Array per card input, in the card's order, all on `grid`.
+ * volumes: one Float32Array per card input, in the card's order, all on `grid`; `gathered`: their BrainStats if
+ * the caller gathered them while loading (used only when it covers exactly these arrays).
  * Returns null when no voxel of any input is non-zero (an empty study).
  */
-export function prepareStudy(card: ModelCard, grid: Geometry, volumes: Float32Array[]): PreparedStudy | null {
+export function prepareStudy(card: ModelCard, grid: Geometry, volumes: Float32Array[], gathered?: BrainStats): PreparedStudy | null {
   const [nx, ny, nz] = grid.dims;
   const plane = nx * ny;
-  const brain = new Uint8Array(plane * nz);
-  for (let ch = 0; ch < volumes.length; ch++) {
-    const v = volumes[ch];
-    for (let p = 0; p < v.length; p++) if (v[p] !== 0) brain[p] = 1;
-  }
-  const [qLo, qHi] = card.preprocessing.clipPercentiles;
-  const ranges = volumes.map((v) => brainPercentiles(v, brain, [qLo, qHi]) ?? [0, 1]);
+  const stats = gathered?.covers(volumes) ? gathered : BrainStats.of(volumes);
+  const brain = stats.brain;
 
   const s = card.preprocessing.pixelSpacingMm;
   const sourceShape: [number, number] = [ny, nx];
@@ -281,16 +174,20 @@ export function prepareStudy(card: ModelCard, grid: Geometry, volumes: Float32Ar
   // one resampling instead of one per slice, same box.
   const hasBrain: boolean[] = [];
   const sourceUnion = new Uint8Array(plane);
+  let brainVoxels = 0;
   for (let k = 0; k < nz; k++) {
     let any = false;
     for (let p = 0, q = k * plane; p < plane; p++, q++) {
       if (brain[q]) {
         sourceUnion[p] = 1;
         any = true;
+        brainVoxels++;
       }
     }
     hasBrain.push(any);
   }
+  const [qLo, qHi] = card.preprocessing.clipPercentiles;
+  const ranges = volumes.map((v) => stats.percentiles(v, [qLo, qHi], brainVoxels) ?? [0, 1]);
   const union = toModel(sourceUnion).map((v) => (v > 0 ? 1 : 0));
   const box = cropBox(Uint8Array.from(union), modelShape, card.preprocessing.cropMultiple);
   if (!box) return null;

@@ -7,6 +7,8 @@ import { loadModel, type ModelEntry } from '../model/card';
 import { DenoiserSession, type DevicePreference } from '../model/onnx-session';
 import type { SamplerSettings } from '../sampler/samplers';
 import { loadStudy, type Study, type StudyInput } from '../study/load-study';
+import type { SequenceRole, Volume } from '../volume/volume';
+import { BrainStats } from './brain-stats';
 import { MemberCache } from './cache';
 import { EnsembleEngine, type EnsembleSettings } from './ensemble';
 import { prepareStudy, type PreparedStudy } from './preprocess';
@@ -52,6 +54,7 @@ export function inputWarnings(study: Study): string[] {
 }
 
 export async function openSegmentation(input: StudyInput, opts: SegmentationOptions): Promise<SegmentationSession> {
+  DenoiserSession.prefetchRuntime();
   const model = await loadModel(opts.modelId);
   const card = model.card;
   const sampler: SamplerSettings = {
@@ -75,9 +78,16 @@ export async function openSegmentation(input: StudyInput, opts: SegmentationOpti
     sessionP ??= DenoiserSession.create(model.onnxPath, opts.device, card.onnx, { threads: opts.threads });
     sessionP.catch(() => undefined); // handled below, once the study is loaded
   };
+  // The normalisation's statistics are gathered volume by volume as each input is decoded (see BrainStats).
+  let gathered: BrainStats | undefined;
+  const onVolumeDecoded = (role: SequenceRole, { data }: Volume) => {
+    if (!card.inputs.includes(role)) return;
+    gathered ??= new BrainStats(data.length);
+    if (data.length === gathered.voxels) gathered.add(data); // else the grids differ: prepareStudy computes them itself
+  };
   let study: Study;
   try {
-    study = await loadStudy(input, card.inputs, { onFilesRead: startSession });
+    study = await loadStudy(input, card.inputs, { onFilesRead: startSession, onVolumeDecoded });
   } catch (err) {
     await sessionP?.then((s) => s.release(), () => undefined);
     throw err;
@@ -85,7 +95,7 @@ export async function openSegmentation(input: StudyInput, opts: SegmentationOpti
   startSession();
   const denoiser = await sessionP!;
   try {
-    const prepared = prepareStudy(card, study.reference.geometry, card.inputs.map((r) => study.aligned[r]!));
+    const prepared = prepareStudy(card, study.reference.geometry, card.inputs.map((r) => study.aligned[r]!), gathered);
     if (!prepared) throw new InputError(`${study.label}: no voxel of any input sequence is non-zero; nothing to segment.`);
     return assembleSession(model, study, prepared, denoiser, { sampler, ensemble, seed }, opts.cacheDir);
   } catch (err) {

@@ -29,6 +29,16 @@ const TYPES: Record<number, [number, new (b: ArrayBuffer, o: number, n: number) 
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const gunzipAsync = promisify(gunzip);
 
+/**
+ * zlib's output chunk for a gzip file: its whole uncompressed size, from the trailer (ISIZE, the size mod 2^32 of
+ * the last member), clamped. With the default 16 KiB chunk, every chunk of a 18 MB volume is a round trip to the
+ * main thread and a copy; one chunk makes the decompression ~3x faster. A wrong ISIZE only costs speed.
+ */
+function gunzipChunkSize(file: Uint8Array): number {
+  const isize = file.length >= 4 ? new DataView(file.buffer, file.byteOffset + file.length - 4, 4).getUint32(0, true) : 0;
+  return Math.min(Math.max(isize, 64 * 1024), 256 * 1024 * 1024);
+}
+
 export async function readNifti(path: string): Promise<Volume> {
   let file: Uint8Array;
   try {
@@ -47,7 +57,7 @@ export async function decodeNifti(file: Uint8Array, path: string): Promise<Volum
   let bytes = file;
   if (file[0] === 0x1f && file[1] === 0x8b) {
     try {
-      bytes = await gunzipAsync(file);
+      bytes = await gunzipAsync(file, { chunkSize: gunzipChunkSize(file) });
     } catch {
       throw new InputError(`${path} is not a readable gzip file (truncated or corrupt). Re-export or re-copy it.`);
     }

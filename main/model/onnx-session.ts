@@ -26,6 +26,11 @@ export class DenoiserSession {
     private readonly names: { input: string; timestep: string; output: string },
   ) {}
 
+  /** Start loading onnxruntime-node (a large native module) now, e.g. while a study's files are read. */
+  static prefetchRuntime(): void {
+    loadOrt().catch(() => undefined); // a failure is reported by create()
+  }
+
   static async create(
     onnxPath: string,
     preference: DevicePreference,

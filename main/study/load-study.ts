@@ -3,7 +3,7 @@
  * identity for the cache. Three ways in: a BraTS-layout NIfTI case folder, explicit NIfTI files per sequence,
  * or a DICOM study folder (series grouped and mapped to roles).
  */
-import { createHash } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors';
@@ -57,6 +57,8 @@ export interface LoadHooks {
    * moment to start other main-thread work (the ONNX session) so that both overlap.
    */
   onFilesRead?: () => void;
+  /** Called with each NIfTI volume as soon as it is decoded, while the others may still decompress. */
+  onVolumeDecoded?: (role: SequenceRole, volume: Volume) => void;
 }
 
 export async function loadStudy(input: StudyInput, required: readonly SequenceRole[], hooks: LoadHooks = {}): Promise<Study> {
@@ -81,10 +83,19 @@ export async function loadStudy(input: StudyInput, required: readonly SequenceRo
       }),
     ),
   );
-  const decoded = Promise.all(raw.map((bytes, n) => decodeNifti(bytes, files[needed[n]]!)));
+  const decoded = Promise.all(
+    raw.map((bytes, n) =>
+      decodeNifti(bytes, files[needed[n]]!).then((volume) => {
+        hooks.onVolumeDecoded?.(needed[n], volume);
+        return volume;
+      }),
+    ),
+  );
   hooks.onFilesRead?.();
-  const hashes = raw.map((bytes) => createHash('sha256').update(bytes).digest('hex'));
-  const loaded = (await decoded).map((volume, n) => ({ volume, hash: hashes[n] }));
+  // WebCrypto hashes on the thread pool, beside the decompression, not on the main thread.
+  const hashes = Promise.all(raw.map(async (bytes) => Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex')));
+  const [volumesDecoded, hashed] = await Promise.all([decoded, hashes]);
+  const loaded = volumesDecoded.map((volume, n) => ({ volume, hash: hashed[n] }));
   const volumes: Partial<Record<SequenceRole, Volume>> = {};
   const identity: Partial<Record<SequenceRole, string>> = {};
   needed.forEach((role, n) => {

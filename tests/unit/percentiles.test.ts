@@ -3,7 +3,7 @@
  * exactly numpy.percentile's linear interpolation, i.e. what a full sort gives.
  */
 import { describe, expect, it } from 'vitest';
-import { brainPercentiles, percentiles } from '../../main/engine/preprocess';
+import { BrainStats, brainPercentiles, percentiles } from '../../main/engine/brain-stats';
 
 /** numpy.percentile(values, q), linear interpolation, by a full sort. */
 function bySort(values: number[], qs: number[]): number[] {
@@ -50,5 +50,31 @@ describe('percentiles', () => {
     const withNaN = Float32Array.from([3, NaN, 1, 2]);
     expect(brainPercentiles(withNaN, new Uint8Array(4).fill(1), [0, 50])).toEqual(bySort([...withNaN], [0, 50]));
     expect(brainPercentiles(ties, new Uint8Array(1000), qs)).toBeNull();
+  });
+
+  it('BrainStats, gathered volume by volume, gives each volume brainPercentiles in the union of their non-zero voxels', () => {
+    const rnd = lcg(11);
+    const n = 20_000;
+    // Integer volumes with zeros in different places (a brain voxel where one input is 0 counts as a 0 there),
+    // one with negative values, one real-valued (the selection fallback), one with a NaN.
+    const make = (f: () => number, zeroEvery: number) => Float32Array.from({ length: n }, (_, p) => (p % zeroEvery === 0 || p < 500 ? 0 : f()));
+    const volumes = [
+      make(() => Math.floor(rnd() * 4000), 3),
+      make(() => Math.floor(rnd() * 500) - 250, 5),
+      make(() => rnd() * 100, 7),
+      make(() => Math.floor(rnd() * 70_000), 2),
+    ];
+    volumes[3][1000] = NaN;
+    const stats = new BrainStats(n);
+    for (const v of volumes) stats.add(v);
+    const brain = new Uint8Array(n);
+    for (const v of volumes) v.forEach((x, p) => x !== 0 && (brain[p] = 1));
+    expect(stats.brain).toEqual(brain);
+    const brainVoxels = brain.reduce((a, b) => a + b, 0);
+    for (const v of volumes) expect(stats.percentiles(v, qs, brainVoxels)).toEqual(brainPercentiles(v, brain, qs));
+    expect(stats.covers(volumes)).toBe(true);
+    expect(stats.covers(volumes.slice(1))).toBe(false);
+    expect(stats.covers(volumes.map((v) => v.slice()))).toBe(false);
+    expect(() => stats.add(new Float32Array(n + 1))).toThrow(/voxels/);
   });
 });
