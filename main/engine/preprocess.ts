@@ -111,28 +111,11 @@ function fitBox(r0: number, r1: number, c0: number, c1: number, multiple: number
 }
 
 /**
- * Slice k's own box. Resampling is separable with weights ≥ 0, so the resampled brain's rows are exactly the
- * resampled row profile's non-zero entries (likewise columns): two 1D resamplings per slice instead of a 2D one.
+ * A slice's own box, from its brain's row and column profiles (1 where a source row/column holds brain).
+ * Resampling is separable with weights ≥ 0, so the resampled brain's rows are exactly the resampled row
+ * profile's non-zero entries (likewise columns): two 1D resamplings per slice instead of a 2D one.
  */
-function sliceBox(
-  brain: Uint8Array,
-  plane: number,
-  k: number,
-  [rows, cols]: [number, number],
-  model: [number, number],
-  ratios: [number, number],
-  multiple: number,
-): CropBox | null {
-  const rowHas = new Uint8Array(rows);
-  const colHas = new Uint8Array(cols);
-  for (let r = 0, q = k * plane; r < rows; r++) {
-    for (let c = 0; c < cols; c++, q++) {
-      if (brain[q]) {
-        rowHas[r] = 1;
-        colHas[c] = 1;
-      }
-    }
-  }
+function sliceBox(rowHas: Uint8Array, colHas: Uint8Array, model: [number, number], ratios: [number, number], multiple: number): CropBox | null {
   const extent = (has: Uint8Array, nOut: number, ratio: number) => {
     const { i0, i1, w } = linearTaps(has.length, nOut, ratio);
     let lo = -1, hi = -1;
@@ -172,19 +155,28 @@ export function prepareStudy(card: ModelCard, grid: Geometry, volumes: Float32Ar
   // The crop box covers every model-grid pixel that any slice's resampled brain reaches. Resampling weights are
   // ≥ 0, so a pixel is > 0 in some slice exactly when it is > 0 in the resampled union of the source masks:
   // one resampling instead of one per slice, same box.
+  // One pass over the mask: the union, the brain's size, and each slice's row and column profiles.
   const hasBrain: boolean[] = [];
   const sourceUnion = new Uint8Array(plane);
+  const rowHas = Array.from({ length: nz }, () => new Uint8Array(ny));
+  const colHas = Array.from({ length: nz }, () => new Uint8Array(nx));
   let brainVoxels = 0;
   for (let k = 0; k < nz; k++) {
-    let any = false;
-    for (let p = 0, q = k * plane; p < plane; p++, q++) {
-      if (brain[q]) {
-        sourceUnion[p] = 1;
-        any = true;
-        brainVoxels++;
+    const rowsK = rowHas[k];
+    const colsK = colHas[k];
+    let count = 0;
+    for (let r = 0, p = 0, q = k * plane; r < ny; r++) {
+      for (let c = 0; c < nx; c++, p++, q++) {
+        if (brain[q]) {
+          sourceUnion[p] = 1;
+          rowsK[r] = 1;
+          colsK[c] = 1;
+          count++;
+        }
       }
     }
-    hasBrain.push(any);
+    hasBrain.push(count > 0);
+    brainVoxels += count;
   }
   const [qLo, qHi] = card.preprocessing.clipPercentiles;
   const ranges = volumes.map((v) => stats.percentiles(v, [qLo, qHi], brainVoxels) ?? [0, 1]);
@@ -194,7 +186,7 @@ export function prepareStudy(card: ModelCard, grid: Geometry, volumes: Float32Ar
 
   const { cropPer, cropMultiple } = card.preprocessing;
   const boxes = hasBrain.map((any, k) =>
-    cropPer === 'slice' && any ? (sliceBox(brain, plane, k, sourceShape, modelShape, [rowRatio, colRatio], cropMultiple) ?? box) : box,
+    cropPer === 'slice' && any ? (sliceBox(rowHas[k], colHas[k], modelShape, [rowRatio, colRatio], cropMultiple) ?? box) : box,
   );
 
   const crop = (img: Float32Array, box: CropBox, out: Float32Array, offset: number) => {
