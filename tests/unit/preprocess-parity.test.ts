@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { BrainStats } from '../../main/engine/brain-stats';
 import { prepareStudy } from '../../main/engine/preprocess';
 import { loadModel } from '../../main/model/card';
 import { loadStudy } from '../../main/study/load-study';
@@ -20,7 +21,7 @@ const f32 = (p: string) => {
 
 describe('preprocessing parity with the training code', () => {
   it('matches data.py on BraTS2021_00006 in the volume box (box, inputs, inverse mapping)', async () => {
-    // Both crop settings are tested whatever the shipped card says (wt-flair-t1 uses this one).
+    // Both crop settings are tested whatever the shipped cards say (both use each slice's box today).
     const { card: shipped } = await loadModel('wt-4seq');
     const card = { ...shipped, preprocessing: { ...shipped.preprocessing, cropPer: 'volume' as const, cropMultiple: 32 } };
     const caseDir = join(DATA, 'brats', 'BraTS2021_00006');
@@ -66,8 +67,14 @@ describe('preprocessing parity with the training code', () => {
       'tests/support/prep_reference.py', caseDir, card.inputs.join(','), String(card.preprocessing.pixelSpacingMm), out, slices.join(','), '16',
     ]);
     const ref = JSON.parse(readFileSync(join(out, 'box.json'), 'utf8'));
-    const study = await loadStudy({ kind: 'case', folder: caseDir }, card.inputs);
-    const prepared = prepareStudy(card, study.reference.geometry, card.inputs.map((r) => study.aligned[r]!))!;
+    // As openSegmentation does it: the brain mask and percentiles gathered volume by volume while the inputs decode.
+    let gathered: BrainStats | undefined;
+    const study = await loadStudy({ kind: 'case', folder: caseDir }, card.inputs, {
+      onVolumeDecoded: (role, { data }) => card.inputs.includes(role) && (gathered ??= new BrainStats(data.length)).add(data),
+    });
+    const volumes = card.inputs.map((r) => study.aligned[r]!);
+    expect(gathered?.covers(volumes)).toBe(true);
+    const prepared = prepareStudy(card, study.reference.geometry, volumes, gathered)!;
     const areas = new Set<number>();
     for (const k of slices) {
       const { row0, col0, rows, cols } = prepared.boxFor(k);
