@@ -6,6 +6,8 @@
 # runs `halo evaluate` on the held-out patients (every slice with brain, every <stride>-th), and replaces
 # models/<id> only when the candidate's mean ensemble Dice minus 0.01 per cm² of false positives beats the shipped
 # model's on the same patients and settings (the shipped one is evaluated too if its card lacks those numbers).
+# A model not shipped yet (e.g. wt-4seq-large) must beat AGAINST=<shipped id> instead, by MARGIN (default 0): a
+# slower model is worth shipping only if it is clearly better (the seed alone moves the mean Dice by up to 0.05).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 model="$1"; version="${2:-0.2.0}"; steps="${3:-50}"; stride="${4:-4}"
@@ -23,26 +25,32 @@ evaluate() {  # models-dir out.json
     --stride "$stride" --no-progress --out "$2"
 }
 
-if [ ! -f "$eval/$model.json" ] || ! $py -c "import json,sys; r=json.load(open('$eval/$model.json')); sys.exit(0 if 'cases' in r and r['stride']==$stride and r['sampler']['steps']==$steps else 1)"; then
-  evaluate models "$eval/$model.json"    # the shipped model, on the same patients and settings
+against="${AGAINST:-$model}"
+if [ ! -d "models/$against" ]; then
+  echo "ship.sh: models/$against is not shipped: pass AGAINST=<a shipped model> for a new model" >&2; exit 2
 fi
-rm -rf "$stage/$model"; cp -r "models/$model" "$stage/$model"
+if [ ! -f "$eval/$against.json" ] || ! $py -c "import json,sys; r=json.load(open('$eval/$against.json')); sys.exit(0 if 'cases' in r and r['stride']==$stride and r['sampler']['steps']==$steps else 1)"; then
+  HALO_MODELS_DIR=models node bin/halo.mjs evaluate --cases "$cases" --model "$against" --steps "$steps" --slices all \
+    --stride "$stride" --no-progress --out "$eval/$against.json"    # the shipped model, on the same patients and settings
+fi
+rm -rf "$stage/$model"; mkdir -p "$stage/$model"; [ ! -d "models/$model" ] || cp -r "models/$model/." "$stage/$model/"
 $py models/training/export.py --model "$model" --checkpoint "models/training/checkpoints/$model/best.pt" --out "$stage/$model/model.onnx"
 $py models/training/card.py --model "$model" --models-dir "$stage" --version "$version" --steps "$steps" "${curve[@]}" "${crop[@]}"
 evaluate "$stage" "$stage/$model-eval.json"
-if ! $py - "$eval/$model.json" "$stage/$model-eval.json" <<'PY'
+if ! $py - "$eval/$against.json" "$stage/$model-eval.json" "${MARGIN:-0}" <<'PY'
 import json, sys
 score = lambda r: r["mean"]["ensemble"]["dice"] - 0.01 * (r["mean"]["falsePositiveCm2"] or 0)
 old, new = (json.load(open(p)) for p in sys.argv[1:3])
-print(f"shipped: {score(old):.4f}  candidate: {score(new):.4f}")
-sys.exit(0 if score(new) > score(old) else 1)
+margin = float(sys.argv[3])
+print(f"shipped: {score(old):.4f}  candidate: {score(new):.4f}  margin: {margin:g}")
+sys.exit(0 if score(new) > score(old) + margin else 1)
 PY
 then
-  echo "ship.sh: the candidate does not beat the shipped $model on the validation patients; models/$model unchanged" >&2
+  echo "ship.sh: the candidate does not beat the shipped $against on the validation patients; models/$model unchanged" >&2
   exit 1
 fi
 cp "$stage/$model-eval.json" "$eval/$model.json"
-cp "$stage/$model/model.onnx" "$stage/$model/card.json" "models/$model/"   # the bench reads the new default steps
+mkdir -p "models/$model"; cp "$stage/$model/model.onnx" "$stage/$model/card.json" "models/$model/"   # the bench reads the new default steps
 # Same architecture, same speed: SKIP_BENCH=1 keeps the card's speed (measure on an idle machine, never a loaded one).
 speed=()
 if [ "${SKIP_BENCH:-0}" != 1 ]; then

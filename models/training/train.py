@@ -20,6 +20,7 @@ import torch.nn.functional as F
 import data
 import diffusion
 from unet import UNet
+from widen import widen
 
 HERE = Path(__file__).resolve().parent
 MODELS = HERE.parent
@@ -60,6 +61,8 @@ DATASETS = {
         "val": [("brats", p) for p in VALIDATION],
     },
 }
+# The capacity comparison: wt-4seq's data and inputs, twice the base channels (started by widening wt-4seq).
+DATASETS["wt-4seq-large"] = DATASETS["wt-4seq"]
 MODEL_SPACING = 2.0
 ARCH = dict(model_channels=16, channel_mult=(1, 2, 4, 4), num_res_blocks=1, attention_levels=(3,), heads=4)
 # Whole-brain context: slices are padded to PAD x PAD and the training crop (CROP x CROP after a random
@@ -340,8 +343,15 @@ def main():
         print(f"resumed from {origin}", flush=True)
     elif args.init_from:
         source, source_steps, version = initial_weights(args.init_from, dev)
+        widened = ""
+        if args.channels != source.config["model_channels"]:
+            if args.channels != 2 * source.config["model_channels"]:
+                raise SystemExit(f"--init-from {args.init_from} --channels {args.channels}: a model can only be started "
+                                 f"from one with the same or half the base channels ({source.config['model_channels']})")
+            widened = f", widened from {source.config['model_channels']} to {args.channels} channels"
+            source = widen(source.cpu()).to(dev)
         transfer_weights(model, source.state_dict(), DATASETS[args.init_from]["roles"], spec["roles"])
-        origin = f"the shipped {args.init_from} {version} ({source_steps} iterations), inputs {'+'.join(spec['roles'])} taken by sequence"
+        origin = f"the shipped {args.init_from} {version} ({source_steps} iterations){widened}, inputs {'+'.join(spec['roles'])} taken by sequence"
         print(f"started from {origin}", flush=True)
     ema = copy.deepcopy(model).requires_grad_(False)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)

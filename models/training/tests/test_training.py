@@ -199,6 +199,20 @@ class WarmStart(unittest.TestCase):
         with self.assertRaises(SystemExit):
             train.transfer_weights(wider, src.state_dict(), ["T1", "T1ce", "T2", "FLAIR"], ["FLAIR", "T1"])
 
+    def test_a_widened_model_computes_what_the_narrow_one_does(self):
+        from widen import widen
+        torch.manual_seed(0)
+        narrow = UNet(in_channels=5, model_channels=8, channel_mult=(1, 2), attention_levels=(1,), heads=2).eval()
+        with torch.no_grad():  # no zero-initialised layers: every path must carry over
+            for p in narrow.parameters():
+                p.add_(torch.randn_like(p) * 0.2)
+        x, t = torch.randn(2, 5, 32, 48), torch.tensor([10.0, 700.0])
+        wide = widen(narrow, noise=0).eval()
+        self.assertEqual(wide.config["model_channels"], 16)
+        with torch.no_grad():
+            torch.testing.assert_close(wide(x, t), narrow(x, t), rtol=1e-4, atol=1e-4)
+            self.assertGreater(float((widen(narrow, noise=1e-2)(x, t) - narrow(x, t)).abs().max()), 0)
+
 
 if __name__ == "__main__":
     unittest.main()
