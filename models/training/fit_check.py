@@ -1,0 +1,64 @@
+"""Underfitting or overfitting? The ensemble's Dice by position in each patient's tumour, on training patients and
+on the validation patients, side by side (model grid, each slice in its own crop box, 20 DDPM steps, ensemble 3).
+
+  /usr/bin/python3 models/training/fit_check.py --model wt-4seq [--checkpoint checkpoints/wt-4seq-large/best.pt]
+
+If the training patients score no better than the validation ones, more data will not help much: the net does
+not fit what it was shown. The positions run from the tumour's first slice (0) to its last (1), where the tumour
+is small and faint: the per-slice means of `halo evaluate` are dominated by them.
+"""
+import argparse
+import json
+
+import numpy as np
+import torch
+
+import data
+import diffusion
+import train
+from export import load_checkpoint
+from onnx_weights import load_unet_from_onnx
+
+POSITIONS = (0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95)
+# Five training patients from five sites, against the five validation patients.
+TRAINING = ["Brats18_2013_11_1", "Brats18_CBICA_ABM_1", "Brats18_TCIA01_201_1", "Brats18_TCIA10_628_1", "BraTS2021_00006"]
+
+
+@torch.no_grad()
+def dice_by_position(model, vol, n=3, steps=20, seed=0):
+    area = vol.masks.reshape(len(vol.masks), -1).sum(1)
+    first, last = np.flatnonzero(area)[[0, -1]]
+    sampler = diffusion.make_sampler("ddpm", train.T, steps)
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for z in (int(round(first + f * (last - first))) for f in POSITIONS):
+        box = data.crop_box((vol.cond[z] != 0).any(0), train.TIGHT_MULTIPLE)
+        cond, truth = data.crop(vol.cond[z], box), data.crop(vol.masks[z], box) > 0.5
+        x = diffusion.sample(model, sampler, torch.from_numpy(np.repeat(cond[None], n, 0)), generator=gen)[:, 0].numpy()
+        pred = (((x + 1) / 2).clip(0, 1).mean(0) > 0.5) & (cond != 0).any(0)
+        total = pred.sum() + truth.sum()
+        out.append({"slice": z, "tumourPixels": int(area[z]), "dice": float(2 * (pred & truth).sum() / max(total, 1))})
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="wt-4seq", help="its data; and its shipped weights unless --checkpoint")
+    ap.add_argument("--checkpoint", default=None, help="a training checkpoint (EMA weights) instead")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    model = load_checkpoint(args.checkpoint) if args.checkpoint else load_unet_from_onnx(train.MODELS / args.model)
+    report = {}
+    for group, names in (("training", TRAINING), ("validation", train.VALIDATION)):
+        rows = {name: dice_by_position(model, train.load_one(args.model, "brats", name)) for name in names}
+        for name, row in rows.items():
+            print(f"{group:10} {name:22}", " ".join(f"{r['dice']:.2f}" for r in row), flush=True)
+        means = np.array([[r["dice"] for r in row] for row in rows.values()]).mean(0)
+        print(f"{group:10} {'mean by position':22}", " ".join(f"{d:.2f}" for d in means), f"overall {means.mean():.3f}")
+        report[group] = {"patients": rows, "meanByPosition": dict(zip(map(str, POSITIONS), means.tolist()))}
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
