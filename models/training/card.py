@@ -148,7 +148,9 @@ def main():
                          f"{recipe.get('tight_multiple')}), as the engine's per-slice crop" if recipe.get("tight") else ""),
             "intensity": "per sequence inside the brain: gamma exp(U(-0.4, 0.4)), smooth multiplicative bias field "
                          "(4x4 control points, sd 0.15 in log), gain 0.9-1.1, shift +-0.05",
-            "sampling": "every batch half slices with tumour, half tumour-free slices with brain",
+            "sampling": "every batch half slices with tumour, half tumour-free slices with brain"
+                        + (f"; {recipe['small_tumour']:.0%} of the tumour half from slices with under "
+                           f"{train.SMALL_TUMOUR_PX} tumour pixels" if recipe.get("small_tumour") else ""),
             "optimizer": f"Adam, lr {lr_text(recipe)}, grad-norm clip 1.0", "ema": recipe.get("ema"), "weights": "EMA",
             "loss": "hybrid: MSE on eps + variational bound for the variance (improved-diffusion RESCALED_MSE)",
             "checkpointChoice": "the EMA weights with the best quick validation (Dice minus 0.01 per cm2 of false "

@@ -72,6 +72,8 @@ PAD, CROP = 128, 96
 # engine does for a card with preprocessing.cropPer "slice" (about half the whole volume's sampling time), so that
 # the net sees the brain touching the window's edges as well as inside a margin of zeros.
 TIGHT_MULTIPLE = 16
+# A tumour slice with fewer pixels than this on the model grid (8 cm² at 2 mm) is "small": a quarter of them.
+SMALL_TUMOUR_PX = 200
 
 
 def use_brats_root(model_id: str, root: Path, val_fraction: float) -> None:
@@ -289,6 +291,9 @@ def main():
                     help="base channels of a new model (capacity against speed); a resumed one keeps its own")
     ap.add_argument("--init-from", default=None, choices=sorted(DATASETS),
                     help="start a new run from another shipped model's weights (its inputs taken by sequence)")
+    ap.add_argument("--small-tumour", type=float, default=0.0,
+                    help=f"share of the tumour half of each batch drawn from slices with under {SMALL_TUMOUR_PX} tumour "
+                         "pixels (the tumour's ends, where the net fails); 0: tumour slices drawn uniformly")
     ap.add_argument("--tight", type=float, default=0.5,
                     help="share of the batches cut to each slice's own brain box (cropPer \"slice\"); 0: never")
     args = ap.parse_args()
@@ -367,7 +372,7 @@ def main():
     lr_schedule = earlier.get("lr_schedule") or ([[0, earlier["lr"]]] if "lr" in earlier else [])
     if not lr_schedule or lr_schedule[-1][1] != args.lr:
         lr_schedule.append([step, args.lr])
-    recipe = dict(batch=args.batch, lr=args.lr, lr_schedule=lr_schedule, ema=args.ema, pad=PAD, crop=CROP,
+    recipe = dict(batch=args.batch, lr=args.lr, small_tumour=args.small_tumour, lr_schedule=lr_schedule, ema=args.ema, pad=PAD, crop=CROP,
                   tight=args.tight, tight_multiple=TIGHT_MULTIPLE, origin=origin,
                   train=[name for _, name in spec["train"]], val=val_names)
 
@@ -375,13 +380,20 @@ def main():
     gen = torch.Generator().manual_seed(step)
     # Every batch: half slices with tumour, half tumour-free slices with brain (brain edges, no tumour).
     pools = [torch.from_numpy(np.flatnonzero(tumour)), torch.from_numpy(np.flatnonzero(~tumour))]
+    small = torch.from_numpy(np.flatnonzero(tumour & (mask.reshape(len(mask), -1).sum(1) < SMALL_TUMOUR_PX)))
+    if args.small_tumour and not len(small):
+        raise SystemExit(f"--small-tumour: no training slice has under {SMALL_TUMOUR_PX} tumour pixels")
     log = open(out / "log.jsonl", "a")
     t0, losses = time.time(), []
     deadline = time.time() + args.max_seconds if args.max_seconds else float("inf")
     while step < args.iters:
         half = args.batch // 2
-        idx = torch.cat([pools[0][torch.randint(0, len(pools[0]), (half,), generator=gen)],
-                         pools[1][torch.randint(0, len(pools[1]), (args.batch - half,), generator=gen)]]).to(dev)
+        n_small = round(half * args.small_tumour)
+        draws = [pools[0][torch.randint(0, len(pools[0]), (half - n_small,), generator=gen)],
+                 pools[1][torch.randint(0, len(pools[1]), (args.batch - half,), generator=gen)]]
+        if n_small:
+            draws.append(small[torch.randint(0, len(small), (n_small,), generator=gen)])
+        idx = torch.cat(draws).to(dev)
         tight = torch.rand(1, generator=gen).item() < args.tight
         c, m = augment(cond[idx], x0[idx], gen, crop=PAD if tight else CROP)  # tight: the whole padded slice, then cut
         opt.zero_grad()

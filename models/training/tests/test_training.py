@@ -123,7 +123,8 @@ class TrainScript(unittest.TestCase):
             self.assertNotEqual(refused.returncode, 0)
             self.assertIn("pass --resume", refused.stderr)
             # Resumed with another --lr (annealing): the optimiser takes it, and the recipe keeps the schedule.
-            second = run(["--iters", str(shipped + 2), "--resume", "--val-every", "0", "--lr", "5e-5", "--channels", "32"])
+            second = run(["--iters", str(shipped + 2), "--resume", "--val-every", "0", "--lr", "5e-5", "--channels", "32",
+                          "--small-tumour", "1"])
             self.assertEqual(second.returncode, 0, second.stderr)
             self.assertIn(f"resumed at step {shipped + 1}", second.stdout)
             state = torch.load(Path(d) / "wt-4seq" / "last.pt")
@@ -132,6 +133,7 @@ class TrainScript(unittest.TestCase):
             self.assertEqual(state["opt"]["param_groups"][0]["lr"], 5e-5)
             self.assertEqual(state["recipe"]["lr_schedule"], [[shipped, 2e-4], [shipped + 1, 5e-5]])
             self.assertEqual(state["config"]["model_channels"], 16)  # resumed: its own size, not --channels
+            self.assertEqual(state["recipe"]["small_tumour"], 1.0)
             # --carry keeps a small resume point (no optimiser state) that a new machine continues from
             carry = run(["--carry"])
             self.assertEqual(carry.returncode, 0, carry.stderr)
