@@ -5,7 +5,7 @@ on the validation patients, side by side (model grid, each slice in its own crop
 
 If the training patients score no better than the validation ones, more data will not help much: the net does
 not fit what it was shown. The positions run from the tumour's first slice (0) to its last (1), where the tumour
-is small and faint: the per-slice means of `halo evaluate` are dominated by them.
+is small and faint: they pull the per-slice means of `halo evaluate` down.
 """
 import argparse
 import json
@@ -13,7 +13,6 @@ import json
 import numpy as np
 import torch
 
-import data
 import diffusion
 import train
 from export import load_checkpoint
@@ -30,12 +29,10 @@ def dice_by_position(model, vol, n=3, steps=20, seed=0):
     first, last = np.flatnonzero(area)[[0, -1]]
     sampler = diffusion.make_sampler("ddpm", train.T, steps)
     gen = torch.Generator().manual_seed(seed)
+    zs = [int(round(first + f * (last - first))) for f in POSITIONS]
     out = []
-    for z in (int(round(first + f * (last - first))) for f in POSITIONS):
-        box = data.crop_box((vol.cond[z] != 0).any(0), train.TIGHT_MULTIPLE)
-        cond, truth = data.crop(vol.cond[z], box), data.crop(vol.masks[z], box) > 0.5
-        x = diffusion.sample(model, sampler, torch.from_numpy(np.repeat(cond[None], n, 0)), generator=gen)[:, 0].numpy()
-        pred = (((x + 1) / 2).clip(0, 1).mean(0) > 0.5) & (cond != 0).any(0)
+    for z, (cond, truth) in zip(zs, train._validation_inputs(vol, zs, tight=True)):
+        pred, truth = train.ensemble_masks(model, sampler, cond, n, gen)[0], truth[0] > 0.5
         total = pred.sum() + truth.sum()
         out.append({"slice": z, "tumourPixels": int(area[z]), "dice": float(2 * (pred & truth).sum() / max(total, 1))})
     return out

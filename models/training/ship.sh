@@ -20,9 +20,9 @@ cases="$cache/validation-cases"; stage="$cache/staging"; eval=models/training/ev
 mkdir -p "$eval" "$stage"
 mapfile -t folders < <(cd models/training && $py -c "import train; [print(train.data.DATA / train.PATIENTS_4SEQ[n][0]) for _, n in train.DATASETS['$model']['val']]")
 bash models/training/unpack_cases.sh "$cases" "${folders[@]}"
-evaluate() {  # models-dir out.json
-  HALO_MODELS_DIR="$1" node bin/halo.mjs evaluate --cases "$cases" --model "$model" --steps "$steps" --slices all \
-    --stride "$stride" --no-progress --out "$2"
+evaluate() {  # models-dir model-id out.json
+  HALO_MODELS_DIR="$1" node bin/halo.mjs evaluate --cases "$cases" --model "$2" --steps "$steps" --slices all \
+    --stride "$stride" --no-progress --out "$3"
 }
 
 against="${AGAINST:-$model}"
@@ -30,13 +30,12 @@ if [ ! -d "models/$against" ]; then
   echo "ship.sh: models/$against is not shipped: pass AGAINST=<a shipped model> for a new model" >&2; exit 2
 fi
 if [ ! -f "$eval/$against.json" ] || ! $py -c "import json,sys; r=json.load(open('$eval/$against.json')); sys.exit(0 if 'cases' in r and r['stride']==$stride and r['sampler']['steps']==$steps else 1)"; then
-  HALO_MODELS_DIR=models node bin/halo.mjs evaluate --cases "$cases" --model "$against" --steps "$steps" --slices all \
-    --stride "$stride" --no-progress --out "$eval/$against.json"    # the shipped model, on the same patients and settings
+  evaluate models "$against" "$eval/$against.json"    # the shipped model, on the same patients and settings
 fi
 rm -rf "$stage/$model"; mkdir -p "$stage/$model"; [ ! -d "models/$model" ] || cp -r "models/$model/." "$stage/$model/"
 $py models/training/export.py --model "$model" --checkpoint "models/training/checkpoints/$model/best.pt" --out "$stage/$model/model.onnx"
 $py models/training/card.py --model "$model" --models-dir "$stage" --version "$version" --steps "$steps" "${curve[@]}" "${crop[@]}"
-evaluate "$stage" "$stage/$model-eval.json"
+evaluate "$stage" "$model" "$stage/$model-eval.json"
 if ! $py - "$eval/$against.json" "$stage/$model-eval.json" "${MARGIN:-0}" <<'PY'
 import json, sys
 score = lambda r: r["mean"]["ensemble"]["dice"] - 0.01 * (r["mean"]["falsePositiveCm2"] or 0)

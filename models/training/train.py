@@ -193,23 +193,29 @@ def _validation_inputs(vol, zs, tight):
 
 
 @torch.no_grad()
+def ensemble_masks(model, sampler, cond_np, n, gen):
+    """The n-ensemble's mask (mean > 0.5) of each input in cond_np [N, C, H, W], set to 0 outside the brain as the
+    engine does with every member."""
+    dev = next(model.parameters()).device
+    cond = torch.from_numpy(np.repeat(cond_np, n, axis=0)).to(dev)
+    x = diffusion.sample(model, sampler, cond, generator=gen)[:, 0].cpu().numpy()
+    mean = ((x + 1) / 2).clip(0, 1).reshape(len(cond_np), n, *x.shape[1:]).mean(1)
+    return (mean > 0.5) & (cond_np != 0).any(1)
+
+
+@torch.no_grad()
 def quick_validation(model, vols, names, steps=20, n=3, seed=0, tight=False):
     """Per patient: mean Dice of the n-ensemble on tumour slices, and false-positive area (cm^2 per slice) on
     tumour-free slices, on the model grid. A cheap proxy of evaluate.py for choosing the best checkpoint.
     tight: each slice in its own crop box (cropPer "slice") instead of the volume's."""
     sampler = diffusion.make_sampler("ddpm", T, steps)
     gen = torch.Generator().manual_seed(seed)  # noise drawn on the CPU: the same samples on any device
-    dev = next(model.parameters()).device
     out = {}
     for vol, name in zip(vols, names):
         tumour, free = validation_slices(vol)
         preds, gts = [], []
         for cond_np, gt_np in _validation_inputs(vol, tumour + free, tight):
-            cond = torch.from_numpy(np.repeat(cond_np, n, axis=0)).to(dev)
-            x = diffusion.sample(model, sampler, cond, generator=gen)[:, 0].cpu().numpy()
-            mean = ((x + 1) / 2).clip(0, 1).reshape(len(cond_np), n, *x.shape[1:]).mean(1)
-            brain = (cond_np != 0).any(1)  # the engine sets every member to 0 outside the brain: so does this
-            preds += list((mean > 0.5) & brain)
+            preds += list(ensemble_masks(model, sampler, cond_np, n, gen))
             gts += list(gt_np > 0.5)
         dices = [2 * (p & g).sum() / max(p.sum() + g.sum(), 1) for p, g in zip(preds[:len(tumour)], gts[:len(tumour)])]
         fp_cm2 = [p.sum() * MODEL_SPACING ** 2 / 100 for p in preds[len(tumour):]]
@@ -240,6 +246,9 @@ def initial_weights(model_id: str, dev):
     """The shipped model's weights and its training iterations, read back from models/<id>/model.onnx."""
     from onnx_weights import load_unet_from_onnx
     folder = MODELS / model_id
+    if not (folder / "card.json").exists():
+        raise SystemExit(f"{model_id} is not shipped (no {folder / 'card.json'}) and has no checkpoint to resume: start it "
+                         "with --init-from <a shipped model> (and --channels twice its own to widen it)")
     card = json.loads((folder / "card.json").read_text())
     return load_unet_from_onnx(folder).to(dev), int(card.get("training", {}).get("iterations", 0)), card.get("version")
 
@@ -297,6 +306,8 @@ def main():
     ap.add_argument("--tight", type=float, default=0.5,
                     help="share of the batches cut to each slice's own brain box (cropPer \"slice\"); 0: never")
     args = ap.parse_args()
+    if not 0 <= args.small_tumour <= 1:
+        raise SystemExit(f"--small-tumour {args.small_tumour:g}: a share of the tumour slices, between 0 and 1")
     torch.set_num_threads(args.threads)
     if args.brats_root:
         use_brats_root(args.model, Path(args.brats_root), args.val_fraction)
@@ -372,8 +383,8 @@ def main():
     lr_schedule = earlier.get("lr_schedule") or ([[0, earlier["lr"]]] if "lr" in earlier else [])
     if not lr_schedule or lr_schedule[-1][1] != args.lr:
         lr_schedule.append([step, args.lr])
-    recipe = dict(batch=args.batch, lr=args.lr, small_tumour=args.small_tumour, lr_schedule=lr_schedule, ema=args.ema, pad=PAD, crop=CROP,
-                  tight=args.tight, tight_multiple=TIGHT_MULTIPLE, origin=origin,
+    recipe = dict(batch=args.batch, lr=args.lr, lr_schedule=lr_schedule, ema=args.ema, pad=PAD, crop=CROP,
+                  small_tumour=args.small_tumour, tight=args.tight, tight_multiple=TIGHT_MULTIPLE, origin=origin,
                   train=[name for _, name in spec["train"]], val=val_names)
 
     schedule = diffusion.Schedule(diffusion.linear_betas(T))
@@ -388,7 +399,7 @@ def main():
     deadline = time.time() + args.max_seconds if args.max_seconds else float("inf")
     while step < args.iters:
         half = args.batch // 2
-        n_small = round(half * args.small_tumour)
+        n_small = int(half * args.small_tumour + 0.5)
         draws = [pools[0][torch.randint(0, len(pools[0]), (half - n_small,), generator=gen)],
                  pools[1][torch.randint(0, len(pools[1]), (args.batch - half,), generator=gen)]]
         if n_small:
