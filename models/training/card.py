@@ -18,7 +18,8 @@ PROVENANCE = {
     "BraTS20_Training_001": "BraTS 2020 training set, via the public repository HunorLaczko/IPCV-TRDP_BraTS_2020 (no licence stated); BraTS data terms apply",
     "Brats18": "BraTS 2018 training set, via the public repository koriavinash1/DeepBrainSeg (MIT); BraTS data terms apply",
     "slices-pt001": "BraTS 2020 slices shipped with JuliaWolleb/Diffusion-based-Segmentation, the paper's own code (MIT)",
-    "2018": "BraTS 2018 cases shipped with JeroenBertels/deepvoxnet2, demos/brats_2018 (LGPL-2.1); BraTS data terms apply",
+    "Brats18-2mm": "BraTS 2018 training set, via the public repository koriavinash1/BioExp (MIT); BraTS data terms apply; stored at 2 mm in-plane",
+    "BraTS19": "BraTS 2019 training set, via the public repository VoxLogicA-Project/VoxLogicA-UI (GPL-3.0); BraTS data terms apply; stored at 2 mm in-plane",
 }
 CITATION = ("Menze et al., IEEE TMI 2015; Bakas et al., Sci Data 2017; Bakas et al., arXiv:1811.02629 (2018); "
             "Baid et al., arXiv:2107.02314 (2021). Method: Wolleb et al., MIDL 2022; Nichol & Dhariwal, ICML 2021.")
@@ -29,11 +30,9 @@ TARGETS = {"ensembleDice": 0.85, "varianceAuroc": 0.80, "falsePositiveCm2": 0.5}
 def describe(split):
     out = []
     for kind, name in split:
-        if kind == "2018":
-            out.append({"case": f"brats2018-flair-t1/{name}", "source": PROVENANCE["2018"]})
-            continue
-        site = train.PATIENTS_4SEQ.get(name, (None, None))[1]
-        key = "Brats18" if name.startswith("Brats18_") else name
+        folder, site = train.PATIENTS_4SEQ.get(name, ("", None))
+        key = ("Brats18-2mm" if "2mm" in folder else "Brats18") if name.startswith("Brats18_") else \
+            "BraTS19" if name.startswith("BraTS19_") else name
         out.append({"case": name, "site": site, "source": PROVENANCE.get(key, "BraTS")})
     return out
 

@@ -15,6 +15,8 @@ import numpy as np
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 MULTIPLE = 32
+# The paper's evaluation (Wolleb et al. 2022, Table 1): axial slices 80-128 (inclusive) of a 155-slice BraTS volume.
+PAPER_SLICES = (80, 128)
 
 
 def load(path) -> tuple:
@@ -147,14 +149,6 @@ def load_case(folder, roles, model_spacing):
     vols = [load(files[r]) for r in roles]
     zooms = vols[0][1]
     seg = load(files["seg"])[0] if "seg" in files else None
-    return PreparedVolume([v for v, _ in vols], (zooms[1], zooms[0]), model_spacing, seg)
-
-
-def load_2018_case(folder, roles, model_spacing):
-    files = {"FLAIR": "FLAIR.nii.gz", "T1": "T1.nii.gz"}
-    vols = [load(Path(folder) / files[r]) for r in roles]
-    seg = load(Path(folder) / "GT_W.nii.gz")[0]
-    zooms = vols[0][1]
     return PreparedVolume([v for v, _ in vols], (zooms[1], zooms[0]), model_spacing, seg)
 
 
