@@ -11,6 +11,7 @@ import { openSegmentation, type SegmentationOptions } from '../engine/segment-st
 import { readNifti } from '../io/nifti';
 import { sameGrid, sliceSize } from '../volume/volume';
 import { auroc, dice, hd95, jaccard, mean, percentile, type Mask } from './metrics';
+import { PAPER_SLICES, paperSlices, pooled, predictions, scorePaper, scoreVolume, type Method, type PaperScores, type PerMethod } from './paper-protocol';
 
 /** Ground truth in BraTS 2018/2020/2021 (`_seg`) and 2023 (`-seg`) case folders. */
 const SEG_NAME = /[_-]seg\.nii(\.gz)?$/i;
@@ -23,6 +24,13 @@ export interface EvaluateOptions extends Omit<SegmentationOptions, 'cacheDir'> {
   slices: 'tumour' | 'all';
   /** Every stride-th slice of the chosen ones (1 = all), to bound the time on CPU. */
   stride: number;
+  /**
+   * 'slices': the slices chosen by `slices` and `stride`. 'paper': the paper's Table 1 (tumour slices 80-128 of a
+   * 155-slice volume, see paper-protocol.ts); `slices` and `stride` do not apply.
+   */
+  protocol?: 'slices' | 'paper';
+  /** With the paper's protocol: sample every slice with brain too, for the whole-volume 3D Dice and false positives. */
+  volume?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: { caseName: string; caseIndex: number; caseCount: number; fraction: number; etaSeconds: number | null }) => void;
 }
@@ -45,6 +53,10 @@ export interface CaseReport {
   /** Mean false-positive area of the ensemble mask on tumour-free slices, cm² per slice (null: none evaluated). */
   falsePositiveCm2: number | null;
   baseline: Scores & { falsePositiveCm2: number | null };
+  /** The paper's protocol only: its per-slice scores, empty counts and the 3D Dice over its slices. */
+  paper?: PaperScores;
+  /** The paper's protocol with the volume: 3D Dice of the stacked masks over every slice. */
+  volumeDice3d?: PerMethod<number>;
   seconds: number;
 }
 
@@ -53,13 +65,25 @@ export interface EvaluationReport {
   sampler: { kind: string; steps: number; eta: number };
   ensemble: number;
   seed: number;
+  protocol: 'slices' | 'paper';
   slices: 'tumour' | 'all';
   stride: number;
+  /** The paper's protocol: whether every slice with brain was sampled (whole-volume 3D Dice, false positives). */
+  volume?: boolean;
   provider: string;
   baseline: string;
   task: string;
   cases: CaseReport[];
-  mean: Omit<CaseReport, 'case' | 'seconds'> & { patients: number };
+  mean: Omit<CaseReport, 'case' | 'seconds' | 'paper' | 'volumeDice3d'> & { patients: number; paper?: PaperMean };
+}
+
+/** The paper's protocol over all cases: means of patients, and the paper's own pooling over all slices. */
+export interface PaperMean {
+  empty: PerMethod<number>;
+  nonEmpty: PerMethod<{ dice: number | null; jaccard: number | null }>;
+  dice3dRange: PerMethod<number | null>;
+  volumeDice3d: PerMethod<number | null> | null;
+  pooled: ReturnType<typeof pooled>;
 }
 
 /** Case folders with a ground truth under `dir` (or `dir` itself when it is one), sorted by name. */
@@ -91,6 +115,8 @@ function stridePick<T>(xs: T[], stride: number): T[] {
 
 export async function evaluateCases(dir: string, opts: EvaluateOptions): Promise<EvaluationReport> {
   if (!Number.isInteger(opts.stride) || opts.stride < 1) throw new InputError(`--stride must be a whole number ≥ 1, got ${opts.stride}.`);
+  const protocol = opts.protocol ?? 'slices';
+  const paper = protocol === 'paper';
   const cases = await findLabelledCases(dir);
   const reports: CaseReport[] = [];
   let header: Omit<EvaluationReport, 'cases' | 'mean'> | undefined;
@@ -105,11 +131,15 @@ export async function evaluateCases(dir: string, opts: EvaluateOptions): Promise
         sampler: engine.settings.sampler,
         ensemble: engine.settings.ensemble,
         seed: engine.settings.seed,
-        slices: opts.slices,
-        stride: opts.stride,
+        protocol,
+        slices: paper ? 'tumour' : opts.slices,
+        stride: paper ? 1 : opts.stride,
+        ...(paper ? { volume: !!opts.volume } : {}),
         provider: denoiser.device.provider,
         baseline: `FLAIR above its ${BASELINE_PERCENTILE}th percentile inside the brain (per case)`,
-        task: 'whole tumour (ground-truth labels > 0), axial slices, metrics per slice averaged per patient, on the input grid',
+        task: paper
+          ? 'whole tumour (ground-truth labels > 0), the paper\'s Table 1: axial slices 80-128 with tumour, metrics per slice averaged per patient and pooled, on the input grid'
+          : 'whole tumour (ground-truth labels > 0), axial slices, metrics per slice averaged per patient, on the input grid',
       };
       const seg = await readNifti(c.seg);
       if (!sameGrid(seg.geometry, grid)) {
@@ -119,8 +149,19 @@ export async function evaluateCases(dir: string, opts: EvaluateOptions): Promise
       const truth = (k: number): Mask => Uint8Array.from(seg.data.subarray(k * size, (k + 1) * size), (v) => (v > 0 ? 1 : 0));
       const withBrain = engine.study.hasBrain.flatMap((b, k) => (b ? [k] : []));
       const tumour = withBrain.filter((k) => truth(k).some((v) => v));
-      const free = opts.slices === 'all' ? withBrain.filter((k) => !tumour.includes(k)) : [];
-      const chosen = [...stridePick(tumour, opts.stride), ...stridePick(free, opts.stride)];
+      const free = withBrain.filter((k) => !tumour.includes(k));
+      let scored: number[];
+      let chosen: number[];
+      if (paper) {
+        const range = paperSlices(grid.dims[2], tumour);
+        if (typeof range === 'string') throw new InputError(`${c.folder}: ${range}.`);
+        // Every slice of the range with brain is sampled (the 3D Dice over the range needs them), or the volume.
+        const rangeWithBrain = withBrain.filter((k) => k >= PAPER_SLICES.first && k <= PAPER_SLICES.last);
+        scored = opts.volume ? [...range, ...free] : range;
+        chosen = opts.volume ? [...range, ...withBrain.filter((k) => !range.includes(k))] : [...range, ...rangeWithBrain.filter((k) => !range.includes(k))];
+      } else {
+        scored = chosen = [...stridePick(tumour, opts.stride), ...(opts.slices === 'all' ? stridePick(free, opts.stride) : [])];
+      }
       const results = await engine.run({
         slices: chosen,
         signal: opts.signal,
@@ -128,22 +169,42 @@ export async function evaluateCases(dir: string, opts: EvaluateOptions): Promise
       });
       const byK = new Map(results.map((r) => [r.k, r]));
       const flair = study.aligned.FLAIR!;
-      reports.push(
-        scoreCase(basename(c.folder), chosen.map((k) => byK.get(k)!), {
-          truth,
-          brain: (k) => engine.study.brainFor(k),
-          baselineMask: baselineMasker(flair, withBrain.map((k) => engine.study.brainFor(k)), withBrain, size),
-          rows: grid.dims[1],
-          cols: grid.dims[0],
-          spacing: [grid.spacing[1], grid.spacing[0]],
-          seconds: (performance.now() - t0) / 1000,
-        }),
-      );
+      const baselineMask = baselineMasker(flair, withBrain.map((k) => engine.study.brainFor(k)), withBrain, size);
+      const report = scoreCase(basename(c.folder), scored.map((k) => byK.get(k)!), {
+        truth,
+        brain: (k) => engine.study.brainFor(k),
+        baselineMask,
+        rows: grid.dims[1],
+        cols: grid.dims[0],
+        spacing: [grid.spacing[1], grid.spacing[0]],
+        seconds: (performance.now() - t0) / 1000,
+      });
+      if (paper) {
+        const masks = new Map(results.map((r) => [r.k, predictions(r, baselineMask(r.k))]));
+        const range = scored.filter((k) => tumour.includes(k));
+        report.paper = scorePaper(range, masks, truth);
+        if (opts.volume) report.volumeDice3d = scoreVolume(grid.dims[2], masks, truth);
+      }
+      reports.push(report);
     } finally {
       await session.close();
     }
   }
-  return { ...header!, cases: reports, mean: meanOver(reports) };
+  const m = meanOver(reports);
+  return { ...header!, cases: reports, mean: paper ? { ...m, paper: paperMean(reports) } : m };
+}
+
+function paperMean(cases: CaseReport[]): PaperMean {
+  const of = (f: (c: CaseReport) => number | null | undefined) => mean(cases.map(f).filter((v): v is number => typeof v === 'number'));
+  const per = <T>(f: (m: Method) => T): PerMethod<T> => ({ single: f('single'), ensemble: f('ensemble'), baseline: f('baseline') });
+  const scores = cases.map((c) => c.paper!);
+  return {
+    empty: per((m) => scores.reduce((s, p) => s + p.empty[m], 0)),
+    nonEmpty: per((m) => ({ dice: of((c) => c.paper!.nonEmpty[m].dice), jaccard: of((c) => c.paper!.nonEmpty[m].jaccard) })),
+    dice3dRange: per((m) => of((c) => c.paper!.dice3dRange[m])),
+    volumeDice3d: cases.every((c) => c.volumeDice3d) ? per((m) => of((c) => c.volumeDice3d![m])) : null,
+    pooled: pooled(scores),
+  };
 }
 
 /** FLAIR > its BASELINE_PERCENTILE-th percentile over the case's brain voxels, per slice, inside the brain. */

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EvaluationReport } from '../../main/evaluate/evaluate-cases';
+import { formatPaperTable } from '../../main/cli/commands/evaluate-run';
+import { readNifti } from '../../main/io/nifti';
 import { halo } from '../support/cli';
 import { CASE_27, DATA } from '../support/paths';
 
@@ -37,6 +39,32 @@ describe('halo evaluate', () => {
     expect(c.baseline.dice!).toBeGreaterThan(0.2);
     expect(c.falsePositiveCm2).toBeGreaterThanOrEqual(0);
     expect(report.mean).toMatchObject({ patients: 1, tumourSlices: c.tumourSlices, single: c.single, ensemble: c.ensemble });
+  });
+
+  it("scores by the paper's protocol: exactly the tumour slices 80-128, the empty count, 3D Dice over the range", async () => {
+    const caseDir = join(DATA, 'brats', 'BraTS2021_00006');
+    const r = await halo(['evaluate', '--cases', caseDir, '--protocol', 'paper', '--no-volume', '--steps', '2', '--ensemble', '2', '--json']);
+    expect(r.stderr).not.toMatch(/internal error/);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as EvaluationReport;
+    const seg = await readNifti(join(caseDir, 'BraTS2021_00006_seg.nii.gz'));
+    const size = seg.geometry.dims[0] * seg.geometry.dims[1];
+    const expected = Array.from({ length: 49 }, (_, i) => 80 + i).filter((k) => seg.data.subarray(k * size, (k + 1) * size).some((v) => v > 0));
+    expect(expected.length).toBeGreaterThan(10);
+    const c = report.cases[0];
+    expect(report).toMatchObject({ protocol: 'paper', volume: false, slices: 'tumour', stride: 1 });
+    expect(c.paper!.perSlice.map((s) => s.k)).toEqual(expected);
+    expect(c.tumourSlices).toBe(expected.length);
+    expect(c.volumeDice3d).toBeUndefined();
+    const p = c.paper!;
+    expect(p.empty.ensemble).toBe(p.perSlice.filter((s) => s.empty.ensemble).length);
+    expect(p.dice3dRange.ensemble).toBeGreaterThan(0);
+    expect(p.dice3dRange.ensemble).toBeLessThanOrEqual(1);
+    expect(report.mean.paper!.pooled.slices).toBe(expected.length);
+    // The table names the protocol and brackets the Dice without empty slices, as the paper does.
+    const table = formatPaperTable(report);
+    expect(table).toMatch(/the paper's protocol/);
+    expect(table).toMatch(/pooled over all \d+ slices, as the paper's Table 1: Dice 2 \d\.\d{3} \(\d\.\d{3}\)/);
   });
 
   it('refuses a folder without ground truth, saying what it needs', async () => {

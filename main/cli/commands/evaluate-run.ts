@@ -6,7 +6,24 @@ import cliProgress from 'cli-progress';
 import { InputError } from '../../errors';
 import { evaluateCases, type EvaluationReport } from '../../evaluate/evaluate-cases';
 import { writeFileAtomic } from '../../io/atomic';
-import type { EvaluateCliOptions } from './evaluate';
+import type { DevicePreference } from '../../model/device';
+
+export interface EvaluateCliOptions {
+  cases: string;
+  model: string;
+  ensemble?: string;
+  steps?: string;
+  sampler?: 'ddpm' | 'ddim';
+  seed: string;
+  slices: 'tumour' | 'all';
+  stride: string;
+  protocol: 'slices' | 'paper';
+  volume: boolean;
+  device: DevicePreference;
+  json: boolean;
+  out?: string;
+  progress: boolean;
+}
 
 const whole = (name: string, v: string | undefined): number | undefined => {
   if (v === undefined) return undefined;
@@ -34,6 +51,8 @@ export async function evaluate(o: EvaluateCliOptions): Promise<void> {
       cacheDir: null,
       slices: o.slices,
       stride: whole('--stride', o.stride)!,
+      protocol: o.protocol,
+      volume: o.volume,
       signal: controller.signal,
       onProgress: (p) => {
         bar?.update(Math.round(((p.caseIndex + p.fraction) / p.caseCount) * 100), {
@@ -49,7 +68,7 @@ export async function evaluate(o: EvaluateCliOptions): Promise<void> {
   }
   const json = JSON.stringify(report, null, 2) + '\n';
   if (o.out) await writeFileAtomic(resolve(o.out), json);
-  process.stdout.write(o.json ? json : formatTable(report));
+  process.stdout.write(o.json ? json : report.protocol === 'paper' ? formatPaperTable(report) : formatTable(report));
 }
 
 const f3 = (v: number | null) => (v === null ? '  -  ' : v.toFixed(3));
@@ -73,6 +92,40 @@ export function formatTable(r: EvaluationReport): string {
     line(head),
     ...rows.slice(1, -1).map(line),
     line(rows[rows.length - 1]),
+    '',
+  ].join('\n');
+}
+
+/** The paper's Table 1 layout: Dice and Jaccard with the non-empty ones in brackets, HD95, empty, 3D Dice. */
+export function formatPaperTable(r: EvaluationReport): string {
+  const n = r.ensemble;
+  const pair = (all: number | null, kept: number | null) => `${f3(all)} (${f3(kept)})`;
+  const head = ['case', 'slices', 'Dice 1', `Dice ${n}`, `Jaccard ${n}`, `HD95 ${n} mm`, `empty ${n}`, `3D Dice ${n} 80-128`, `3D Dice ${n} volume`,
+    'AUROC var', 'FP cm²/slice', 'baseline Dice', 'baseline 3D volume'];
+  const rows = r.cases.map((c) => {
+    const p = c.paper!;
+    return [c.case, String(c.tumourSlices), pair(c.single.dice, p.nonEmpty.single.dice), pair(c.ensemble.dice, p.nonEmpty.ensemble.dice),
+      pair(c.ensemble.jaccard, p.nonEmpty.ensemble.jaccard), f1(c.ensemble.hd95_mm), String(p.empty.ensemble), f3(p.dice3dRange.ensemble),
+      f3(c.volumeDice3d?.ensemble ?? null), f3(c.varianceAuroc), f1(c.falsePositiveCm2), f3(c.baseline.dice), f3(c.volumeDice3d?.baseline ?? null)];
+  });
+  const m = r.mean, mp = m.paper!;
+  rows.push([`mean of ${m.patients}`, String(m.tumourSlices), pair(m.single.dice, mp.nonEmpty.single.dice), pair(m.ensemble.dice, mp.nonEmpty.ensemble.dice),
+    pair(m.ensemble.jaccard, mp.nonEmpty.ensemble.jaccard), f1(m.ensemble.hd95_mm), String(mp.empty.ensemble), f3(mp.dice3dRange.ensemble),
+    f3(mp.volumeDice3d?.ensemble ?? null), f3(m.varianceAuroc), f1(m.falsePositiveCm2), f3(m.baseline.dice), f3(mp.volumeDice3d?.baseline ?? null)]);
+  const widths = head.map((_, i) => Math.max(head[i].length, ...rows.map((x) => x[i].length)));
+  const line = (x: string[]) => x.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
+  const q = mp.pooled;
+  return [
+    `${r.model.id} ${r.model.version}, ${r.sampler.kind.toUpperCase()} ${r.sampler.steps} steps, ensemble ${n}, seed ${r.seed}, the paper's protocol ` +
+      `(tumour slices 80-128)${r.volume ? ' + every slice with brain' : ''}, ${r.provider.toUpperCase()}`,
+    `baseline: ${r.baseline}`,
+    '',
+    line(head),
+    ...rows.map(line),
+    '',
+    `pooled over all ${q.slices} slices, as the paper's Table 1: Dice ${n} ${pair(q.dice.ensemble, q.nonEmptyDice.ensemble)}, ` +
+      `Jaccard ${n} ${pair(q.jaccard.ensemble, q.nonEmptyJaccard.ensemble)}, empty ${q.empty.ensemble}; one sample Dice ${pair(q.dice.single, q.nonEmptyDice.single)}, ` +
+      `empty ${q.empty.single}; baseline Dice ${f3(q.dice.baseline)}`,
     '',
   ].join('\n');
 }

@@ -4,22 +4,8 @@
  * cases. The model cards' validation numbers come from this command.
  */
 import { Command, Option } from 'commander';
-import { DEVICE_PREFERENCES, type DevicePreference } from '../../model/device';
-
-export interface EvaluateCliOptions {
-  cases: string;
-  model: string;
-  ensemble?: string;
-  steps?: string;
-  sampler?: 'ddpm' | 'ddim';
-  seed: string;
-  slices: 'tumour' | 'all';
-  stride: string;
-  device: DevicePreference;
-  json: boolean;
-  out?: string;
-  progress: boolean;
-}
+import { DEVICE_PREFERENCES } from '../../model/device';
+import type { EvaluateCliOptions } from './evaluate-run';
 
 export function registerEvaluateCommand(program: Command): void {
   program
@@ -33,6 +19,8 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--seed <s>', 'random seed', '0')
     .addOption(new Option('--slices <which>', 'slices with tumour only, or every slice with brain (adds false positives on tumour-free slices)').choices(['tumour', 'all']).default('tumour'))
     .option('--stride <n>', 'evaluate every n-th of those slices', '1')
+    .addOption(new Option('--protocol <p>', "slices: the slices chosen by --slices and --stride; paper: the paper's Table 1 (tumour slices 80-128 of 155-slice BraTS volumes, empty count, Dice without the empty ones) plus whole-volume 3D Dice").choices(['slices', 'paper']).default('slices'))
+    .option('--no-volume', "with --protocol paper: sample only the paper's slices (no whole-volume 3D Dice or false positives; several times faster)")
     .addOption(new Option('--device <d>', 'execution provider (auto: CUDA, then WebGPU, then CPU)').choices(DEVICE_PREFERENCES).default('auto'))
     .option('--json', 'print the report as JSON')
     .option('--out <file>', 'also write the JSON report to this file')
