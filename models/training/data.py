@@ -192,3 +192,24 @@ def training_slices(prepared: list, min_size: int = 0):
         conds.append(np.pad(p.cond[keep], pad))
         masks.append(np.pad(p.masks[keep][:, None], pad))
     return np.concatenate(conds), np.concatenate(masks)
+
+
+# ---- a data pack (pack_data.py writes it; train.py --data reads it on a machine without ../shared/data) ----
+
+class PackedVolume:
+    """The validation slices of one patient, with just what train.quick_validation reads."""
+
+    def __init__(self, cond, masks):
+        self.cond, self.masks = cond, masks
+        self.has_brain = (cond != 0).reshape(len(cond), -1).any(1)
+
+
+def unpack(path: Path):
+    """(cond float32 [N, C, H, W], mask float32 [N, 1, H, W], validation volumes, their names)."""
+    z = np.load(path)
+    cond = z["cond"].astype(np.float32) / 255
+    mask = z["mask"].astype(np.float32)
+    names = [str(n) for n in z["val_names"]]
+    vols = [PackedVolume(z[f"val_cond_{i}"].astype(np.float32) / 255, z[f"val_mask_{i}"].astype(np.float32))
+            for i in range(len(names))]
+    return cond, mask, vols, names

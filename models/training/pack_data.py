@@ -4,7 +4,7 @@ machine that has neither ../shared/data nor nibabel (the lent GPU machine: see d
   /usr/bin/python3 models/training/pack_data.py --model wt-4seq --out .pack/wt-4seq.npz
 
 Intensities are stored as uint8 (the preprocessed [0, 1] range in 255 steps: far finer than the training's
-intensity augmentation); masks as bits. train.py --data FILE reads it back.
+intensity augmentation); masks as bits. train.py --data FILE reads it back (data.unpack).
 """
 import argparse
 from pathlib import Path
@@ -13,14 +13,6 @@ import numpy as np
 
 import data
 import train
-
-
-class PackedVolume:
-    """The validation slices of one patient, with just what train.quick_validation reads."""
-
-    def __init__(self, cond, masks):
-        self.cond, self.masks = cond, masks
-        self.has_brain = (cond != 0).reshape(len(cond), -1).any(1)
 
 
 def pack(model_id: str, out: Path) -> None:
@@ -39,17 +31,6 @@ def pack(model_id: str, out: Path) -> None:
     np.savez_compressed(tmp, **arrays)
     tmp.replace(out)
     print(f"wrote {out}: {len(cond)} training slices, {len(names)} validation patients, {out.stat().st_size / 1e6:.1f} MB")
-
-
-def unpack(path: Path):
-    """(cond float32 [N, C, H, W], mask float32 [N, 1, H, W], validation volumes, their names)."""
-    z = np.load(path)
-    cond = z["cond"].astype(np.float32) / 255
-    mask = z["mask"].astype(np.float32)
-    names = [str(n) for n in z["val_names"]]
-    vols = [PackedVolume(z[f"val_cond_{i}"].astype(np.float32) / 255, z[f"val_mask_{i}"].astype(np.float32))
-            for i in range(len(names))]
-    return cond, mask, vols, names
 
 
 def main():

@@ -329,8 +329,7 @@ def main():
         spec = DATASETS[args.model] = {**spec, "train": spec["train"][:args.cases], "val": spec["val"][:args.cases]}
     t_load = time.time()
     if args.data:  # a pack made by pack_data.py (a machine without ../shared/data)
-        from pack_data import unpack
-        cond, mask, val_vols, val_names = unpack(Path(args.data))
+        cond, mask, val_vols, val_names = data.unpack(Path(args.data))
     else:
         cond, mask = data.training_slices(load_split(args.model, "train"), min_size=PAD)
         val_vols = load_split(args.model, "val") if args.val_every else []
