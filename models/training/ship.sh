@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Export, validate, benchmark and document one trained model, and ship it only if it beats the shipped one.
-#   bash models/training/ship.sh wt-4seq [version] [default-steps] [stride]
+#   bash models/training/ship.sh wt-4seq [version] [default-steps]
 # CURVE=eval/<id>-steps.json (steps_curve.py) puts the Dice-vs-steps curve that chose the default steps in the card.
-# Takes checkpoints/<id>/best.pt (the best quick validation), builds the candidate models/<id> in a staging folder,
-# runs `halo evaluate` on the held-out patients (every slice with brain, every <stride>-th), and replaces
-# models/<id> only when the candidate's mean ensemble Dice minus 0.01 per cm² of false positives beats the shipped
-# model's on the same patients and settings (the shipped one is evaluated too if its card lacks those numbers).
+# Takes checkpoints/<id>/$CHECKPOINT (default best.pt, the best quick validation; ema-<step>.pt for any validated
+# step), builds the candidate models/<id> in a staging folder, runs `halo evaluate --protocol paper` on the held-out
+# patients (the paper's Table 1 plus every slice with brain for the whole-volume 3D Dice and false positives;
+# NO_VOLUME=1: the paper's slices only, several times faster), and replaces models/<id> only when the candidate's
+# mean ensemble Dice minus 0.01 per cm² of false positives beats the shipped model's on the same patients and
+# settings (the shipped one is evaluated too if no report with those settings exists).
 # A model not shipped yet (e.g. wt-4seq-large) must beat AGAINST=<shipped id> instead, by MARGIN (default 0): a
 # slower model is worth shipping only if it is clearly better (the seed alone moves the mean Dice by up to 0.05).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-model="$1"; version="${2:-0.2.0}"; steps="${3:-50}"; stride="${4:-4}"
+model="$1"; version="${2:-0.2.0}"; steps="${3:-20}"
+checkpoint="${CHECKPOINT:-best.pt}"
+volume=(); volume_flag=true; [ "${NO_VOLUME:-0}" != 1 ] || { volume=(--no-volume); volume_flag=false; }
 py=/usr/bin/python3
 curve=(); [ -z "${CURVE:-}" ] || curve=(--curve "$CURVE")
 # CROP_PER=slice ships the candidate with each slice's own crop box (a model trained on tight crops).
@@ -20,20 +24,32 @@ cases="$cache/validation-cases"; stage="$cache/staging"; eval=models/training/ev
 mkdir -p "$eval" "$stage"
 mapfile -t folders < <(cd models/training && $py -c "import train; [print(train.data.DATA / train.PATIENTS_4SEQ[n][0]) for _, n in train.DATASETS['$model']['val']]")
 bash models/training/unpack_cases.sh "$cases" "${folders[@]}"
+for d in "$cases"/*; do   # patients of an earlier validation set are not evaluated
+  printf '%s\n' "${folders[@]##*/}" | grep -qx "$(basename "$d")" || rm -rf "$d"
+done
 evaluate() {  # models-dir model-id out.json
-  HALO_MODELS_DIR="$1" node bin/halo.mjs evaluate --cases "$cases" --model "$2" --steps "$steps" --slices all \
-    --stride "$stride" --no-progress --out "$3"
+  HALO_MODELS_DIR="$1" node bin/halo.mjs evaluate --cases "$cases" --model "$2" --steps "$steps" --protocol paper \
+    "${volume[@]}" --no-progress --out "$3"
 }
 
 against="${AGAINST:-$model}"
 if [ ! -d "models/$against" ]; then
   echo "ship.sh: models/$against is not shipped: pass AGAINST=<a shipped model> for a new model" >&2; exit 2
 fi
-if [ ! -f "$eval/$against.json" ] || ! $py -c "import json,sys; r=json.load(open('$eval/$against.json')); sys.exit(0 if 'cases' in r and r['stride']==$stride and r['sampler']['steps']==$steps else 1)"; then
+matches() {  # report.json: the same protocol, volume, steps and patients as this run?
+  $py - "$1" "$volume_flag" "$steps" "${folders[@]}" <<'PY'
+import json, os, sys
+r = json.load(open(sys.argv[1]))
+same = (r.get("protocol") == "paper" and r.get("volume") == (sys.argv[2] == "true") and r["sampler"]["steps"] == int(sys.argv[3])
+        and sorted(c["case"] for c in r["cases"]) == sorted(os.path.basename(f) for f in sys.argv[4:]))
+sys.exit(0 if same else 1)
+PY
+}
+if [ ! -f "$eval/$against.json" ] || ! matches "$eval/$against.json"; then
   evaluate models "$against" "$eval/$against.json"    # the shipped model, on the same patients and settings
 fi
 rm -rf "$stage/$model"; mkdir -p "$stage/$model"; [ ! -d "models/$model" ] || cp -r "models/$model/." "$stage/$model/"
-$py models/training/export.py --model "$model" --checkpoint "models/training/checkpoints/$model/best.pt" --out "$stage/$model/model.onnx"
+$py models/training/export.py --model "$model" --checkpoint "models/training/checkpoints/$model/$checkpoint" --out "$stage/$model/model.onnx"
 $py models/training/card.py --model "$model" --models-dir "$stage" --version "$version" --steps "$steps" "${curve[@]}" "${crop[@]}"
 evaluate "$stage" "$model" "$stage/$model-eval.json"
 if ! $py - "$eval/$against.json" "$stage/$model-eval.json" "${MARGIN:-0}" <<'PY'

@@ -46,7 +46,7 @@ PATIENTS_4SEQ = {
     **{f"Brats18_{x}_1": (f"brats-train-2mm/Brats18_{x}_1", x.rsplit("_", 1)[0]) for x in _BRATS18_2MM},
     **{f"BraTS19_{x}_1": (f"brats-train-2mm/BraTS19_{x}_1", x.rsplit("_", 1)[0]) for x in _BRATS19_2MM},
 }
-# Held out from every model: eight patients from seven sites, all at 1 mm (Dice on the original grid). Never trained
+# Held out from every model: eight patients from six sites, all at 1 mm (Dice on the original grid). Never trained
 # on. The first five were the validation set of every model up to wt-4seq 0.5.0.
 VALIDATION = ["Brats18_2013_20_1", "Brats18_CBICA_ALU_1", "Brats18_TCIA01_425_1", "Brats18_TCIA10_637_1",
               "BraTS2021_00495", "Brats18_2013_23_1", "Brats18_CBICA_AME_1", "Brats18_TCIA02_370_1"]
