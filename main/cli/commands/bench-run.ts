@@ -16,7 +16,7 @@ import type { StepTimings } from '../../engine/ensemble';
 import { openSegmentation } from '../../engine/segment-study';
 import { modelsDir } from '../../model/card';
 import { PROVIDER_LABEL } from '../../model/device';
-import type { BenchOptions } from './bench';
+import type { BenchOptions } from './bench-options';
 
 interface CliRun {
   wallSeconds: number;

@@ -3,18 +3,8 @@
  */
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { DEVICE_PREFERENCES, type DevicePreference } from '../../model/device';
-
-export interface BenchOptions {
-  case: string;
-  model: string;
-  slice: string;
-  device: DevicePreference;
-  threads?: string;
-  python: boolean;
-  volume: boolean;
-  json: boolean;
-}
+import { DEVICE_PREFERENCES } from '../../model/device';
+import type { BenchOptions } from './bench-options';
 
 export function registerBenchCommand(program: Command): void {
   program

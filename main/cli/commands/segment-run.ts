@@ -11,7 +11,7 @@ import { ALL_OUTPUT_FILES } from '../../engine/output-names';
 import { writeOutputSet } from '../../io/output-set';
 import { PROVIDER_LABEL } from '../../model/device';
 import type { StudyInput } from '../../study/load-study';
-import { int, type SegmentOptions } from './segment';
+import { int, type SegmentOptions } from './segment-options';
 import pkg from '../../../package.json' with { type: 'json' };
 
 export async function segment(o: SegmentOptions, input: StudyInput): Promise<void> {

@@ -5,42 +5,11 @@ import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { InputError } from '../../errors';
 import { defaultCacheDir } from '../../engine/cache';
-import { DEVICE_PREFERENCES, type DevicePreference } from '../../model/device';
+import { DEVICE_PREFERENCES } from '../../model/device';
 import type { StudyInput } from '../../study/load-study';
 import type { RoleOverrides } from '../../study/roles';
 import { SEQUENCE_ROLES, type SequenceRole } from '../../volume/volume';
-
-export interface SegmentOptions {
-  case?: string;
-  t1?: string;
-  t1ce?: string;
-  t2?: string;
-  flair?: string;
-  dicom?: string;
-  role: string[];
-  out: string;
-  model: string;
-  ensemble?: string;
-  steps?: string;
-  sampler?: 'ddpm' | 'ddim';
-  eta?: string;
-  seed: string;
-  slices?: string;
-  device: DevicePreference;
-  threads?: string;
-  samples: boolean;
-  screen: boolean;
-  cache: string | false;
-  batch?: string;
-  progress: boolean;
-  omitEmptyFrames?: boolean;
-}
-
-export const int = (name: string, v: string | undefined) => {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) throw new InputError(`${name} must be a whole number, got "${v}".`);
-  return Number(v);
-};
+import type { SegmentOptions } from './segment-options';
 
 export function registerSegmentCommand(program: Command): void {
   program
