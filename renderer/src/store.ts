@@ -6,7 +6,11 @@ import { markRaw, reactive } from 'vue';
 import { unpack } from '../../main/app/binary';
 import type { AppInfo, HaloEvents, PacsSettingsView, PacsStudy, PriorResultView, ResultTag, Role, SaveJob, SegmentRun, StudyView } from '../../main/app/contract';
 import { ROLES } from '../../main/app/contract';
-import { VARIANCE_THRESHOLD, Viewer, type EditTool, type OverlayState, type WindowPreset } from './viewer/viewer';
+import type { OverlayState } from './viewer/overlays';
+import type { EditTool } from './viewer/tools';
+import { VARIANCE_THRESHOLD } from './viewer/variance-colours';
+import { Viewer } from './viewer/viewer';
+import type { WindowPreset } from './viewer/viewports';
 
 export interface SliceStat {
   k: number;
