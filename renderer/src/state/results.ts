@@ -1,0 +1,141 @@
+/**
+ * The results on screen, per slice of the reference grid: the ensemble's mask, mean, variance and members (from
+ * a run of ours or a result already in the study), their statistics for the slice strip, and which member is
+ * shown. Every result is checked against the study, the reference series and the run before it is drawn.
+ */
+import { reactive } from 'vue';
+import type { ResultTag, Role } from '../../../main/app/contract';
+import type { OverlayState } from '../viewer/overlays';
+import { correctedMask } from './corrections';
+import { tagMatches } from './run';
+import { studyState } from './study';
+import { viewer, viewState } from './view';
+
+export interface SliceStat {
+  k: number;
+  areaMm2: number;
+  brainMm2: number;
+  meanVariance: number;
+  maxVariance: number;
+  ensemble: number;
+}
+
+export interface SliceData {
+  tag: ResultTag;
+  /** A stored result's mask came from a binary SEG (a fractional SEG does not override it). */
+  fromMask?: boolean;
+  mask: Uint8Array;
+  mean: Float32Array;
+  variance: Float32Array;
+  members: Float32Array[];
+}
+
+const results = new Map<number, SliceData>();
+/** The mask last drawn on each slice: what the user's strokes are compared with. */
+const drawn = new Map<number, Uint8Array>();
+
+export const resultsState = reactive({
+  stats: {} as Record<number, SliceStat>,
+  /** The member shown on the slice in view: -1 = the ensemble (mean > 0.5). */
+  member: -1,
+  memberCount: 0,
+  /** SOP Instance UIDs of the results already in the study that are shown (instead of a run of ours). */
+  priorShown: [] as string[],
+});
+
+export function resultAt(k: number): SliceData | undefined {
+  return results.get(k);
+}
+
+export function hasResult(k: number): boolean {
+  return results.has(k);
+}
+
+export function resultSlices(): number[] {
+  return [...results.keys()].sort((a, b) => a - b);
+}
+
+export function setResult(k: number, data: SliceData, stat: SliceStat): void {
+  results.set(k, data);
+  resultsState.stats[k] = stat;
+  redraw(k);
+}
+
+export function drawnMask(k: number): Uint8Array | undefined {
+  return drawn.get(k);
+}
+
+export function setDrawnMask(k: number, mask: Uint8Array): void {
+  drawn.set(k, mask);
+}
+
+/** A grown run holds its predecessor's slices until it replaces them: what is drawn stays valid. */
+export function retagResults(runId: string): void {
+  for (const r of results.values()) r.tag = { ...r.tag, runId };
+}
+
+/** Forget every result (the viewer's overlays are the caller's: cleared, or disposed with the study). */
+export function forgetResults(): void {
+  results.clear();
+  drawn.clear();
+  resultsState.stats = {};
+  resultsState.member = -1;
+  resultsState.priorShown = [];
+}
+
+/**
+ * Draw slice k from the stored result: the ensemble mask (as the user corrected it, if so), or the selected
+ * member's mask on the slice in view.
+ */
+export function redraw(k: number): void {
+  const r = results.get(k);
+  if (!r || !tagMatches(r.tag)) return;
+  let mask = correctedMask(k) ?? r.mask;
+  const member = resultsState.member;
+  if (member >= 0 && k === viewState.k && r.members[member]) {
+    const m = r.members[member];
+    mask = new Uint8Array(m.length);
+    for (let p = 0; p < m.length; p++) mask[p] = m[p] > 0.5 ? 1 : 0;
+  }
+  drawn.set(k, mask);
+  viewer.drawSlice(k, mask, r.variance);
+}
+
+export function stepMember(delta: number): void {
+  const n = results.get(viewState.k)?.members.length ?? 0;
+  if (!n) return;
+  // -1 = the ensemble (mean > 0.5), then members 0 … n-1.
+  let m = resultsState.member + delta;
+  if (m < -1) m = n - 1;
+  if (m >= n) m = -1;
+  resultsState.member = m;
+  redraw(viewState.k);
+}
+
+/** The slice in view changed: a member is shown on the slice in view only. */
+export function sliceChanged(prev: number, k: number): void {
+  if (resultsState.member >= 0 && prev !== k) {
+    redraw(prev);
+    redraw(k);
+  }
+}
+
+export function setOverlay(o: Partial<OverlayState>): void {
+  const rebin = o.varianceThreshold !== undefined && o.varianceThreshold !== viewState.overlay.varianceThreshold;
+  Object.assign(viewState.overlay, o);
+  viewer.setOverlay(viewState.overlay);
+  if (rebin) for (const k of results.keys()) redraw(k);
+}
+
+/** The values under the cursor on viewport `role` (CSS px in its element), for the readout. */
+export function pointAt(role: Role, x: number, y: number): void {
+  const v = viewer.voxelAt(role, x, y);
+  if (!v) {
+    viewState.readout = null;
+    return;
+  }
+  const r = results.get(v.k);
+  const p = v.j * (studyState.study?.reference?.dims[0] ?? 0) + v.i;
+  const shown = r && tagMatches(r.tag);
+  viewState.readout = { role, ...v, probability: shown ? r.mean[p] : null, variance: shown ? r.variance[p] : null };
+}

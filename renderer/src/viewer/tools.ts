@@ -1,0 +1,71 @@
+/**
+ * The mouse tools of every viewport, in one tool group: window/level (primary), pan (middle), a gentle zoom
+ * (secondary), and the brush and eraser that take the primary button while the user corrects the mask.
+ */
+import { utilities as csUtils } from '@cornerstonejs/core';
+import { BrushTool, Enums as ToolEnums, PanTool, ToolGroupManager, WindowLevelTool, ZoomTool, addTool } from '@cornerstonejs/tools';
+
+/** What the primary mouse button does: window/level, or paint / erase the tumour mask. */
+export type EditTool = 'none' | 'brush' | 'eraser';
+
+const TOOL_GROUP = 'halo-tools';
+const BRUSH = 'HaloBrush';
+const ERASER = 'HaloEraser';
+
+/**
+ * Right-drag zoom at a quarter of Cornerstone's rate (5 × the viewport height per drag is far too fast to
+ * frame a lesion): the drag's movement is scaled before the stock zoom sees it.
+ */
+class GentleZoomTool extends ZoomTool {
+  static override toolName = 'HaloZoom';
+  constructor(...args: ConstructorParameters<typeof ZoomTool>) {
+    super(...args);
+    this.mouseDragCallback = (evt) => {
+      const d = evt.detail;
+      const c = d.deltaPoints.canvas;
+      this._dragCallback({ ...evt, detail: { ...d, deltaPoints: { ...d.deltaPoints, canvas: [c[0] * 0.25, c[1] * 0.25] } } } as typeof evt);
+    };
+  }
+}
+
+/** Once per page, after Cornerstone's tools are initialised. */
+export function registerTools(): void {
+  addTool(WindowLevelTool);
+  addTool(PanTool);
+  addTool(GentleZoomTool);
+  addTool(BrushTool);
+}
+
+/** The tool group of a freshly loaded study, with window/level on the primary button. */
+export function createToolGroup(engineId: string, viewportIds: string[]): void {
+  const group = ToolGroupManager.createToolGroup(TOOL_GROUP)!;
+  group.addTool(WindowLevelTool.toolName);
+  group.addTool(PanTool.toolName);
+  group.addTool(GentleZoomTool.toolName);
+  group.addToolInstance(BRUSH, BrushTool.toolName, { activeStrategy: 'FILL_INSIDE_CIRCLE', brushSize: 6 });
+  group.addToolInstance(ERASER, BrushTool.toolName, { activeStrategy: 'ERASE_INSIDE_CIRCLE', brushSize: 6 });
+  group.setToolActive(WindowLevelTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Primary }] });
+  group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Auxiliary }] });
+  group.setToolActive(GentleZoomTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Secondary }] });
+  for (const id of viewportIds) group.addViewport(id, engineId);
+}
+
+/** Primary button: window/level ('none'), paint the mask ('brush') or erase it ('eraser'). False without a study. */
+export function bindEditTool(tool: EditTool, size?: number): boolean {
+  const group = ToolGroupManager.getToolGroup(TOOL_GROUP);
+  if (!group) return false;
+  for (const name of [WindowLevelTool.toolName, BRUSH, ERASER]) group.setToolPassive(name);
+  const primary = { bindings: [{ mouseButton: ToolEnums.MouseBindings.Primary }] };
+  group.setToolActive(tool === 'brush' ? BRUSH : tool === 'eraser' ? ERASER : WindowLevelTool.toolName, primary);
+  if (size) for (const name of [BRUSH, ERASER]) group.setToolConfiguration(name, { brushSize: size });
+  return true;
+}
+
+/** Undo the last paint or erase stroke. */
+export function undoStroke(): void {
+  csUtils.HistoryMemo.DefaultHistoryMemo.undo();
+}
+
+export function destroyToolGroup(): void {
+  if (ToolGroupManager.getToolGroup(TOOL_GROUP)) ToolGroupManager.destroyToolGroup(TOOL_GROUP);
+}
