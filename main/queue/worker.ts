@@ -66,7 +66,10 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       if (signals === 1) {
         log('stopping after the current job (again to cancel it)');
         void worker.close().then(resolve);
-      } else stopping.abort();
+      } else {
+        stopping.abort();
+        void worker.close(true).then(resolve); // force: do not wait for Redis either (it may be the one gone)
+      }
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
