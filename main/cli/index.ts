@@ -9,7 +9,7 @@ import { registerEvaluateCommand } from './commands/evaluate';
 import { registerImportNiftiCommand } from './commands/import-nifti';
 import { registerSegmentCommand } from './commands/segment';
 import { registerPacsCommand } from './commands/pacs';
-import { registerQueueCommands } from './commands/queue';
+import { registerListenCommand, registerQueueCommands } from './commands/queue';
 import { registerSendCommand } from './commands/send';
 import { registerServeCommand } from './commands/serve';
 import pkg from '../../package.json' with { type: 'json' };
@@ -28,6 +28,7 @@ registerEvaluateCommand(program);
 registerBenchCommand(program);
 registerServeCommand(program);
 registerQueueCommands(program);
+registerListenCommand(program);
 
 try {
   await program.parseAsync(process.argv);

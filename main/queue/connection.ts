@@ -43,15 +43,18 @@ export function describeQueue(spec: string): string {
 }
 
 /**
- * The queue for a short command (submit, status, listen's enqueueing): an unreachable Redis is a clear error
- * within seconds, not a silent wait.
+ * The queue for submit, status and listen: a Redis unreachable at the start is a clear error within seconds, not a
+ * silent wait; once connected, a Redis restart is waited out (reconnecting every few seconds).
  */
 export async function openQueue(spec: string): Promise<Queue> {
-  const connection = { ...parseQueueUrl(spec), connectTimeout: 5000, retryStrategy: (times: number) => (times > 3 ? null : 300 * times) };
+  let connected = false;
+  const retryStrategy = (times: number) => (connected ? Math.min(500 * times, 5000) : times > 3 ? null : 300 * times);
+  const connection = { ...parseQueueUrl(spec), connectTimeout: 5000, retryStrategy };
   const queue = new Queue(QUEUE_NAME, { connection });
   queue.on('error', () => undefined); // reported by the awaited call below
   try {
     await queue.getJobCounts('wait'); // one round trip: Redis answers
+    connected = true;
   } catch (err) {
     await queue.close().catch(() => undefined);
     throw new InputError(
