@@ -71,6 +71,28 @@ describe.skipIf(!redisAvailable())('halo batch on Redis + BullMQ', () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
+  it('bad submissions are refused with what to do; a bad study is reported and the others are still queued', async () => {
+    const badUrl = await halo(['batch', 'status', '--queue', 'http://127.0.0.1:6379']);
+    expect(badUrl.code).toBe(2);
+    expect(badUrl.stderr).toMatch(/--queue must be a redis:\/\/ URL \(e\.g\. redis:\/\/127\.0\.0\.1:6379\), got "http:/);
+    const nowhere = await halo(['batch', 'submit', '--queue', redis.url, '--dicom', DEMO]);
+    expect(nowhere.stderr).toMatch(/say where the results go: --out DIR .* and\/or --to PACS/);
+    const caseToPacs = await halo(['batch', 'submit', '--queue', redis.url, '--case', CASE_27, '--to', 'dicom://PACS@127.0.0.1:104']);
+    expect(caseToPacs.stderr).toMatch(/--to sends DICOM results, which need DICOM input/);
+    const missing = join(tmp, 'no-such-study');
+    const mixed = await halo(['batch', 'submit', '--queue', redis.url, '--dicom', missing, '--case', CASE_27, '--out', join(tmp, 'mixed'), '--slices', '70:71', '--steps', '2']);
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toContain(`not submitted: ${missing}: DICOM folder ${missing} does not exist`);
+    expect(mixed.stderr).toMatch(/1 of 2 studies were not submitted/);
+    expect(mixed.stdout).toMatch(/^queued +BraTS-GLI-00027-000/m);
+    const outside = await halo(['batch', 'submit', '--queue', redis.url, '--case', CASE_27, '--out', join(tmp, 'mixed'), '--slices', '900:901']);
+    expect(outside.stderr).toMatch(/--slices 900:901 is outside the volume: it has 155 axial slices/);
+    // Leave the queue empty for the tests below.
+    const queue = await openQueue(redis.url);
+    await queue.obliterate({ force: true });
+    await queue.close();
+  });
+
   it('submit → Redis crashes and restarts (nothing lost) → two workers → every result; a study submitted again is one job', async () => {
     const out = join(tmp, 'results');
     const submitted = await halo(['batch', 'submit', '--queue', redis.url, '--dicom', DEMO, '--case', CASE_27, '--out', out, '--slices', '20:21', '--steps', '2', '--ensemble', '2']);
