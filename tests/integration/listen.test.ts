@@ -2,10 +2,11 @@
  * PACS-triggered segmentation, end to end on loopback: a real Orthanc holds the demo MR study and sends it (C-STORE,
  * from its own AE title) to `halo listen`; the study completes after 2 s idle and is queued on a private redis-server;
  * a real `halo worker` segments it (one slice, few steps) and sends the SEG, fractional SEG and Parametric Map back
- * to Orthanc, a node of its pacs.json, through the outbox. A sender not on the allow-list is refused.
+ * to Orthanc, a node of its pacs.json, through the outbox. A sender not on the allow-list is refused; a study that
+ * cannot be segmented (no FLAIR) is queued all the same and fails with the reason, once.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +18,8 @@ import { HALO_BIN, ROOT } from '../support/paths';
 import { redisAvailable, TestRedis } from '../support/redis';
 
 const DEMO = join(ROOT, 'resources', 'demo');
+const T1_STUDY = '2.25.314159265358979323846264338327950288';
+const run = promisify(execFile);
 const tmp = mkdtempSync(join(tmpdir(), 'halo-listen-'));
 const redis = new TestRedis();
 let orthanc: TestOrthanc;
@@ -78,7 +81,7 @@ describe.skipIf(!redisAvailable() || !orthancAvailable())('halo listen: Orthanc 
     await until('halo listen to listen', async () => (/listening on port/.test(listener.log) ? true : undefined), 60);
 
     // A sender not on the allow-list is refused before anything is stored.
-    const refused = await promisify(execFile)('storescu', ['-aet', 'INTRUDER', '-aec', 'HALO', '127.0.0.1', String(listenPort), join(DEMO, '1-FLAIR', 'IM0001.dcm')]).then(
+    const refused = await run('storescu', ['-aet', 'INTRUDER', '-aec', 'HALO', '127.0.0.1', String(listenPort), join(DEMO, '1-FLAIR', 'IM0001.dcm')]).then(
       () => 'accepted',
       (err: Error & { stderr?: string }) => err.stderr ?? err.message,
     );
@@ -108,6 +111,19 @@ describe.skipIf(!redisAvailable() || !orthancAvailable())('halo listen: Orthanc 
     const SEG = '1.2.840.10008.5.1.4.1.1.66.4', PARAMETRIC_MAP = '1.2.840.10008.5.1.4.1.1.30';
     expect(sopClasses.sort()).toEqual([PARAMETRIC_MAP, SEG, SEG]);
     expect(readdirSync(join(tmp, 'outbox'), { recursive: true }).filter((f) => String(f).endsWith('.dcm'))).toEqual([]);
+
+
+    // A study that cannot be segmented (a T1 series alone: no FLAIR) is queued all the same and fails with the reason.
+    const t1 = join(tmp, 't1-only');
+    mkdirSync(t1);
+    for (const f of ['IM0001.dcm', 'IM0002.dcm']) copyFileSync(join(DEMO, '2-T1', f), join(t1, f));
+    const files = readdirSync(t1).map((f) => join(t1, f));
+    await run('dcmodify', ['-nb', '-gin', '-m', `(0020,000D)=${T1_STUDY}`, ...files]);
+    await run('storescu', ['-aet', 'ORTHANC', '-aec', 'HALO', '127.0.0.1', String(listenPort), ...files]);
+    const failed = await until('the T1-only study to fail', async () => (await jobs()).find((j) => j.label === T1_STUDY && j.state === 'failed'));
+    expect(failed.reason).toMatch(/FLAIR/);
+    expect(failed.attempts).toBe(1);
+    expect(listener.log).toMatch(new RegExp(`study ${T1_STUDY.replace(/\./g, '\\.')} cannot be segmented: .*FLAIR`));
 
     listener.kill('SIGTERM');
     worker.kill('SIGTERM');
