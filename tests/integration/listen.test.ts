@@ -86,7 +86,7 @@ describe.skipIf(!redisAvailable() || !orthancAvailable())('halo listen: Orthanc 
       (err: Error & { stderr?: string }) => err.stderr ?? err.message,
     );
     expect(refused).toMatch(/Association Rejected/i);
-    expect(listener.log).toMatch(/rejected an association from INTRUDER: not in --allow \(ORTHANC\)/);
+    await until('the refusal logged', async () => (/rejected an association from INTRUDER: not in --allow \(ORTHANC\)/.test(listener.log) ? true : undefined), 10);
 
     const [study] = await orthanc.rest<string[]>('/studies');
     const sent = await fetch(`${orthanc.httpUrl}/modalities/halo/store`, { method: 'POST', body: study });
@@ -94,7 +94,7 @@ describe.skipIf(!redisAvailable() || !orthancAvailable())('halo listen: Orthanc 
 
     const job = await until('the study to be queued', async () => (await jobs())[0]);
     expect(job.label).toMatch(/^[\d.]+$/); // its Study Instance UID
-    expect(listener.log).toMatch(/192 instances from ORTHANC\): queued/);
+    await until('the queueing logged', async () => (/192 instances from ORTHANC\): queued/.test(listener.log) ? true : undefined), 10);
     const worker = start(['worker', '--queue', redis.url, '--threads', '1', '--no-cache', '--work', join(tmp, 'work'), '--config', config, '--outbox', join(tmp, 'outbox')]);
     const done = await until('the job done', async () => (await jobs()).find((j) => j.state === 'done' || j.state === 'failed'));
     expect(done.reason, worker.log).toBeNull();
