@@ -2,7 +2,8 @@
  * Throughput of the job queue with 1, 2 and 4 workers (each with 1 thread) on this machine: a private redis-server,
  * the same batch of small jobs each time (a BraTS case, 2 slices, 5 DDPM steps, ensemble 2, no cache; one job per
  * seed, so each is computed), reported as studies per minute (from the first job taken to the last one done) and
- * the ratio to one worker. A measurement, not a test. Run:
+ * the ratio to one worker; and, for what the queue costs, the same jobs as `halo segment` runs one after another.
+ * A measurement, not a test. Run:
  *   npm run build:cli && npx tsx scripts/queue-throughput.ts [jobs=8]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,6 +17,7 @@ import { CASE_27, HALO_BIN, ROOT } from '../tests/support/paths';
 import { TestRedis } from '../tests/support/redis';
 
 const JOBS = Number(process.argv[2] ?? 8);
+const JOB_ARGS = ['--case', CASE_27, '--slices', '70:72', '--steps', '5', '--ensemble', '2', '--no-screen'];
 const tmp = mkdtempSync(join(tmpdir(), 'halo-throughput-'));
 
 async function measure(workers: number): Promise<{ workers: number; seconds: number; perMinute: number }> {
@@ -24,8 +26,7 @@ async function measure(workers: number): Promise<{ workers: number; seconds: num
   const children: ChildProcess[] = [];
   try {
     for (let seed = 0; seed < JOBS; seed++) {
-      const r = await halo(['batch', 'submit', '--queue', redis.url, '--case', CASE_27, '--out', join(tmp, `w${workers}-s${seed}`),
-        '--slices', '70:72', '--steps', '5', '--ensemble', '2', '--no-screen', '--seed', String(seed)]);
+      const r = await halo(['batch', 'submit', '--queue', redis.url, ...JOB_ARGS, '--out', join(tmp, `w${workers}-s${seed}`), '--seed', String(seed)]);
       if (r.code !== 0) throw new Error(r.stderr);
     }
     for (let i = 0; i < workers; i++) {
@@ -52,6 +53,14 @@ async function measure(workers: number): Promise<{ workers: number; seconds: num
     await redis.dispose();
   }
 }
+
+const started = performance.now();
+for (let seed = 0; seed < JOBS; seed++) {
+  const r = await halo(['segment', ...JOB_ARGS, '--out', join(tmp, `plain-s${seed}`, 'out'), '--seed', String(seed), '--threads', '1', '--no-cache', '--no-progress']);
+  if (r.code !== 0) throw new Error(r.stderr);
+}
+const plain = (performance.now() - started) / 1000;
+process.stdout.write(`halo segment, one after another: ${JOBS} studies in ${plain.toFixed(1)} s = ${((JOBS / plain) * 60).toFixed(1)} studies/min\n`);
 
 const results = [];
 for (const n of [1, 2, 4]) {
