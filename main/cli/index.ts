@@ -9,6 +9,8 @@ import { registerEvaluateCommand } from './commands/evaluate';
 import { registerImportNiftiCommand } from './commands/import-nifti';
 import { registerSegmentCommand } from './commands/segment';
 import { registerPacsCommand } from './commands/pacs';
+import { registerListenCommand } from './commands/listen';
+import { registerQueueCommands } from './commands/queue';
 import { registerSendCommand } from './commands/send';
 import { registerServeCommand } from './commands/serve';
 import pkg from '../../package.json' with { type: 'json' };
@@ -26,6 +28,8 @@ registerImportNiftiCommand(program);
 registerEvaluateCommand(program);
 registerBenchCommand(program);
 registerServeCommand(program);
+registerQueueCommands(program);
+registerListenCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -14,6 +14,11 @@ export function defaultCacheDir(): string {
   return process.env.HALO_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'halo', 'ensembles');
 }
 
+/** The cache folder's name for a study and its settings (also the base of a queued job's id). */
+export function cacheKeyOf(keyParts: unknown): string {
+  return createHash('sha256').update(JSON.stringify(keyParts)).digest('hex').slice(0, 32);
+}
+
 export class MemberCache {
   private memory = new Map<number, Float32Array[]>();
   readonly key: string;
@@ -25,7 +30,7 @@ export class MemberCache {
     /** Pixels of one member of slice k (its model input's area). */
     private readonly pixelsFor: (k: number) => number,
   ) {
-    this.key = createHash('sha256').update(JSON.stringify(keyParts)).digest('hex').slice(0, 32);
+    this.key = cacheKeyOf(keyParts);
   }
 
   private file(k: number): string {

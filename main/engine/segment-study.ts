@@ -3,7 +3,7 @@
  * and by the app's IPC handlers alike.
  */
 import { InputError } from '../errors';
-import { loadModel, type ModelEntry } from '../model/card';
+import { loadModel, type ModelCard, type ModelEntry } from '../model/card';
 import { DenoiserSession, type DevicePreference } from '../model/onnx-session';
 import type { SamplerSettings } from '../sampler/samplers';
 import { loadStudy, type Study, type StudyInput } from '../study/load-study';
@@ -53,10 +53,8 @@ export function inputWarnings(study: Study): string[] {
     : [];
 }
 
-export async function openSegmentation(input: StudyInput, opts: SegmentationOptions): Promise<SegmentationSession> {
-  DenoiserSession.prefetchRuntime();
-  const model = await loadModel(opts.modelId);
-  const card = model.card;
+/** The card's defaults filled in and every setting checked (bad values are InputErrors that name the option). */
+export function resolveSettings(card: ModelCard, opts: Pick<SegmentationOptions, 'sampler' | 'ensemble' | 'seed'>): EnsembleSettings {
   const sampler: SamplerSettings = {
     kind: opts.sampler?.kind ?? card.defaults.sampler,
     steps: opts.sampler?.steps ?? card.defaults.steps,
@@ -70,6 +68,23 @@ export async function openSegmentation(input: StudyInput, opts: SegmentationOpti
   if (!Number.isInteger(ensemble) || ensemble < 1 || ensemble > 100) throw new InputError(`--ensemble must be an integer from 1 to 100, got ${ensemble}.`);
   const seed = opts.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new InputError(`--seed must be an integer from 0 to 4294967295, got ${seed}.`);
+  return { sampler, ensemble, seed };
+}
+
+/**
+ * What the member cache is keyed by (see cache.ts): the inputs' content, model, preprocessing, sampler and seed.
+ * `halo batch` keys its jobs by the same, so a study submitted twice is one job.
+ */
+export function cacheKeyParts(card: ModelCard, identity: Study['identity'], settings: EnsembleSettings): unknown {
+  const { sampler, seed } = settings;
+  return { inputs: card.inputs.map((r) => identity[r]), model: [card.id, card.version], preprocessing: card.preprocessing, sampler, seed };
+}
+
+export async function openSegmentation(input: StudyInput, opts: SegmentationOptions): Promise<SegmentationSession> {
+  DenoiserSession.prefetchRuntime();
+  const model = await loadModel(opts.modelId);
+  const card = model.card;
+  const { sampler, ensemble, seed } = resolveSettings(card, opts);
 
   // The ONNX session is created (synchronously, inside onnxruntime) while the input files decompress on the
   // thread pool: the two biggest fixed costs of a run overlap.
@@ -116,7 +131,7 @@ function assembleSession(
   const { sampler, ensemble, seed } = settings;
   const cache = new MemberCache(
     cacheDir,
-    { inputs: card.inputs.map((r) => study.identity[r]), model: [card.id, card.version], preprocessing: card.preprocessing, sampler, seed },
+    cacheKeyParts(card, study.identity, settings),
     (k) => prepared.boxFor(k).rows * prepared.boxFor(k).cols,
   );
   const engine = new EnsembleEngine(denoiser, card, prepared, { sampler, ensemble, seed }, cache);

@@ -648,7 +648,7 @@ async function datasetForStore(file: string, transferSyntaxUID: string, label: s
  * Write a received dataset as a Part 10 file, atomically (temp file + rename): the bytes exactly as received when
  * we have them, else (should not happen) dcmjs-dimse's re-encoding.
  */
-async function writeDataset(ds: DimseDataset, dir: string, name: string): Promise<string> {
+export async function writeDataset(ds: DimseDataset, dir: string, name: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, name);
   const tmp = path.join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);

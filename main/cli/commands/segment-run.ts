@@ -14,7 +14,15 @@ import type { StudyInput } from '../../study/load-study';
 import { int, type SegmentOptions } from './segment-options';
 import pkg from '../../../package.json' with { type: 'json' };
 
-export async function segment(o: SegmentOptions, input: StudyInput): Promise<void> {
+/** For a caller other than the command line (the queue worker): its own cancel signal and a progress callback. */
+export interface SegmentHooks {
+  /** Cancels the run (within one sampling step); without it, Ctrl-C does. */
+  signal?: AbortSignal;
+  /** Fraction of the sampling done, 0-1. */
+  onProgress?: (fraction: number) => void;
+}
+
+export async function segment(o: SegmentOptions, input: StudyInput, hooks: SegmentHooks = {}): Promise<{ out: string; files: string[] }> {
   const started = performance.now();
   const out = resolve(o.out);
   await ensureWritableFolder(out);
@@ -49,7 +57,8 @@ export async function segment(o: SegmentOptions, input: StudyInput): Promise<voi
 
   const controller = new AbortController();
   const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
+  if (hooks.signal) hooks.signal.addEventListener('abort', onSignal, { once: true });
+  else process.once('SIGINT', onSignal);
   const bar = o.progress && process.stderr.isTTY
     ? new cliProgress.SingleBar({ format: 'sampling |{bar}| {percentage}% | slices {done}/{total} | ETA {eta_s}', etaBuffer: 50 }, cliProgress.Presets.shades_classic)
     : null;
@@ -77,6 +86,7 @@ export async function segment(o: SegmentOptions, input: StudyInput): Promise<voi
       signal: controller.signal,
       maxBatch: int('--batch', o.batch),
       onProgress: (p) => {
+        hooks.onProgress?.(p.fraction);
         if (marks.length && p.fraction >= marks[0] && p.etaSeconds !== null) etaSeen.push({ fraction: marks.shift()!, predicted: p.etaSeconds, at: performance.now() });
         bar?.update(Math.round(p.fraction * 100), { done: p.slicesDone, total: p.slicesTotal, eta_s: p.etaSeconds === null ? '?' : `${Math.round(p.etaSeconds)}s` });
         if (!bar && p.slice) process.stderr.write(`halo: slice ${p.slice.k} done (${p.slicesDone}/${p.slicesTotal})${p.slice.fromCache ? ' from cache' : ''}\n`);
@@ -85,6 +95,7 @@ export async function segment(o: SegmentOptions, input: StudyInput): Promise<voi
   } finally {
     bar?.stop();
     process.off('SIGINT', onSignal);
+    hooks.signal?.removeEventListener('abort', onSignal);
     await session.close();
   }
   results.sort((x, y) => x.k - y.k);
@@ -140,4 +151,5 @@ export async function segment(o: SegmentOptions, input: StudyInput): Promise<voi
     `halo: wrote ${written.join(', ')} to ${out} (${results.length} slices; ${((end - started) / 1000).toFixed(1)} s: ` +
       `open ${((opened - started) / 1000).toFixed(2)} s, sampling ${seconds.toFixed(2)} s, writing ${((end - sampled) / 1000).toFixed(2)} s)\n`,
   );
+  return { out, files: written };
 }

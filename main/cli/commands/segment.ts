@@ -40,7 +40,9 @@ export function registerSegmentCommand(program: Command): void {
     .option('--no-screen', 'sample every slice in full (default: runs over 8+ slices sample member 1 of every slice first, the rest only where it shows tumour)')
     .option('--no-progress', 'no progress bar')
     // The work (and onnxruntime, dcmjs, ...) loads only when the command runs: `halo --help` stays instant.
-    .action(async (o: SegmentOptions) => (await import('./segment-run')).segment(o, studyInput(o)));
+    .action(async (o: SegmentOptions) => {
+      await (await import('./segment-run')).segment(o, studyInput(o));
+    });
 }
 
 export function studyInput(o: SegmentOptions): StudyInput {
