@@ -230,6 +230,8 @@ export interface SegmentRun {
   ensemble: number;
   provider: 'CPU' | 'CUDA' | 'WebGPU';
   providerNote?: string;
+  /** Set when Halo extracted the brain itself (a study with the skull): what to tell the user. */
+  brainExtraction?: string;
   slices: number[];
 }
 
