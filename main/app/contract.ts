@@ -232,6 +232,8 @@ export interface SegmentRun {
   providerNote?: string;
   /** Set when Halo extracted the brain itself (a study with the skull): what to tell the user. */
   brainExtraction?: string;
+  /** Which series was taken as the post-contrast T1 and why. */
+  seriesNotes?: string[];
   slices: number[];
 }
 

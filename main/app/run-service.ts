@@ -136,6 +136,7 @@ export class RunService {
       provider: PROVIDER_LABEL[device.provider],
       providerNote: device.fallbackReason ? `GPU not available: ${device.fallbackReason}` : undefined,
       brainExtraction: session.brainExtracted ? BRAIN_EXTRACTED_NOTE : undefined,
+      seriesNotes: session.study.roleNotes.notes,
       slices,
     };
     const controller = new AbortController();

@@ -45,6 +45,8 @@ export async function segment(o: SegmentOptions, input: StudyInput): Promise<voi
       `halo: device: ${device.reason}\n`,
   );
 
+  const guessed = new Set(session.warnings);
+  for (const n of study.roleNotes.notes) if (!guessed.has(n)) process.stderr.write(`halo: ${n}\n`);
   for (const w of session.warnings) process.stderr.write(`halo: warning: ${w}\n`);
 
   const controller = new AbortController();
@@ -103,6 +105,7 @@ export async function segment(o: SegmentOptions, input: StudyInput): Promise<voi
     seed,
     device,
     warnings: session.warnings,
+    series: study.roleNotes.notes,
     brain: session.brainExtracted ? BRAIN_EXTRACTED_NOTE : 'the non-zero voxels of the inputs (a skull-stripped study)',
     seconds: +seconds.toFixed(2),
     // Seconds since the process started (node, module loading, reading, preprocessing, the ONNX session).
