@@ -5,7 +5,7 @@
  *  1. tissue = voxels above a BET-style threshold, 2nd percentile + 25 % of the 2nd–98th percentile range;
  *  2. an erosion by a 5 mm ball cuts the thin bridges (optic nerves, vessels, dura) between brain and scalp;
  *  3. the largest remaining 6-connected component is the brain; dilated back by 5 mm, within the tissue;
- *  4. holes filled slice by slice (ventricles, dark lesions), a 1.5 mm margin added (the dark CSF rim).
+ *  4. holes filled slice by slice (ventricles, dark lesions), a 1.25 mm margin added (the dark CSF rim).
  *
  * The parameters were chosen by measurement on skull-on/open-ms (expert brain masks) with the constraint that
  * the skull-on/lgg tumours stay inside; the README gives the table and where it fails.
@@ -15,7 +15,7 @@ import type { Geometry } from '../volume/volume';
 
 const THRESHOLD_FRACTION = 0.25;
 const OPENING_RADIUS_MM = 5;
-const MARGIN_MM = 1.5;
+const MARGIN_MM = 1.25;
 /**
  * A study counts as not skull-stripped when more than this share of its non-zero voxels lies outside the
  * extracted brain: measured 0.4–7 % on BraTS volumes, 47–86 % on skull-on ones (at full resolution).
@@ -171,8 +171,11 @@ function lowerEnvelope(f: Float64Array, s: number, v: Int32Array, z: Float64Arra
 
 /** The largest 6-connected component of a mask (empty when the mask is). */
 function largestComponent(mask: Uint8Array, [nx, ny, nz]: [number, number, number]): Uint8Array {
+  const plane = nx * ny;
   const label = new Int32Array(mask.length);
   const queue = new Int32Array(mask.length);
+  // Neighbour offsets and, per offset, whether voxel (i, j, k) has that neighbour (no closures: this loop is hot).
+  const steps = [-1, 1, -nx, nx, -plane, plane];
   let best = 0;
   let bestSize = 0;
   let next = 0;
@@ -186,27 +189,25 @@ function largestComponent(mask: Uint8Array, [nx, ny, nz]: [number, number, numbe
     while (head < tail) {
       const p = queue[head++];
       const i = p % nx;
-      const j = Math.floor(p / nx) % ny;
-      const k = Math.floor(p / (nx * ny));
-      const visit = (q: number) => {
-        if (mask[q] && !label[q]) {
+      const j = ((p - i) / nx) % ny;
+      const k = (p - i - j * nx) / plane;
+      const has = [i > 0, i < nx - 1, j > 0, j < ny - 1, k > 0, k < nz - 1];
+      for (let n = 0; n < 6; n++) {
+        const q = p + steps[n];
+        if (has[n] && mask[q] && !label[q]) {
           label[q] = next;
           queue[tail++] = q;
         }
-      };
-      if (i > 0) visit(p - 1);
-      if (i < nx - 1) visit(p + 1);
-      if (j > 0) visit(p - nx);
-      if (j < ny - 1) visit(p + nx);
-      if (k > 0) visit(p - nx * ny);
-      if (k < nz - 1) visit(p + nx * ny);
+      }
     }
     if (tail > bestSize) {
       bestSize = tail;
       best = next;
     }
   }
-  return Uint8Array.from(label, (l) => (l === best && best > 0 ? 1 : 0));
+  const out = new Uint8Array(mask.length);
+  if (best > 0) for (let p = 0; p < mask.length; p++) out[p] = label[p] === best ? 1 : 0;
+  return out;
 }
 
 /** Fills, in each slice, the background not 4-connected to the slice's edge (in place). */
@@ -215,31 +216,29 @@ function fillHolesPerSlice(mask: Uint8Array, [nx, ny, nz]: [number, number, numb
   const outside = new Uint8Array(plane);
   const queue = new Int32Array(plane);
   for (let k = 0; k < nz; k++) {
-    const off = k * plane;
+    const slice = mask.subarray(k * plane, (k + 1) * plane);
     outside.fill(0);
     let tail = 0;
-    const push = (p: number) => {
-      if (!mask[off + p] && !outside[p]) {
+    // The slice's edge pixels that are background start the flood.
+    for (let p = 0; p < plane; p++) {
+      const i = p % nx;
+      const edge = i === 0 || i === nx - 1 || p < nx || p >= plane - nx;
+      if (edge && !slice[p]) {
         outside[p] = 1;
         queue[tail++] = p;
       }
-    };
-    for (let i = 0; i < nx; i++) {
-      push(i);
-      push((ny - 1) * nx + i);
-    }
-    for (let j = 0; j < ny; j++) {
-      push(j * nx);
-      push(j * nx + nx - 1);
     }
     for (let head = 0; head < tail; head++) {
       const p = queue[head];
       const i = p % nx;
-      if (i > 0) push(p - 1);
-      if (i < nx - 1) push(p + 1);
-      if (p >= nx) push(p - nx);
-      if (p < plane - nx) push(p + nx);
+      const around = [i > 0 ? p - 1 : -1, i < nx - 1 ? p + 1 : -1, p >= nx ? p - nx : -1, p < plane - nx ? p + nx : -1];
+      for (const q of around) {
+        if (q >= 0 && !slice[q] && !outside[q]) {
+          outside[q] = 1;
+          queue[tail++] = q;
+        }
+      }
     }
-    for (let p = 0; p < plane; p++) if (!outside[p]) mask[off + p] = 1;
+    for (let p = 0; p < plane; p++) if (!outside[p]) slice[p] = 1;
   }
 }
