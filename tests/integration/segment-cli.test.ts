@@ -12,6 +12,7 @@ import { BRAIN_EXTRACTED_COMMENT } from '../../main/dicom/derived';
 import { extractBrain } from '../../main/engine/brain-extraction';
 import { readNifti } from '../../main/io/nifti';
 import { halo } from '../support/cli';
+import { dciodvfy } from '../support/dicom-tools';
 import { CASE_27, DATA } from '../support/paths';
 
 const out = mkdtempSync(join(tmpdir(), 'halo-seg-'));
@@ -135,6 +136,7 @@ describe('halo segment on studies that are not skull-stripped: the brain is extr
     expect(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).brain).toMatch(/^brain extracted automatically/);
     for (const f of ['seg.dcm', 'seg-fractional.dcm', 'variance-pm.dcm']) {
       expect(readFileSync(join(dir, f)).toString('latin1'), f).toContain(BRAIN_EXTRACTED_COMMENT);
+      expect(dciodvfy(join(dir, f)), f).toEqual({ errors: [], unexpectedWarnings: [] });
     }
     expect(readFileSync(join(dir, 'seg.dcm')).toString('latin1')).toContain('diffusion ensemble of 2, brain extracted automatically');
   });
