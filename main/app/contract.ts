@@ -230,6 +230,10 @@ export interface SegmentRun {
   ensemble: number;
   provider: 'CPU' | 'CUDA' | 'WebGPU';
   providerNote?: string;
+  /** Set when Halo extracted the brain itself (a study with the skull): what to tell the user. */
+  brainExtraction?: string;
+  /** Which series was taken as the post-contrast T1 and why. */
+  seriesNotes?: string[];
   slices: number[];
 }
 

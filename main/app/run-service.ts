@@ -7,7 +7,7 @@ import { PROVIDER_LABEL } from '../model/device';
 import { CancelledError, InputError } from '../errors';
 import { defaultCacheDir } from '../engine/cache';
 import type { SliceResult } from '../engine/ensemble';
-import { openSegmentation, viewportFirst, type SegmentationSession } from '../engine/segment-study';
+import { BRAIN_EXTRACTED_NOTE, openSegmentation, viewportFirst, type SegmentationSession } from '../engine/segment-study';
 import { loadModel } from '../model/card';
 import type { DevicePreference } from '../model/onnx-session';
 import { pack } from './binary';
@@ -135,6 +135,8 @@ export class RunService {
       ensemble,
       provider: PROVIDER_LABEL[device.provider],
       providerNote: device.fallbackReason ? `GPU not available: ${device.fallbackReason}` : undefined,
+      brainExtraction: session.brainExtracted ? BRAIN_EXTRACTED_NOTE : undefined,
+      seriesNotes: session.study.roleNotes.notes,
       slices,
     };
     const controller = new AbortController();
@@ -187,7 +189,9 @@ export class RunService {
     const run = this.get(runId);
     const r = run.results.get(k);
     if (!r) throw new InputError(`Slice ${k + 1} has no result in this run yet.`);
-    const arrays: Record<string, Float32Array | Uint8Array> = { mask: r.mask, mean: r.mean, variance: r.variance };
+    // `brain`: the brain the model saw (the extracted one on a study with the skull), for the viewer's outline.
+    const brain = run.session.engine.study.brainFor(k);
+    const arrays: Record<string, Float32Array | Uint8Array> = { mask: r.mask, mean: r.mean, variance: r.variance, brain };
     r.members.forEach((m, i) => (arrays[`member${i}`] = m));
     const tag = { runId, studyInstanceUID: run.meta.studyInstanceUID, seriesInstanceUID: run.meta.seriesInstanceUID, k };
     const [cols, rows] = run.session.study.reference.geometry.dims;
@@ -226,6 +230,7 @@ function sliceEvent(meta: SegmentRun, session: SegmentationSession, r: SliceResu
   const ref = session.study.reference;
   const [nx, ny] = ref.geometry.dims;
   const plane = nx * ny;
+  const brainOfSlice = session.engine.study.brainFor(r.k);
   const pixelMm2 = ref.geometry.spacing[0] * ref.geometry.spacing[1];
   let area = 0;
   let brain = 0;
@@ -233,7 +238,7 @@ function sliceEvent(meta: SegmentRun, session: SegmentationSession, r: SliceResu
   let maxV = 0;
   for (let i = 0; i < plane; i++) {
     if (r.mask[i]) area++;
-    if (ref.data[r.k * plane + i] !== 0) {
+    if (brainOfSlice[i]) {
       brain++;
       sumV += r.variance[i];
     }

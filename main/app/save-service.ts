@@ -56,7 +56,9 @@ export class SaveService {
     }
     const study = run.session.study;
     const vols = assembleVolumes(study.reference.geometry, results, a.ensemble);
-    const dicom = buildDicomOutputs(study, run.session.model.card, vols, results.map((r) => r.k));
+    const dicom = buildDicomOutputs(study, run.session.model.card, vols, results.map((r) => r.k), {
+      brainExtracted: run.session.brainExtracted,
+    });
     if (edited.length) dicom.seg = markEdited(dicom.seg, edited);
     const jobId = newId();
     const dir = join(savedDir(), jobId);

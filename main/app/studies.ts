@@ -11,7 +11,7 @@ import { InputError } from '../errors';
 import { describeSeries, scanDicomFolder, seriesToVolume, type DicomSeries } from '../dicom/read-study';
 import { str } from '../dicom/values';
 import { alignToReference } from '../study/align';
-import { guessRole } from '../study/roles';
+import { guessRoles } from '../study/roles';
 import { sameGrid, type Geometry, type Volume } from '../volume/volume';
 import type { GridView, Role, SeriesView, StudyView } from './contract';
 import { ROLES } from './contract';
@@ -61,13 +61,14 @@ export async function openStudyFolder(folder: string, overrides: Partial<Record<
   }
   const first = images[0].instances[0].dataset;
   const descriptions = images.map(describeSeries);
+  const guesses = guessRoles(descriptions);
   const series: SeriesView[] = descriptions.map((d) => ({
     seriesInstanceUID: d.seriesInstanceUID,
     seriesNumber: d.seriesNumber,
     description: d.seriesDescription || d.protocolName || '(no description)',
     modality: d.modality,
     instanceCount: d.instanceCount,
-    guessedRole: guessRole(d),
+    guessedRole: guesses.get(d.seriesInstanceUID)!.role,
   }));
   const problems: string[] = [];
   const studies = new Set(images.map((s) => s.studyInstanceUID));

@@ -23,6 +23,8 @@ export interface DerivedInputs {
   /** Number of ensemble members (diffusion samples) behind the result. */
   ensembleSize: number;
   model: ModelInfo;
+  /** The brain was extracted automatically (a study with the skull): said in the algorithm parameters and ImageComments. */
+  brainExtracted?: boolean;
   /** Slices (k) the model actually processed; default all. */
   processedSlices?: number[];
   seriesNumber?: number;
@@ -90,15 +92,20 @@ export function coverage(c: CheckedInputs): { short: string; full: string } {
   const total = c.geometry.dims[2];
   const n = c.frames.length;
   const all = n === total;
+  const brain = c.brainExtracted ? ` ${BRAIN_EXTRACTED_COMMENT}` : '';
   return {
     short: all ? '' : `${n}/${total} slices`,
     full: all
-      ? `Computed on all ${total} slices of the source series ${c.src.seriesInstanceUID}.`
+      ? `Computed on all ${total} slices of the source series ${c.src.seriesInstanceUID}.${brain}`
       : `PARTIAL RESULT: computed on ${n} of ${total} slices of the source series ${c.src.seriesInstanceUID} ` +
         `(slice numbers 1-${total} in position order): ${sliceRanges(c.frames)}. ` +
-        'The other slices were not processed and have no frame here: absence of a frame is not absence of tumour.',
+        `The other slices were not processed and have no frame here: absence of a frame is not absence of tumour.${brain}`,
   };
 }
+
+/** ImageComments' sentence for a study with the skull (the algorithm parameters say it in short). */
+export const BRAIN_EXTRACTED_COMMENT =
+  'The source is not skull-stripped: Halo extracted the brain automatically and segmented only inside it.';
 
 /** Check a per-voxel array's length against the source grid. */
 export function checkVoxelArray(g: Geometry, arr: ArrayLike<number>, name: string, what: string): void {

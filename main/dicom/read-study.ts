@@ -168,6 +168,11 @@ export interface SeriesDescription {
   inversionTime?: number;
   /** ContrastBolusAgent; '' when none recorded. */
   contrastAgent: string;
+  /**
+   * When the series was acquired, as "YYYYMMDDHHMMSS.ffffff" (comparable as text), from AcquisitionDateTime or
+   * (Acquisition|Series)Date + (Acquisition|Series)Time; undefined when the headers do not say.
+   */
+  acquired?: string;
 }
 
 /** The attributes a sequence-role mapper needs (T1 / T1ce / T2 / FLAIR), from the series' first instance. */
@@ -189,7 +194,18 @@ export function describeSeries(series: DicomSeries): SeriesDescription {
     repetitionTime: num(ds, 'RepetitionTime'),
     inversionTime: num(ds, 'InversionTime'),
     contrastAgent: str(ds, 'ContrastBolusAgent'),
+    acquired: acquisitionMoment(ds),
   };
+}
+
+/** See SeriesDescription.acquired. */
+function acquisitionMoment(ds: Dataset): string | undefined {
+  const dt = str(ds, 'AcquisitionDateTime');
+  const date = dt.slice(0, 8) || str(ds, 'AcquisitionDate') || str(ds, 'SeriesDate');
+  const time = dt.slice(8) || str(ds, 'AcquisitionTime') || str(ds, 'SeriesTime');
+  const m = /^(\d{2,6})(?:\.(\d{1,6}))?/.exec(time);
+  if (!/^\d{8}$/.test(date) || !m) return undefined;
+  return `${date}${m[1].padEnd(6, '0')}.${(m[2] ?? '').padEnd(6, '0')}`;
 }
 
 const dot = (a: number[], b: number[]) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];

@@ -136,7 +136,10 @@ export function buildSegmentation(inp: SegmentationInputs): Buffer {
             AlgorithmFamilyCodeSequence: [codeItem(CODES.artificialIntelligence)],
             AlgorithmName: shortText(inp.model.id, 64),
             AlgorithmVersion: shortText(inp.model.version, 64),
-            AlgorithmParameters: shortText(`diffusion ensemble of ${inp.ensembleSize}`, 64),
+            AlgorithmParameters: shortText(
+              `diffusion ensemble of ${inp.ensembleSize}${inp.brainExtracted ? ', brain extracted automatically' : ''}`,
+              64,
+            ),
           },
         ],
       },

@@ -28,6 +28,8 @@ export interface DicomOutputOptions {
    * reads as "no tumour", never as "not computed". The Parametric Map keeps every processed slice.
    */
   omitEmptyFrames?: boolean;
+  /** Halo extracted the brain itself (a study with the skull): the objects say so. */
+  brainExtracted?: boolean;
 }
 
 export function buildDicomOutputs(
@@ -44,6 +46,7 @@ export function buildDicomOutputs(
     ensembleSize: v.ensemble,
     model: { id: card.id, version: card.version },
     processedSlices,
+    brainExtracted: opts.brainExtracted,
   };
   return {
     seg: buildSegmentation({ ...shared, content: { type: 'BINARY', mask: v.mask }, omitEmptyFrames: opts.omitEmptyFrames }),

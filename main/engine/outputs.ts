@@ -50,12 +50,13 @@ export interface SliceSummary {
   meanVarianceInMask: number | null;
 }
 
-export function summariseSlice(r: SliceResult, grid: Geometry, reference: Float32Array): SliceSummary {
+/** `brain`: slice r.k's brain (PreparedStudy.brainFor), over which the mean variance is taken. */
+export function summariseSlice(r: SliceResult, grid: Geometry, brain: Uint8Array): SliceSummary {
   const plane = grid.dims[0] * grid.dims[1];
-  let brain = 0, vBrain = 0, tumour = 0, vTumour = 0;
+  let brainPixels = 0, vBrain = 0, tumour = 0, vTumour = 0;
   for (let p = 0; p < plane; p++) {
-    if (reference[r.k * plane + p] !== 0) {
-      brain++;
+    if (brain[p]) {
+      brainPixels++;
       vBrain += r.variance[p];
     }
     if (r.mask[p]) {
@@ -68,7 +69,7 @@ export function summariseSlice(r: SliceResult, grid: Geometry, reference: Float3
     seconds: +r.seconds.toFixed(3),
     fromCache: r.fromCache,
     tumourAreaMm2: +(tumour * grid.spacing[0] * grid.spacing[1]).toFixed(2),
-    meanVariance: brain ? +(vBrain / brain).toExponential(4) : 0,
+    meanVariance: brainPixels ? +(vBrain / brainPixels).toExponential(4) : 0,
     meanVarianceInMask: tumour ? +(vTumour / tumour).toExponential(4) : null,
   };
 }

@@ -9,7 +9,7 @@
  */
 import type { ModelCard } from '../model/card';
 import type { Geometry } from '../volume/volume';
-import { BrainStats } from './brain-stats';
+import { BrainStats, brainPercentiles } from './brain-stats';
 
 export interface CropBox {
   row0: number;
@@ -35,7 +35,7 @@ export interface PreparedStudy {
   conditionFor(k: number): Float32Array;
   /** Slice k's model-grid crop [boxFor(k).rows, boxFor(k).cols] → source slice [rows, cols] (bilinear). */
   toSource(crop: Float32Array, k: number): Float32Array;
-  /** The brain (non-zero in any input) of source slice k, 1/0 per pixel. */
+  /** The brain (non-zero in any input, or the extracted brain) of source slice k, 1/0 per pixel. */
   brainFor(k: number): Uint8Array;
 }
 
@@ -134,14 +134,22 @@ function sliceBox(rowHas: Uint8Array, colHas: Uint8Array, model: [number, number
 
 /**
  * volumes: one Float32Array per card input, in the card's order, all on `grid`; `gathered`: their BrainStats if
- * the caller gathered them while loading (used only when it covers exactly these arrays).
- * Returns null when no voxel of any input is non-zero (an empty study).
+ * the caller gathered them while loading (used only when it covers exactly these arrays). `extractedBrain`: the
+ * brain of a study with the skull (brain-extraction.ts), used instead of "non-zero in any input" for the
+ * percentiles, the crop and the outputs.
+ * Returns null when no voxel of any input is non-zero, or the extracted brain is empty (an empty study).
  */
-export function prepareStudy(card: ModelCard, grid: Geometry, volumes: Float32Array[], gathered?: BrainStats): PreparedStudy | null {
+export function prepareStudy(
+  card: ModelCard,
+  grid: Geometry,
+  volumes: Float32Array[],
+  gathered?: BrainStats,
+  extractedBrain?: Uint8Array,
+): PreparedStudy | null {
   const [nx, ny, nz] = grid.dims;
   const plane = nx * ny;
-  const stats = gathered?.covers(volumes) ? gathered : BrainStats.of(volumes);
-  const brain = stats.brain;
+  const stats = extractedBrain ? null : gathered?.covers(volumes) ? gathered : BrainStats.of(volumes);
+  const brain = extractedBrain ?? stats!.brain;
 
   const s = card.preprocessing.pixelSpacingMm;
   const sourceShape: [number, number] = [ny, nx];
@@ -179,7 +187,7 @@ export function prepareStudy(card: ModelCard, grid: Geometry, volumes: Float32Ar
     brainVoxels += count;
   }
   const [qLo, qHi] = card.preprocessing.clipPercentiles;
-  const ranges = volumes.map((v) => stats.percentiles(v, [qLo, qHi], brainVoxels) ?? [0, 1]);
+  const ranges = volumes.map((v) => (stats ? stats.percentiles(v, [qLo, qHi], brainVoxels) : brainPercentiles(v, brain, [qLo, qHi])) ?? [0, 1]);
   const union = toModel(sourceUnion).map((v) => (v > 0 ? 1 : 0));
   const box = cropBox(Uint8Array.from(union), modelShape, card.preprocessing.cropMultiple);
   if (!box) return null;

@@ -8,6 +8,7 @@ import { DenoiserSession, type DevicePreference } from '../model/onnx-session';
 import type { SamplerSettings } from '../sampler/samplers';
 import { loadStudy, type Study, type StudyInput } from '../study/load-study';
 import type { SequenceRole, Volume } from '../volume/volume';
+import { brainIfUnstripped } from './brain-extraction';
 import { BrainStats } from './brain-stats';
 import { MemberCache } from './cache';
 import { EnsembleEngine, type EnsembleSettings } from './ensemble';
@@ -33,25 +34,15 @@ export interface SegmentationSession {
   denoiser: DenoiserSession;
   /** Things the user should know before trusting the result (shown by the CLI and the app, kept in summaries). */
   warnings: string[];
+  /** Whether the brain was extracted automatically (a study with the skull) rather than taken as its non-zero voxels. */
+  brainExtracted: boolean;
   close(): Promise<void>;
 }
 
-/**
- * The shipped models were trained on skull-stripped BraTS volumes (background exactly 0). A scanner series has
- * noise everywhere, so the "brain" would be the whole field of view: say so rather than silently mislead.
- */
-export function inputWarnings(study: Study): string[] {
-  const data = study.reference.data;
-  let nonzero = 0;
-  for (let p = 0; p < data.length; p++) if (data[p] !== 0) nonzero++;
-  const fraction = nonzero / data.length;
-  return fraction > 0.6
-    ? [
-        `${Math.round(fraction * 100)} % of the FLAIR's voxels are non-zero: the study does not look skull-stripped. ` +
-          'The models were trained on skull-stripped BraTS data; results on unstripped images are unreliable.',
-      ]
-    : [];
-}
+/** Said (CLI, app, summaries, DICOM descriptions) whenever Halo extracted the brain itself. */
+export const BRAIN_EXTRACTED_NOTE =
+  'brain extracted automatically: the study is not skull-stripped, so Halo found the brain itself (check its outline); ' +
+  'nothing outside it is segmented';
 
 /** The card's defaults filled in and every setting checked (bad values are InputErrors that name the option). */
 export function resolveSettings(card: ModelCard, opts: Pick<SegmentationOptions, 'sampler' | 'ensemble' | 'seed'>): EnsembleSettings {
@@ -75,9 +66,10 @@ export function resolveSettings(card: ModelCard, opts: Pick<SegmentationOptions,
  * What the member cache is keyed by (see cache.ts): the inputs' content, model, preprocessing, sampler and seed.
  * `halo batch` keys its jobs by the same, so a study submitted twice is one job.
  */
-export function cacheKeyParts(card: ModelCard, identity: Study['identity'], settings: EnsembleSettings): unknown {
+export function cacheKeyParts(card: ModelCard, identity: Study['identity'], settings: EnsembleSettings, brainExtracted = false): unknown {
   const { sampler, seed } = settings;
-  return { inputs: card.inputs.map((r) => identity[r]), model: [card.id, card.version], preprocessing: card.preprocessing, sampler, seed };
+  // brainExtracted only when true: the keys of skull-stripped studies stay those of earlier versions.
+  return { inputs: card.inputs.map((r) => identity[r]), model: [card.id, card.version], preprocessing: card.preprocessing, ...(brainExtracted ? { brainExtracted } : {}), sampler, seed };
 }
 
 export async function openSegmentation(input: StudyInput, opts: SegmentationOptions): Promise<SegmentationSession> {
@@ -110,9 +102,17 @@ export async function openSegmentation(input: StudyInput, opts: SegmentationOpti
   startSession();
   const denoiser = await sessionP!;
   try {
-    const prepared = prepareStudy(card, study.reference.geometry, card.inputs.map((r) => study.aligned[r]!), gathered);
-    if (!prepared) throw new InputError(`${study.label}: no voxel of any input sequence is non-zero; nothing to segment.`);
-    return assembleSession(model, study, prepared, denoiser, { sampler, ensemble, seed }, opts.cacheDir);
+    // A study with the skull: the brain comes from the FLAIR (the reference), which shows it best against the scalp.
+    const brain = brainIfUnstripped(study.reference.data, study.reference.geometry) ?? undefined;
+    const prepared = prepareStudy(card, study.reference.geometry, card.inputs.map((r) => study.aligned[r]!), gathered, brain);
+    if (!prepared) {
+      throw new InputError(
+        brain
+          ? `${study.label}: the study is not skull-stripped and no brain was found in its FLAIR; nothing to segment.`
+          : `${study.label}: no voxel of any input sequence is non-zero; nothing to segment.`,
+      );
+    }
+    return assembleSession(model, study, prepared, denoiser, { sampler, ensemble, seed }, opts.cacheDir, brain !== undefined);
   } catch (err) {
     await denoiser.release();
     throw err;
@@ -126,16 +126,18 @@ function assembleSession(
   denoiser: DenoiserSession,
   settings: EnsembleSettings,
   cacheDir: string | null,
+  brainExtracted: boolean,
 ): SegmentationSession {
   const card = model.card;
   const { sampler, ensemble, seed } = settings;
   const cache = new MemberCache(
     cacheDir,
-    cacheKeyParts(card, study.identity, settings),
+    cacheKeyParts(card, study.identity, settings, brainExtracted),
     (k) => prepared.boxFor(k).rows * prepared.boxFor(k).cols,
   );
   const engine = new EnsembleEngine(denoiser, card, prepared, { sampler, ensemble, seed }, cache);
-  return { model, study, engine, denoiser, warnings: inputWarnings(study), close: () => denoiser.release() };
+  const warnings = [...study.roleNotes.warnings, ...(brainExtracted ? [`${BRAIN_EXTRACTED_NOTE}.`] : [])];
+  return { model, study, engine, denoiser, warnings, brainExtracted, close: () => denoiser.release() };
 }
 
 /** Slice indices ordered by distance from `focus` (the slice in view first, then outwards). */

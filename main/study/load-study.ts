@@ -28,6 +28,8 @@ export interface Study {
   aligned: Partial<Record<SequenceRole, Float32Array>>;
   /** Content identity per role (file hash or DICOM UIDs) for the result cache. */
   identity: Partial<Record<SequenceRole, string>>;
+  /** How the series were chosen (DICOM: which is the post-contrast T1 and why); `warnings` rest on a guess. */
+  roleNotes: { notes: string[]; warnings: string[] };
 }
 
 /** File name patterns of BraTS 2021 (`_flair`) and 2023 (`-t2f`) cases. */
@@ -114,7 +116,7 @@ async function loadDicomStudy(folder: string, needed: SequenceRole[], overrides?
   }
   const studies = new Set(scan.series.map((s) => s.studyInstanceUID));
   const descriptions = scan.series.map(describeSeries);
-  const uids = assignRoles(descriptions, needed, overrides, folder);
+  const { uids, notes, warnings } = assignRoles(descriptions, needed, overrides, folder);
   const volumes: Partial<Record<SequenceRole, Volume>> = {};
   const identity: Partial<Record<SequenceRole, string>> = {};
   for (const role of needed) {
@@ -128,10 +130,11 @@ async function loadDicomStudy(folder: string, needed: SequenceRole[], overrides?
     const used = new Set(needed.map((r) => (volumes[r]!.source as { studyInstanceUID: string }).studyInstanceUID));
     if (used.size > 1) throw new InputError(`The sequences chosen in ${folder} come from ${used.size} different studies; use series of one study.`);
   }
-  return assemble(folder, volumes, identity, (r) => {
+  const study = assemble(folder, volumes, identity, (r) => {
     const d = descriptions.find((x) => x.seriesInstanceUID === uids[r])!;
     return `the ${r} series "${d.seriesDescription}"`;
   });
+  return { ...study, roleNotes: { notes, warnings } };
 }
 
 function assemble(
@@ -150,5 +153,5 @@ function assemble(
   const data = alignToReference(reference, others, name('FLAIR'));
   const aligned: Partial<Record<SequenceRole, Float32Array>> = {};
   roles.forEach((r, n) => (aligned[r] = data[n]));
-  return { label, reference, volumes, aligned, identity };
+  return { label, reference, volumes, aligned, identity, roleNotes: { notes: [], warnings: [] } };
 }

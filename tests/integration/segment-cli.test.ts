@@ -2,13 +2,17 @@
  * `halo segment` end to end on a real BraTS case: every output file, on the input's own grid, consistent with
  * each other, and the unprocessed slices zero.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as nifti from 'nifti-reader-js';
+import { BRAIN_EXTRACTED_COMMENT } from '../../main/dicom/derived';
+import { extractBrain } from '../../main/engine/brain-extraction';
 import { readNifti } from '../../main/io/nifti';
 import { halo } from '../support/cli';
+import { dciodvfy } from '../support/dicom-tools';
 import { CASE_27, DATA } from '../support/paths';
 
 const out = mkdtempSync(join(tmpdir(), 'halo-seg-'));
@@ -122,14 +126,47 @@ describe('halo segment --case', () => {
   });
 });
 
-describe('halo segment on a scanner series that is not skull-stripped', () => {
-  it('segments but warns, on stderr and in the summary', async () => {
+describe('halo segment on studies that are not skull-stripped: the brain is extracted first', () => {
+  it('says so on stderr, in the summary and in the DICOM objects (a scanner series with the skull)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'halo-sag-'));
     const r = await halo(['segment', '--dicom', join(DATA, 'dicom', 't1-sag-hfs'), '--model', 'wt-flair-t1', '--role', 'FLAIR=3', '--role', 'T1=3',
       '--out', dir, '--slices', '17:18', '--steps', '2', '--ensemble', '2', '--no-cache']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/warning: .*does not look skull-stripped/);
-    expect(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).warnings[0]).toMatch(/skull-stripped/);
+    expect(r.stderr).toMatch(/warning: brain extracted automatically: the study is not skull-stripped/);
+    expect(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).brain).toMatch(/^brain extracted automatically/);
+    for (const f of ['seg.dcm', 'seg-fractional.dcm', 'variance-pm.dcm']) {
+      expect(readFileSync(join(dir, f)).toString('latin1'), f).toContain(BRAIN_EXTRACTED_COMMENT);
+      expect(dciodvfy(join(dir, f)), f).toEqual({ errors: [], unexpectedWarnings: [] });
+    }
+    expect(readFileSync(join(dir, 'seg.dcm')).toString('latin1')).toContain('diffusion ensemble of 2, brain extracted automatically');
+  });
+
+  it('marks nothing outside the extracted brain (TCGA LGG patient with the skull, FLAIR + T1)', async () => {
+    const name = 'TCGA_DU_7019_19940908';
+    const dir = mkdtempSync(join(tmpdir(), 'halo-lgg-'));
+    // Halo reads .nii and .nii.gz; the shared copies are .nii.xz.
+    const files = ['flair', 't1'].map((s) => {
+      const file = join(dir, `${s}.nii`);
+      writeFileSync(file, execFileSync('xz', ['-dc', join(DATA, 'skull-on/lgg', name, `${name}_${s}.nii.xz`)], { maxBuffer: 1 << 28 }));
+      return file;
+    });
+    const out = join(dir, 'out');
+    const r = await halo(['segment', '--flair', files[0], '--t1', files[1], '--model', 'wt-flair-t1', '--out', out,
+      '--slices', '14:17', '--steps', '2', '--ensemble', '2', '--no-cache']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/brain extracted automatically/);
+    const flair = await readNifti(files[0]);
+    const brain = extractBrain(flair.data, flair.geometry);
+    const mean = (await readNifti(join(out, 'mean.nii.gz'))).data;
+    const variance = (await readNifti(join(out, 'variance.nii.gz'))).data;
+    let outside = 0;
+    let inside = 0;
+    for (let p = 0; p < brain.length; p++) {
+      if (brain[p]) inside += mean[p] > 0 ? 1 : 0;
+      else if (mean[p] !== 0 || variance[p] !== 0) outside++;
+    }
+    expect(inside, 'the model ran inside the brain').toBeGreaterThan(0);
+    expect(outside).toBe(0);
   });
 });
 

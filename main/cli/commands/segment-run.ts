@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { SliceResult } from '../../engine/ensemble';
 import { assembleVolumes, ensureWritableFolder, summariseSlice, writeVolumeOutputs } from '../../engine/outputs';
-import { openSegmentation, parseSliceRange } from '../../engine/segment-study';
+import { BRAIN_EXTRACTED_NOTE, openSegmentation, parseSliceRange } from '../../engine/segment-study';
 import { planFromScreening, SCREENING, type ScreeningPlan } from '../../engine/screening';
 import { ALL_OUTPUT_FILES } from '../../engine/output-names';
 import { writeOutputSet } from '../../io/output-set';
@@ -53,6 +53,8 @@ export async function segment(o: SegmentOptions, input: StudyInput, hooks: Segme
       `halo: device: ${device.reason}\n`,
   );
 
+  const guessed = new Set(session.warnings);
+  for (const n of study.roleNotes.notes) if (!guessed.has(n)) process.stderr.write(`halo: ${n}\n`);
   for (const w of session.warnings) process.stderr.write(`halo: warning: ${w}\n`);
 
   const controller = new AbortController();
@@ -114,6 +116,8 @@ export async function segment(o: SegmentOptions, input: StudyInput, hooks: Segme
     seed,
     device,
     warnings: session.warnings,
+    series: study.roleNotes.notes,
+    brain: session.brainExtracted ? BRAIN_EXTRACTED_NOTE : 'the non-zero voxels of the inputs (a skull-stripped study)',
     seconds: +seconds.toFixed(2),
     // Seconds since the process started (node, module loading, reading, preprocessing, the ONNX session).
     timings: { commandStart: secs(started), studyAndModelOpen: secs(opened), firstStep: secs(t0), samplingDone: secs(sampled) },
@@ -133,13 +137,16 @@ export async function segment(o: SegmentOptions, input: StudyInput, hooks: Segme
       notRequested: nz - requested.length,
       note: 'Slices that were not processed (no brain, not requested, or skipped by the screening) are 0 in every output.',
     },
-    perSlice: results.map((r) => summariseSlice(r, grid, study.reference.data)),
+    perSlice: results.map((r) => summariseSlice(r, grid, engine.study.brainFor(r.k))),
   };
   const template = study.reference.source.kind === 'nifti' ? study.reference.source.header : undefined;
   const volumes = assembleVolumes(grid, results, ensemble, { samples: o.samples });
   // Build the DICOM objects first: if they cannot be made, nothing is written.
   const dicomOutputs = input.kind === 'dicom' ? await import('../../engine/dicom-outputs') : null; // dcmjs: DICOM input only
-  const dicom = dicomOutputs?.buildDicomOutputs(study, model.card, volumes, results.map((r) => r.k), { omitEmptyFrames: o.omitEmptyFrames });
+  const dicom = dicomOutputs?.buildDicomOutputs(study, model.card, volumes, results.map((r) => r.k), {
+    omitEmptyFrames: o.omitEmptyFrames,
+    brainExtracted: session.brainExtracted,
+  });
   // The whole set replaces an earlier run's as one: a full disk leaves the folder as it was, never a mix of runs.
   const written = await writeOutputSet(out, ALL_OUTPUT_FILES, async (staging) => {
     const files = await writeVolumeOutputs(staging, grid, template, volumes, summary);

@@ -1,0 +1,57 @@
+/**
+ * Brain extraction (main/engine/brain-extraction.ts) on the shared skull-on data: a quality floor against expert
+ * brain masks (open-ms), a tumour at the brain's edge kept inside (lgg), and skull-stripped BraTS left alone.
+ * scripts/brain-extraction-measure.ts prints the numbers for every volume.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { brainIfUnstripped, extractBrain } from '../../main/engine/brain-extraction';
+import { readNifti } from '../../main/io/nifti';
+import { DATA } from '../support/paths';
+import { readNiftiXz } from '../support/shared-nifti';
+
+const openMs = (name: string, what: string) => readNiftiXz(join(DATA, 'skull-on/open-ms', name, `${name}_${what}.nii.xz`));
+const lgg = (name: string, what: string) => readNiftiXz(join(DATA, 'skull-on/lgg', name, `${name}_${what}.nii.xz`));
+
+function overlap(a: ArrayLike<number>, b: ArrayLike<number>): { dice: number; volumeError: number } {
+  let both = 0, na = 0, nb = 0;
+  for (let p = 0; p < a.length; p++) {
+    if (a[p]) na++;
+    if (b[p]) nb++;
+    if (a[p] && b[p]) both++;
+  }
+  return { dice: (2 * both) / (na + nb), volumeError: (na - nb) / nb };
+}
+
+describe('brain extraction', () => {
+  // Two scanners' grids: 1.15 x 1.15 x 3.3 mm and 1.44 x 1.44 x 3 mm.
+  it.each(['patient09_study2', 'patient12_study1'])('finds the expert brain mask of open-ms %s (Dice ≥ 0.95, volume within 5 %%)', async (name) => {
+    const flair = await openMs(name, 'flair');
+    const truth = await openMs(name, 'brainmask');
+    const brain = brainIfUnstripped(flair.data, flair.geometry);
+    expect(brain, 'the skull is detected').not.toBeNull();
+    const { dice, volumeError } = overlap(brain!, truth.data);
+    expect(dice).toBeGreaterThanOrEqual(0.95);
+    expect(Math.abs(volumeError)).toBeLessThanOrEqual(0.05);
+  });
+
+  it('keeps a tumour at the brain\'s edge inside the brain (lgg TCGA_EZ_7264, parietal cortex)', async () => {
+    const name = 'TCGA_EZ_7264_20010816';
+    const flair = await lgg(name, 'flair');
+    const seg = (await lgg(name, 'seg')).data;
+    const brain = extractBrain(flair.data, flair.geometry);
+    let tumour = 0, inside = 0;
+    for (let p = 0; p < seg.length; p++) {
+      if (!seg[p]) continue;
+      tumour++;
+      if (brain[p]) inside++;
+    }
+    expect(tumour).toBeGreaterThan(1000);
+    expect(inside / tumour).toBeGreaterThanOrEqual(0.98);
+  });
+
+  it('leaves a skull-stripped BraTS volume alone', async () => {
+    const flair = await readNifti(join(DATA, 'brats/BraTS2021_00006/BraTS2021_00006_flair.nii.gz'));
+    expect(brainIfUnstripped(flair.data, flair.geometry)).toBeNull();
+  });
+});
