@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { segment } from '../cli/commands/segment-run';
-import type { SegmentOptions } from '../cli/commands/segment';
+import type { SegmentOptions } from '../cli/commands/segment-options';
 import { DICOM_OUTPUT_FILES } from '../engine/output-names';
 import { InputError } from '../errors';
 import type { DevicePreference } from '../model/device';

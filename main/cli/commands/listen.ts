@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../errors';
 import type { JobData, SegmentSettings } from '../../queue/jobs';
 import { addSegmentSettingsOptions, QUEUE_HELP, settingsFrom } from './queue';
-import { int } from './segment';
+import { int } from './segment-options';
 
 interface ListenCliOptions extends SegmentSettings {
   aet: string;

@@ -10,7 +10,7 @@ import { InputError } from '../../errors';
 import { defaultCacheDir } from '../../engine/cache';
 import { DEVICE_PREFERENCES, type DevicePreference } from '../../model/device';
 import type { JobData, SegmentSettings } from '../../queue/jobs';
-import { int } from './segment';
+import { int } from './segment-options';
 
 export const QUEUE_HELP = 'the queue: Redis URL, redis://HOST:PORT[/DB]';
 
