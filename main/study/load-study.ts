@@ -9,13 +9,21 @@ import { join } from 'node:path';
 import { InputError } from '../errors';
 import { decodeNifti } from '../io/nifti';
 import { SEQUENCE_ROLES, type SequenceRole, type Volume } from '../volume/volume';
+import type { DicomSource } from '../dicom/derived';
+import { str } from '../dicom/values';
 import { alignToReference } from './align';
 import { assignRoles, type RoleOverrides } from './roles';
 
 export type StudyInput =
   | { kind: 'case'; folder: string }
   | { kind: 'files'; files: Partial<Record<SequenceRole, string>> }
-  | { kind: 'dicom'; folder: string; roles?: RoleOverrides };
+  | {
+      kind: 'dicom';
+      folder: string;
+      roles?: RoleOverrides;
+      /** Combine series whose PatientID or PatientName differ (the user says they are one patient). */
+      allowMixedPatients?: boolean;
+    };
 
 export interface Study {
   /** Human-readable origin, for messages and summaries. */
@@ -63,7 +71,7 @@ export interface LoadHooks {
 
 export async function loadStudy(input: StudyInput, required: readonly SequenceRole[], hooks: LoadHooks = {}): Promise<Study> {
   const needed: SequenceRole[] = [...new Set<SequenceRole>(['FLAIR', ...required])];
-  if (input.kind === 'dicom') return loadDicomStudy(input.folder, needed, input.roles).finally(() => hooks.onFilesRead?.());
+  if (input.kind === 'dicom') return loadDicomStudy(input, needed).finally(() => hooks.onFilesRead?.());
 
   const files = input.kind === 'case' ? await findCaseFiles(input.folder) : input.files;
   const where = input.kind === 'case' ? `case folder ${input.folder}` : 'the files given';
@@ -105,7 +113,10 @@ export async function loadStudy(input: StudyInput, required: readonly SequenceRo
   return assemble(input.kind === 'case' ? input.folder : files.FLAIR!, volumes, identity, (r) => files[r]!);
 }
 
-async function loadDicomStudy(folder: string, needed: SequenceRole[], overrides?: RoleOverrides): Promise<Study> {
+async function loadDicomStudy(
+  { folder, roles: overrides, allowMixedPatients }: Extract<StudyInput, { kind: 'dicom' }>,
+  needed: SequenceRole[],
+): Promise<Study> {
   // dcmjs is large: load it only for DICOM studies.
   const { describeSeries, scanDicomFolder, seriesToVolume } = await import('../dicom/read-study');
   const scan = await scanDicomFolder(folder);
@@ -124,6 +135,7 @@ async function loadDicomStudy(folder: string, needed: SequenceRole[], overrides?
     const sops = volume.source.kind === 'dicom' ? volume.source.instances.map((i) => i.sopInstanceUID) : [];
     identity[role] = createHash('sha256').update(`${series.seriesInstanceUID}\n${sops.join('\n')}`).digest('hex');
   }
+  if (!allowMixedPatients) refuseMixedPatients(folder, needed, volumes);
   if (studies.size > 1) {
     const used = new Set(needed.map((r) => (volumes[r]!.source as { studyInstanceUID: string }).studyInstanceUID));
     if (used.size > 1) throw new InputError(`The sequences chosen in ${folder} come from ${used.size} different studies; use series of one study.`);
@@ -132,6 +144,31 @@ async function loadDicomStudy(folder: string, needed: SequenceRole[], overrides?
     const d = descriptions.find((x) => x.seriesInstanceUID === uids[r])!;
     return `the ${r} series "${d.seriesDescription}"`;
   });
+}
+
+/**
+ * One result is filed under one patient: series whose PatientID or PatientName differ from the FLAIR's are
+ * refused (even in one study and frame of reference, a mixed-up export or a merge gone wrong), unless the user
+ * says they are the same person (a renamed or re-identified patient).
+ */
+function refuseMixedPatients(folder: string, needed: SequenceRole[], volumes: Partial<Record<SequenceRole, Volume>>): void {
+  const patientOf = (role: SequenceRole) => {
+    const ds = (volumes[role]!.source as DicomSource).firstDataset;
+    return { id: str(ds, 'PatientID'), name: str(ds, 'PatientName') };
+  };
+  const flair = patientOf('FLAIR');
+  const describe = (p: { id: string; name: string }) => `PatientID "${p.id}", PatientName "${p.name}"`;
+  const odd = needed
+    .filter((r) => r !== 'FLAIR')
+    .map((role) => ({ role, patient: patientOf(role), series: (volumes[role]!.source as DicomSource).seriesDescription }))
+    .filter(({ patient }) => patient.id !== flair.id || patient.name !== flair.name);
+  if (odd.length) {
+    throw new InputError(
+      `The series chosen in ${folder} are not of one patient: the FLAIR series "${(volumes.FLAIR!.source as DicomSource).seriesDescription}" is of ${describe(flair)}, but ` +
+        odd.map((o) => `the ${o.role} series "${o.series}" is of ${describe(o.patient)}`).join('; ') +
+        '. Choose series of one patient (--role), or if they are the same person under two names, add --allow-mixed-patients (the results are labelled with the FLAIR\'s patient).',
+    );
+  }
 }
 
 function assemble(

@@ -102,6 +102,26 @@ describe('halo segment refuses bad input clearly', () => {
     await expectInputError(['--dicom', dir, '--model', 'wt-flair-t1', '--role', 'FLAIR=3', '--role', 'T1=2'], /different frames of reference/);
   }, 60_000);
 
+  it('series of different patients, in one study and frame of reference', async () => {
+    // A second copy of the T1 series (new series and instance UIDs) relabelled as another patient: what a mixed-up
+    // export or a bad merge produces. The FLAIR's patient must not be given the other patient's images.
+    const dir = dicomFolder('t1-sag-hfs');
+    mkdirSync(join(dir, 'other'));
+    const files = readdirSync(join(dir, 't1-sag-hfs')).map((f) => {
+      copyFileSync(join(dir, 't1-sag-hfs', f), join(dir, 'other', f));
+      return join(dir, 'other', f);
+    });
+    const edits = ['SeriesInstanceUID=1.2.826.0.1.3680043.8.498.21.2', 'SeriesNumber=77', 'PatientID=OTHER', 'PatientName=OTHER^PATIENT'];
+    execFileSync('dcmodify', ['-nb', '-gin', ...edits.flatMap((e) => ['-m', e]), ...files], { stdio: 'ignore' });
+    const err = await expectInputError(['--dicom', dir, '--model', 'wt-flair-t1', '--role', 'FLAIR=3', '--role', 'T1=77'], /not of one patient/);
+    expect(err).toMatch(/the T1 series ".*" is of PatientID "OTHER", PatientName "OTHER\^PATIENT"/);
+    expect(err).toMatch(/--allow-mixed-patients/);
+    // The user's explicit override lets it through (to the next check: nothing else is wrong, so it runs).
+    const out = tmp('mixed-ok');
+    const ok = await halo(['segment', '--dicom', dir, '--model', 'wt-flair-t1', '--role', 'FLAIR=3', '--role', 'T1=77', '--allow-mixed-patients', '--slices', '10:11', '--ensemble', '1', '--steps', '2', '--out', out, '--no-cache', '--no-progress']);
+    expect(ok.code, ok.stderr).toBe(0);
+  }, 120_000);
+
   it('series of different studies', async () => {
     const dir = dicomFolder('t1-sag-hfs', 'pd-ax-oblique');
     await expectInputError(['--dicom', dir, '--model', 'wt-flair-t1', '--role', 'FLAIR=2', '--role', 'T1=3'], /2 different studies/);
