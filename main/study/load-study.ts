@@ -7,7 +7,8 @@ import { createHash, webcrypto } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors';
-import { decodeNifti } from '../io/nifti';
+import { checkStudySize } from '../io/input-limits';
+import { decodeNifti, niftiLayout } from '../io/nifti';
 import { SEQUENCE_ROLES, type SequenceRole, type Volume } from '../volume/volume';
 import type { DicomSource } from '../dicom/derived';
 import { str } from '../dicom/values';
@@ -91,6 +92,8 @@ export async function loadStudy(input: StudyInput, required: readonly SequenceRo
       }),
     ),
   );
+  // The headers first: inputs that together would not fit in memory are refused before any is decompressed.
+  checkStudySize(raw.map((bytes, n) => ({ what: files[needed[n]]!, voxels: niftiLayout(bytes, files[needed[n]]!).voxels })));
   const decoded = Promise.all(
     raw.map((bytes, n) =>
       decodeNifti(bytes, files[needed[n]]!).then((volume) => {
@@ -128,18 +131,26 @@ async function loadDicomStudy(
   const uids = assignRoles(descriptions, needed, overrides, folder);
   const volumes: Partial<Record<SequenceRole, Volume>> = {};
   const identity: Partial<Record<SequenceRole, string>> = {};
+  const chosen = (role: SequenceRole) => scan.series.find((s) => s.seriesInstanceUID === uids[role])!;
+  checkStudySize(
+    needed.map((role) => {
+      const first = chosen(role).instances[0].dataset;
+      const voxels = (Number(first.Rows) || 0) * (Number(first.Columns) || 0) * chosen(role).instances.length;
+      return { what: `the ${role} series`, voxels };
+    }),
+  );
   for (const role of needed) {
-    const series = scan.series.find((s) => s.seriesInstanceUID === uids[role])!;
+    const series = chosen(role);
     const volume = seriesToVolume(series);
     volumes[role] = volume;
     const sops = volume.source.kind === 'dicom' ? volume.source.instances.map((i) => i.sopInstanceUID) : [];
     identity[role] = createHash('sha256').update(`${series.seriesInstanceUID}\n${sops.join('\n')}`).digest('hex');
   }
-  if (!allowMixedPatients) refuseMixedPatients(folder, needed, volumes);
   if (studies.size > 1) {
     const used = new Set(needed.map((r) => (volumes[r]!.source as { studyInstanceUID: string }).studyInstanceUID));
     if (used.size > 1) throw new InputError(`The sequences chosen in ${folder} come from ${used.size} different studies; use series of one study.`);
   }
+  if (!allowMixedPatients) refuseMixedPatients(folder, needed, volumes);
   return assemble(folder, volumes, identity, (r) => {
     const d = descriptions.find((x) => x.seriesInstanceUID === uids[r])!;
     return `the ${r} series "${d.seriesDescription}"`;

@@ -110,3 +110,39 @@ describe('bad input', () => {
     expect(() => seriesToVolume(series)).toThrow(/regular grid/);
   });
 });
+
+describe('seriesToVolume refuses headers that do not describe a real scan, with the reason', () => {
+  /** The real t1-sag-hfs series with `change` applied to every slice's dataset (in memory). */
+  async function edited(change: Record<string, unknown>) {
+    const [series] = await readDicomFolder(path.join(DATA, 'dicom', 't1-sag-hfs'));
+    for (const inst of series.instances) Object.assign(inst.dataset, change);
+    return series;
+  }
+  const refusal = async (change: Record<string, unknown>) => {
+    const series = await edited(change);
+    let err: unknown;
+    try {
+      seriesToVolume(series);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InputError);
+    return (err as Error).message;
+  };
+
+  it('Rows = Columns = 65535 is refused before its memory is allocated', async () => {
+    expect(await refusal({ Rows: 65535, Columns: 65535 })).toMatch(/describes 65535 x 65535 x 35 voxels .* more than the 1\.0 GiB Halo reads per volume/);
+    // under the size limit, the pixel data's length is checked before the volume is allocated
+    expect(await refusal({ Rows: 1024, Columns: 1024 })).toMatch(/has \d+ bytes of pixel data, but 1024x1024 pixels of BitsAllocated 16 need 2097152/);
+  });
+
+  it('a RescaleSlope that is not a number is not read as 1', async () => {
+    expect(await refusal({ RescaleSlope: 'NaN' })).toMatch(/has RescaleSlope "NaN", not a finite number/);
+  });
+
+  it('ImageOrientationPatient with a zero direction, and PixelSpacing of 1e-9 mm, say so', async () => {
+    expect(await refusal({ ImageOrientationPatient: [0, 0, 0, 0, 1, 0] })).toMatch(/ImageOrientationPatient 0\\0\\0\\0\\1\\0, whose row and column directions are not unit vectors/);
+    expect(await refusal({ ImageOrientationPatient: ['NaN', 0, 0, 0, 1, 0] })).toMatch(/no valid ImageOrientationPatient/);
+    expect(await refusal({ PixelSpacing: [1e-9, 1e-9] })).toMatch(/PixelSpacing 1e-9\\1e-9 mm, outside the 0\.01-100 mm of any real scan/);
+  });
+});
