@@ -45,12 +45,15 @@ export function inputWarnings(study: Study): string[] {
   let nonzero = 0;
   for (let p = 0; p < data.length; p++) if (data[p] !== 0) nonzero++;
   const fraction = nonzero / data.length;
-  return fraction > 0.6
-    ? [
-        `${Math.round(fraction * 100)} % of the FLAIR's voxels are non-zero: the study does not look skull-stripped. ` +
-          'The models were trained on skull-stripped BraTS data; results on unstripped images are unreliable.',
-      ]
-    : [];
+  return [
+    ...(study.warnings ?? []),
+    ...(fraction > 0.6
+      ? [
+          `${Math.round(fraction * 100)} % of the FLAIR's voxels are non-zero: the study does not look skull-stripped. ` +
+            'The models were trained on skull-stripped BraTS data; results on unstripped images are unreliable.',
+        ]
+      : []),
+  ];
 }
 
 export async function openSegmentation(input: StudyInput, opts: SegmentationOptions): Promise<SegmentationSession> {

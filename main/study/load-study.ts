@@ -37,6 +37,8 @@ export interface Study {
   aligned: Partial<Record<SequenceRole, Float32Array>>;
   /** Content identity per role (file hash or DICOM UIDs) for the result cache. */
   identity: Partial<Record<SequenceRole, string>>;
+  /** What was accepted with a change the user should know of (e.g. a description shortened to its VR's length). */
+  warnings?: string[];
 }
 
 /** File name patterns of BraTS 2021 (`_flair`) and 2023 (`-t2f`) cases. */
@@ -121,7 +123,10 @@ async function loadDicomStudy(
   needed: SequenceRole[],
 ): Promise<Study> {
   // dcmjs is large: load it only for DICOM studies.
-  const { describeSeries, scanDicomFolder, seriesToVolume } = await import('../dicom/read-study');
+  const [{ describeSeries, scanDicomFolder, seriesToVolume }, { checkCopiedValues }] = await Promise.all([
+    import('../dicom/read-study'),
+    import('../dicom/copied-values'),
+  ]);
   const scan = await scanDicomFolder(folder);
   if (scan.series.length === 0) {
     throw new InputError(`No DICOM files in ${folder} (${scan.skippedFiles.length} other files skipped). Give the folder of a DICOM study.`);
@@ -151,10 +156,13 @@ async function loadDicomStudy(
     if (used.size > 1) throw new InputError(`The sequences chosen in ${folder} come from ${used.size} different studies; use series of one study.`);
   }
   if (!allowMixedPatients) refuseMixedPatients(folder, needed, volumes);
-  return assemble(folder, volumes, identity, (r) => {
+  const name = (r: SequenceRole) => {
     const d = descriptions.find((x) => x.seriesInstanceUID === uids[r])!;
     return `the ${r} series "${d.seriesDescription}"`;
-  });
+  };
+  // The results repeat the FLAIR's patient and study attributes: they must fit, before any sampling starts.
+  const warnings = checkCopiedValues((volumes.FLAIR!.source as DicomSource).firstDataset, `${name('FLAIR')} in ${folder}`);
+  return { ...assemble(folder, volumes, identity, name), warnings };
 }
 
 /**
