@@ -256,6 +256,18 @@ export function resolveEndpoint(
 }
 
 /**
+ * A warning when credentials would travel over plain http:// to another machine, where anyone on the network path
+ * can read them (loopback stays on this computer, e.g. a local proxy that adds TLS).
+ */
+export function plainHttpWarning(ep: Endpoint): string | undefined {
+  if (ep.kind !== 'dicomweb' || !ep.authHeader) return undefined;
+  const u = new URL(ep.url);
+  const loopback = u.hostname === 'localhost' || u.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(u.hostname);
+  if (u.protocol !== 'http:' || loopback) return undefined;
+  return `the credentials for ${ep.name} are sent to ${u.host} over plain http://, readable by anyone on the network path. Use the server's https:// address.`;
+}
+
+/**
  * A spec with the credentials taken out, for messages and retry hints: `http://user:pass@host/x` becomes
  * `http://host/x`. Anything else is returned as given.
  */

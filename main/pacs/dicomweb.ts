@@ -25,7 +25,7 @@ import {
   TAG,
   type DicomJson,
 } from './dicom';
-import { describeNetworkError, PacsError } from './errors';
+import { describeCertificateError, describeNetworkError, PacsError } from './errors';
 import type {
   EchoResult,
   PacsClient,
@@ -396,6 +396,15 @@ export class DicomWebClient implements PacsClient {
         'timeout',
         this.label,
         `${this.label} did not answer within ${Math.round((timeoutMs ?? 0) / 1000)} s ${what}. Is the server overloaded or the URL wrong?`,
+      );
+    }
+    const certificate = describeCertificateError(err);
+    if (certificate) {
+      return new PacsError(
+        'unreachable',
+        this.label,
+        `${this.label} was not trusted ${what}: ${certificate}. If it is your hospital's own CA, start Halo with ` +
+          'NODE_EXTRA_CA_CERTS=/path/to/hospital-ca.pem (see the README, PACS); if the host name is wrong, use the one the certificate is for.',
       );
     }
     const why = describeNetworkError(err) ?? (err as Error).message;
