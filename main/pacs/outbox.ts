@@ -8,7 +8,8 @@
  *         <root>/<destination>/<SOPInstanceUID>.json   what we know: source path, UIDs, attempts, last error
  *         <root>/<destination>/.lock                  pid of the process flushing right now
  */
-import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CancelledError, InputError } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
@@ -213,6 +214,8 @@ export class Outbox {
   ): Promise<{ ok: true; unverified?: string } | { ok: false; reason: string; fatal: boolean }> {
     const emit = opts.onEvent ?? (() => {});
     emit({ state: 'sending', entry });
+    // What is sent: another process may queue a newer version of this SOP Instance while it is on its way.
+    const sentHash = await fileHash(entry.file).catch(() => undefined);
     let stored;
     try {
       stored = await client.store(entry.file, { signal: opts.signal });
@@ -234,11 +237,31 @@ export class Outbox {
       return { ok: false, reason: check.failed, fatal: false };
     }
     const unverified = check.unverified;
-    await rm(entry.file, { force: true });
-    await rm(metaPath(entry.file), { force: true });
+    await this.removeSent(entry, sentHash);
     if (unverified) emit({ state: 'stored', entry, reason: unverified });
     else emit({ state: 'verified', entry });
     return { ok: true, unverified };
+  }
+
+  /**
+   * Remove the outbox copy only while it still holds what was sent. Another Halo process may have queued a new
+   * version of the same SOP Instance during the send (it writes the same file name); that version has not been
+   * sent and must stay. The copy is first moved aside (atomic), so a version queued during the comparison lands
+   * beside it instead of being deleted; a moved-aside newer version goes back unless an even newer one arrived.
+   */
+  private async removeSent(entry: OutboxEntry, sentHash: string | undefined): Promise<void> {
+    const aside = `${entry.file}.${process.pid}.${randomBytes(4).toString('hex')}.sent`;
+    try {
+      await rename(entry.file, aside);
+    } catch {
+      return; // already gone
+    }
+    if (sentHash !== undefined && (await fileHash(aside)) === sentHash) {
+      await rm(metaPath(entry.file), { force: true });
+    } else {
+      await link(aside, entry.file).catch(() => undefined); // EEXIST: an even newer version is queued
+    }
+    await rm(aside, { force: true });
   }
 
   /**
@@ -390,6 +413,10 @@ export async function sendViaOutbox(
 /** One-line summary of an endpoint's outbox, for messages. */
 export function describeOutbox(outbox: Outbox, endpoint: Endpoint): string {
   return `outbox ${outbox.dir} (for ${describeEndpoint(endpoint)})`;
+}
+
+async function fileHash(file: string): Promise<string> {
+  return createHash('sha256').update(await readFile(file)).digest('hex');
 }
 
 function metaPath(dcmFile: string): string {
