@@ -15,7 +15,7 @@ import { CancelledError, InputError } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
 import { defaultOutboxRoot, describeEndpoint, endpointKey, type Endpoint } from './config';
 import { failureReasonText } from './commitment';
-import { instanceIdsOf, type InstanceIds } from './dicom';
+import { instanceIdsOf, isValidUid, type InstanceIds } from './dicom';
 import { failsWholeQueue } from './errors';
 import type { PacsClient } from './types';
 
@@ -116,7 +116,22 @@ export class Outbox {
       } catch (err) {
         throw new InputError(`cannot read ${source}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
       }
-      loaded.push({ source, bytes, ids: instanceIdsOf(bytes, source) });
+      const ids = instanceIdsOf(bytes, source);
+      // The SOP Instance UID names the outbox file: one that is not a UID (".1.2", "../x") would be a hidden or
+      // misplaced file that is never sent nor reported. A PACS would refuse such UIDs anyway.
+      for (const [what, uid] of [
+        ['SOP Instance UID', ids.sopInstanceUID],
+        ['Series Instance UID', ids.seriesInstanceUID],
+        ['Study Instance UID', ids.studyInstanceUID],
+      ]) {
+        if (!isValidUid(uid)) {
+          throw new InputError(
+            `${source} has ${what} ${JSON.stringify(uid)}, which is not a valid DICOM UID (digits and dots, no empty ` +
+              'component, max 64 characters): a PACS cannot store it. Nothing was queued; fix or regenerate the UID (e.g. dcmodify -gin).',
+          );
+        }
+      }
+      loaded.push({ source, bytes, ids });
     }
     await this.ensureDir();
     const entries: OutboxEntry[] = [];

@@ -113,6 +113,21 @@ describe('outbox lock', () => {
     expect(await readdir(outbox.dir)).toEqual([]);
   }, 60_000);
 
+  it('refuses a file whose SOP Instance UID is not a UID (a leading "." would make it a hidden, never-sent file)', async () => {
+    const bad = path.join(tmp, 'dot-uid.dcm');
+    await copyFile(files[1], bad);
+    execFileSync('dcmodify', ['-nb', '-m', 'SOPInstanceUID=.1.2.3', bad], { stdio: 'ignore' });
+    const outbox = new Outbox(path.join(tmp, 'ob-dot'), 'dest');
+    await expect(outbox.enqueue([files[2], bad])).rejects.toThrow(
+      /dot-uid\.dcm has SOP Instance UID "\.1\.2\.3", which is not a valid DICOM UID .* Nothing was queued/,
+    );
+    expect(await outbox.list()).toEqual([]);
+    const r = await halo(['send', bad, '--to', server.url, '--outbox', path.join(tmp, 'ob-dot-cli')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/not a valid DICOM UID/);
+    expect(stows).toBe(0);
+  });
+
   it('another process holding the lock: told so, files kept in the outbox', async () => {
     const other = spawn('sleep', ['30']);
     try {
