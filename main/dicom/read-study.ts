@@ -28,7 +28,7 @@ export interface DicomSeries {
 
 export interface DicomFolderScan {
   series: DicomSeries[];
-  /** Files without a DICOM Part 10 preamble (README, DICOMDIR-less junk, .DS_Store ...), skipped. */
+  /** Files without a DICOM Part 10 preamble (README, .DS_Store ...) and DICOMDIR indexes, skipped. */
   skippedFiles: string[];
 }
 
@@ -41,6 +41,9 @@ const NON_VOLUME_SOP_CLASSES: Record<string, string> = {
   '1.2.840.10008.5.1.4.1.1.4.4': 'a Legacy Converted Enhanced MR image',
   '1.2.840.10008.5.1.4.1.1.2.1': 'an Enhanced CT (multi-frame) image',
 };
+
+/** Media Storage Directory Storage: a DICOMDIR (PS3.10 8.6), an index of the files, not an instance. */
+const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
 
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
@@ -70,6 +73,11 @@ export async function scanDicomFolder(folder: string): Promise<DicomFolderScan> 
       continue;
     }
     const parsed = parseInstance(file, bytes);
+    // A DICOMDIR (CD/USB exports, which are read-only) indexes the images beside it; the images themselves are read.
+    if (str(parsed.meta, 'MediaStorageSOPClassUID') === MEDIA_STORAGE_DIRECTORY) {
+      skippedFiles.push(file);
+      continue;
+    }
     const ds = parsed.dataset;
     checkPixelLength(file, bytes, parsed);
     const seriesUID = str(ds, 'SeriesInstanceUID');

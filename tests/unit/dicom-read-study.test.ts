@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -72,6 +73,18 @@ describe('bad input', () => {
     const vol = seriesToVolume(scan.series[0]);
     expect(vol.geometry.dims).toEqual([256, 256, 1]);
     expect(vol.geometry.spacing[2]).toBe(4);
+  });
+
+  it('reads a CD/USB export: the DICOMDIR (made by DCMTK dcmmkdir) is skipped, the images it indexes are read', async () => {
+    const dir = tempDir('dicomdir');
+    mkdirSync(path.join(dir, 'S1'));
+    // dcmmkdir wants ISO 9660 file names (8 characters, upper case), as on the media.
+    files.forEach((f, n) => copyFileSync(path.join(src, f), path.join(dir, 'S1', `IM${String(n).padStart(6, '0')}`)));
+    execFileSync('dcmmkdir', ['-q', '+r', '+I', '+id', dir, 'S1'], { cwd: dir, stdio: 'ignore' });
+    const scan = await scanDicomFolder(dir);
+    expect(scan.skippedFiles).toEqual([path.join(dir, 'DICOMDIR')]);
+    expect(scan.series).toHaveLength(1);
+    expect(seriesToVolume(scan.series[0]).geometry.dims[2]).toBe(files.length);
   });
 
   it('names a truncated DICOM file', async () => {
