@@ -105,6 +105,55 @@ describe('retrieving from a hostile DICOMweb server', () => {
   });
 });
 
+describe('a DICOMweb server that sends without end', () => {
+  let bytes: Buffer;
+  let ids: InstanceIds;
+  /** 3 MiB of QIDO-RS answer: one study, padded with a long description. */
+  const huge = JSON.stringify([{ '0020000D': { vr: 'UI', Value: ['1.2.3'] }, '00081030': { vr: 'LO', Value: ['x'.repeat(3 << 20)] } }]);
+  let withLength = false;
+  const server = new FakeDicomWeb((req) => {
+    if (req.url.includes('/instances?') || req.url.endsWith('/instances')) {
+      return dicomJson([{ '0020000E': { vr: 'UI', Value: [ids.seriesInstanceUID] }, '00080018': { vr: 'UI', Value: [ids.sopInstanceUID] } }]);
+    }
+    if (req.url.includes('/instances/')) return multipartDicom([bytes]);
+    // Without Content-Length the answer is chunked: the limit must hold while reading, not only from the header.
+    return { headers: { 'content-type': 'application/dicom+json', ...(withLength ? { 'content-length': String(Buffer.byteLength(huge)) } : {}) }, body: huge };
+  });
+  const client = (limits: { maxAnswerBytes?: number; maxInstanceBytes?: number }) =>
+    openPacs(resolveEndpoint(server.url, parsePacsSettings('{}')), { dicomweb: limits });
+
+  beforeAll(async () => {
+    bytes = await readFile(FILE);
+    ids = await readInstanceIds(FILE);
+    await server.start();
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('stops reading a QIDO-RS answer past the limit, chunked or with a Content-Length', async () => {
+    for (const length of [false, true]) {
+      withLength = length;
+      await expect(client({ maxAnswerBytes: 1 << 20 }).findStudies({})).rejects.toThrow(
+        /sent more than 1 MiB as a QIDO-RS answer; Halo stopped reading there/,
+      );
+    }
+    expect(await client({}).findStudies({})).toHaveLength(1); // the default limit (64 MiB) reads it
+  });
+
+  it('stops reading a WADO-RS instance past the limit and writes nothing', async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'halo-limit-'));
+    try {
+      await expect(client({ maxInstanceBytes: 64 << 10 }).retrieveStudy(ids.studyInstanceUID, out)).rejects.toThrow(
+        /sent more than 64 KiB for one instance \(WADO-RS\)/,
+      );
+      expect(readdirSync(out, { recursive: true }).filter((f) => String(f).endsWith('.dcm'))).toEqual([]);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('retrieving from a hostile DIMSE (C-GET) server', () => {
   let tmp: string;
   let series = '';
