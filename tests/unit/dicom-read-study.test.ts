@@ -156,6 +156,8 @@ describe('seriesToVolume refuses headers that do not describe a real scan, with 
   it('ImageOrientationPatient with a zero direction, and PixelSpacing of 1e-9 mm, say so', async () => {
     expect(await refusal({ ImageOrientationPatient: [0, 0, 0, 0, 1, 0] })).toMatch(/ImageOrientationPatient 0\\0\\0\\0\\1\\0, whose row and column directions are not unit vectors/);
     expect(await refusal({ ImageOrientationPatient: ['NaN', 0, 0, 0, 1, 0] })).toMatch(/no valid ImageOrientationPatient/);
+    // dcmjs reads a DS "NaN" (as dcmodify writes it) as null, which must not become 0
+    expect(await refusal({ ImageOrientationPatient: [null, null, null, null, null, null] })).toMatch(/no valid ImageOrientationPatient/);
     expect(await refusal({ PixelSpacing: [1e-9, 1e-9] })).toMatch(/PixelSpacing 1e-9\\1e-9 mm, outside the 0\.01-100 mm of any real scan/);
   });
 });
