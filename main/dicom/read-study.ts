@@ -151,6 +151,12 @@ function checkPixelLength(file: string, bytes: Uint8Array, parsed: Part10): void
   }
 }
 
+/** The voxels a series' volume would hold, from its first header (for the input limits, before decoding). */
+export function seriesVoxels(series: DicomSeries): number {
+  const first = series.instances[0].dataset;
+  return (num(first, 'Rows') ?? 0) * (num(first, 'Columns') ?? 0) * series.instances.length;
+}
+
 /** Every series found under `folder`. Non-DICOM files are skipped (see scanDicomFolder for the list). */
 export async function readDicomFolder(folder: string): Promise<DicomSeries[]> {
   return (await scanDicomFolder(folder)).series;

@@ -123,7 +123,7 @@ async function loadDicomStudy(
   needed: SequenceRole[],
 ): Promise<Study> {
   // dcmjs is large: load it only for DICOM studies.
-  const [{ describeSeries, scanDicomFolder, seriesToVolume }, { checkCopiedValues }] = await Promise.all([
+  const [{ describeSeries, scanDicomFolder, seriesToVolume, seriesVoxels }, { checkCopiedValues }] = await Promise.all([
     import('../dicom/read-study'),
     import('../dicom/copied-values'),
   ]);
@@ -137,13 +137,7 @@ async function loadDicomStudy(
   const volumes: Partial<Record<SequenceRole, Volume>> = {};
   const identity: Partial<Record<SequenceRole, string>> = {};
   const chosen = (role: SequenceRole) => scan.series.find((s) => s.seriesInstanceUID === uids[role])!;
-  checkStudySize(
-    needed.map((role) => {
-      const first = chosen(role).instances[0].dataset;
-      const voxels = (Number(first.Rows) || 0) * (Number(first.Columns) || 0) * chosen(role).instances.length;
-      return { what: `the ${role} series`, voxels };
-    }),
-  );
+  checkStudySize(needed.map((role) => ({ what: `the ${role} series`, voxels: seriesVoxels(chosen(role)) })));
   for (const role of needed) {
     const series = chosen(role);
     const volume = seriesToVolume(series);
