@@ -156,6 +156,7 @@ export class Outbox {
       throw err;
     }
     const entries: OutboxEntry[] = [];
+    for (const name of names.filter((n) => n.endsWith('.sent'))) await this.recoverSetAside(name, names);
     for (const name of names) {
       if (!name.endsWith('.dcm') || name.startsWith('.')) continue;
       const file = path.join(this.dir, name);
@@ -277,6 +278,19 @@ export class Outbox {
       await link(aside, entry.file).catch(() => undefined); // EEXIST: an even newer version is queued
     }
     await rm(aside, { force: true });
+  }
+
+  /**
+   * A copy set aside by removeSent (`<SOP>.dcm.<pid>.<random>.sent`) whose process died before it finished: it may be
+   * a version never sent, so it goes back into the queue unless a newer one is already there.
+   */
+  private async recoverSetAside(name: string, names: string[]): Promise<void> {
+    const m = /^(.+\.dcm)\.(\d+)\.[0-9a-f]+\.sent$/.exec(name);
+    if (!m || isAlive(Number(m[2]))) return;
+    const aside = path.join(this.dir, name);
+    if (!names.includes(m[1])) await link(aside, path.join(this.dir, m[1])).catch(() => undefined);
+    await rm(aside, { force: true });
+    if (!names.includes(m[1])) names.push(m[1]);
   }
 
   /**

@@ -179,7 +179,7 @@ function refuseMixedPatients(folder: string, needed: SequenceRole[], volumes: Pa
     throw new InputError(
       `The series chosen in ${folder} are not of one patient: the FLAIR series "${(volumes.FLAIR!.source as DicomSource).seriesDescription}" is of ${describe(flair)}, but ` +
         odd.map((o) => `the ${o.role} series "${o.series}" is of ${describe(o.patient)}`).join('; ') +
-        '. Choose series of one patient (--role), or if they are the same person under two names, add --allow-mixed-patients (the results are labelled with the FLAIR\'s patient).',
+        '. Choose series of one patient (--role); if they are the same person under two names, combine them explicitly with `halo segment --allow-mixed-patients` (the results are labelled with the FLAIR\'s patient).',
     );
   }
 }

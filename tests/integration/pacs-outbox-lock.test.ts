@@ -3,7 +3,7 @@
  * files queued while a flush runs go out with it; a flush from another process is told so, files kept.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -112,6 +112,18 @@ describe('outbox lock', () => {
     expect(r.failed).toEqual([]);
     expect(await readdir(outbox.dir)).toEqual([]);
   }, 60_000);
+
+  it('a copy set aside by a process that died mid-removal goes back into the queue and is sent', async () => {
+    const outbox = new Outbox(path.join(tmp, 'ob-crash'), 'dest');
+    const [entry] = await outbox.enqueue([files[1]]);
+    const dead = spawn('true');
+    await new Promise((r) => dead.on('exit', r));
+    await rename(entry.file, `${entry.file}.${dead.pid}.0a1b2c3d.sent`);
+    expect((await outbox.list()).map((e) => e.file)).toEqual([entry.file]);
+    const r = await outbox.flush(client());
+    expect(r.verified).toHaveLength(1);
+    expect(await readdir(outbox.dir)).toEqual([]);
+  });
 
   it('refuses a file whose SOP Instance UID is not a UID (a leading "." would make it a hidden, never-sent file)', async () => {
     const bad = path.join(tmp, 'dot-uid.dcm');
