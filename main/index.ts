@@ -3,10 +3,11 @@
  * Kept thin on purpose: every behaviour lives in main/app (shared with the HTTP bridge used by the tests).
  */
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { app, BrowserWindow, dialog, ipcMain, safeStorage, session, shell } from 'electron';
+import { fileURLToPath } from 'node:url';
+import { app, BrowserWindow, dialog, ipcMain, protocol, safeStorage, session, shell } from 'electron';
 import type { EventName, HaloEvents } from './app/contract';
 import { dispatch } from './app/handlers';
+import { RENDERER_ORIGIN, RENDERER_SCHEME, serveRendererFile } from './app/renderer-scheme';
 import { AppServices, type Host } from './app/services';
 import type { SecretSealer } from './pacs/credentials';
 
@@ -17,6 +18,12 @@ if (app.isPackaged) {
 }
 
 const here = fileURLToPath(new URL('.', import.meta.url));
+const rendererRoot = join(here, '../renderer');
+
+// The renderer's own origin (see main/app/renderer-scheme.ts); must be declared before the app is ready.
+protocol.registerSchemesAsPrivileged([
+  { scheme: RENDERER_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, codeCache: true } },
+]);
 const CSP =
   "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
   "worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
@@ -59,7 +66,7 @@ function keychainSealer(): SecretSealer | undefined {
 function isOurPage(url: string): boolean {
   const dev = process.env.ELECTRON_RENDERER_URL;
   if (!app.isPackaged && dev && url.startsWith(dev)) return true;
-  return url.startsWith(pathToFileURL(join(here, '../renderer/')).href);
+  return url.startsWith(`${RENDERER_ORIGIN}/`);
 }
 
 function createWindow(): void {
@@ -86,7 +93,7 @@ function createWindow(): void {
   wc.on('will-redirect', (e) => e.preventDefault());
   wc.on('will-attach-webview', (e) => e.preventDefault());
   if (!app.isPackaged && process.env.ELECTRON_RENDERER_URL) void win.loadURL(process.env.ELECTRON_RENDERER_URL);
-  else void win.loadFile(join(here, '../renderer/index.html'));
+  else void win.loadURL(`${RENDERER_ORIGIN}/index.html`);
   win.on('closed', () => (win = null));
 }
 
@@ -94,6 +101,10 @@ app.enableSandbox();
 app.whenReady().then(() => {
   const svc = (services = new AppServices({ ...host, sealer: keychainSealer() }));
   const ses = session.defaultSession;
+  ses.protocol.handle(RENDERER_SCHEME, async (request) => {
+    const r = await serveRendererFile(request.url, rendererRoot);
+    return new Response(r.body, { status: r.status, headers: { 'content-type': r.type } });
+  });
   ses.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
   ses.setPermissionCheckHandler(() => false);
   ses.webRequest.onHeadersReceived((details, cb) => {
@@ -102,7 +113,7 @@ app.whenReady().then(() => {
   // No remote content: only our own files (and the dev server in development) may load.
   ses.webRequest.onBeforeRequest((details, cb) => {
     const u = details.url;
-    const ok = u.startsWith('file:') || u.startsWith('devtools:') || u.startsWith('data:') || u.startsWith('blob:') || (!app.isPackaged && !!process.env.ELECTRON_RENDERER_URL && u.startsWith(process.env.ELECTRON_RENDERER_URL.replace(/\/$/, '')));
+    const ok = u.startsWith(`${RENDERER_ORIGIN}/`) || u.startsWith('devtools:') || u.startsWith('data:') || u.startsWith('blob:') || (!app.isPackaged && !!process.env.ELECTRON_RENDERER_URL && u.startsWith(process.env.ELECTRON_RENDERER_URL.replace(/\/$/, '')));
     cb({ cancel: !ok });
   });
   ipcMain.handle('halo:call', (e, name: unknown, arg: unknown) => {

@@ -6,7 +6,7 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CancelledError, InputError } from '../errors';
 import { connectPacs } from '../pacs/client';
-import { applyNodeEdits, defaultConfigPath, loadPacsSettings, savePacsSettings, type PacsSettings } from '../pacs/config';
+import { applyNodeEdits, defaultConfigPath, loadPacsSettings, savePacsSettings, splitUrlCredentials, type PacsSettings } from '../pacs/config';
 import {
   authorizationValue,
   credentialState,
@@ -77,8 +77,19 @@ export class PacsService {
         `Not saved: this would delete all ${loaded.settings.nodes.length} PACS nodes in ${file}. Remove them one by one in the list if that is what you want.`,
       );
     }
+    // `user:password@` typed into a URL leaves it here: the URL is saved bare and they become the node's credentials
+    // (sealed where a keychain is at hand), which no handler returns.
+    const fromUrls = new Map<string, string>();
+    const nodes = a.nodes.map((n) => {
+      if (n.kind !== 'dicomweb') return n;
+      const { url, authHeader } = splitUrlCredentials(n.url);
+      if (authHeader) fromUrls.set(n.name, authHeader);
+      return { ...n, url };
+    });
     // Credentials are kept only while the node's server (scheme, host, port) stays the same: see applyNodeEdits.
-    await savePacsSettings(file, applyNodeEdits(loaded.settings, a));
+    let settings = applyNodeEdits(loaded.settings, { ...a, nodes });
+    for (const [node, value] of fromUrls) settings = withCredentials(settings, node, value, this.sealer);
+    await savePacsSettings(file, settings);
     return this.getSettings();
   }
 

@@ -8,7 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import { InputError } from '../errors';
-import { describeSeries, scanDicomFolder, seriesToVolume, type DicomSeries } from '../dicom/read-study';
+import { describeSeries, scanDicomFolder, seriesToVolume, seriesVoxels, type DicomSeries } from '../dicom/read-study';
+import { checkStudySize } from '../io/input-limits';
 import { str } from '../dicom/values';
 import { alignToReference } from '../study/align';
 import { guessRoles } from '../study/roles';
@@ -140,6 +141,8 @@ function loadDisplay(images: DicomSeries[], roles: Partial<Record<Role, string>>
   const assigned = ROLES.filter((r) => roles[r]);
   const volumes: Partial<Record<Role, Volume>> = {};
   const names: Partial<Record<Role, string>> = {};
+  const seriesOf = (role: Role) => images.find((s) => s.seriesInstanceUID === roles[role])!;
+  checkStudySize(assigned.map((role) => ({ what: `the ${role} series`, voxels: seriesVoxels(seriesOf(role)) })));
   for (const role of assigned) {
     const series = images.find((s) => s.seriesInstanceUID === roles[role])!;
     volumes[role] = seriesToVolume(series);

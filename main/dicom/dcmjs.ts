@@ -17,6 +17,11 @@ const { DicomMessage, DicomMetaDictionary, DicomDict } = dcmjs.data;
 dcmjs.log.setLevel('silent');
 dcmjs.log.getLogger('validation.dcmjs').setLevel('silent');
 
+/** The VR of a standard attribute keyword (e.g. 'PN' for PatientName), from dcmjs's dictionary. */
+export function vrOfKeyword(keyword: string): string | undefined {
+  return (DicomMetaDictionary.nameMap as Record<string, { vr?: string } | undefined>)[keyword]?.vr;
+}
+
 /** True when the bytes carry the Part 10 preamble + "DICM" prefix (PS3.10 7.1). */
 export function hasPart10Preamble(bytes: Uint8Array): boolean {
   return (

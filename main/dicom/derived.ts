@@ -190,14 +190,31 @@ export function derivedHeader(
   return header;
 }
 
-/** Shared functional group: pixel measures of the source grid. */
-export function pixelMeasures(c: CheckedInputs): Dataset {
+/** True when `frames` (sorted slice indices) are one complete stack: every slice from the first to the last. */
+function completeStack(frames: number[]): boolean {
+  return frames.every((k, f) => k === frames[0] + f);
+}
+
+/**
+ * Shared functional group: pixel measures of the source grid. SpacingBetweenSlices only for a complete stack of
+ * frames: across a gap (screened-out or omitted empty slices) a reader that trusts it would misplace every frame
+ * after the gap; each frame's own ImagePositionPatient is what places it.
+ */
+export function pixelMeasures(c: CheckedInputs, frames: number[]): Dataset {
   const g = c.geometry;
   return {
     PixelSpacing: [ds(g.spacing[1]), ds(g.spacing[0])],
     SliceThickness: ds(num(c.src.firstDataset, 'SliceThickness') ?? g.spacing[2]),
-    SpacingBetweenSlices: ds(g.spacing[2]),
+    ...(completeStack(frames) ? { SpacingBetweenSlices: ds(g.spacing[2]) } : {}),
   };
+}
+
+/**
+ * DimensionOrganizationType "3D" (PS3.3 C.7.6.17: equally spaced, parallel planes of one volume) only for a
+ * complete stack of frames; with gaps the attribute (Type 3) is left out.
+ */
+export function stackOrganization(frames: number[]): Dataset {
+  return completeStack(frames) ? { DimensionOrganizationType: '3D' } : {};
 }
 
 /** Per-frame groups common to SEG and PM for source slice k: derivation, plane position and orientation. */

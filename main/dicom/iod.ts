@@ -60,7 +60,7 @@ export const CODES = {
  * Patient, Clinical Trial Subject, General Study, Patient Study and Clinical Trial Study attributes (PS3.3
  * C.7.1.1, C.7.1.3, C.7.2.1, C.7.2.2, C.7.2.3) that a derived object in the same study must repeat exactly.
  */
-const PATIENT_STUDY_KEYWORDS = [
+export const PATIENT_STUDY_KEYWORDS = [
   // Patient
   'PatientName', 'PatientID', 'IssuerOfPatientID', 'IssuerOfPatientIDQualifiersSequence', 'TypeOfPatientID',
   'PatientBirthDate', 'PatientBirthTime', 'PatientSex', 'QualityControlSubject', 'OtherPatientIDsSequence',

@@ -6,7 +6,7 @@
  */
 import { sliceSize } from '../volume/volume';
 import { type Dataset, tagOf, writePart10 } from './dcmjs';
-import { checkDerivedInputs, checkVoxelArray, coverage, derivedHeader, type DerivedInputs, framePlaneAndDerivation, pixelMeasures } from './derived';
+import { checkDerivedInputs, checkVoxelArray, coverage, derivedHeader, type DerivedInputs, framePlaneAndDerivation, pixelMeasures, stackOrganization } from './derived';
 import { CODES, codeItem, ds, fitText, HALO_CODING_SCHEME, IMPLEMENTATION, SOP_CLASS } from './iod';
 import { str } from './values';
 import { newUid } from './uid';
@@ -79,7 +79,7 @@ export function buildParametricMap(inp: ParametricMapInputs): Buffer {
     NumberOfFrames: frames.length,
     SharedFunctionalGroupsSequence: [
       {
-        PixelMeasuresSequence: [pixelMeasures(c)],
+        PixelMeasuresSequence: [pixelMeasures(c, frames)],
         // Float pixels are the real values: the identity transform says so explicitly.
         PixelValueTransformationSequence: [{ RescaleIntercept: '0', RescaleSlope: '1', RescaleType: 'US' }],
         // A first display window over the values present; LINEAR_EXACT since the width is below 1 (variance <= 0.25).
@@ -120,7 +120,7 @@ export function buildParametricMap(inp: ParametricMapInputs): Buffer {
         DimensionDescriptionLabel: 'Image Position Patient',
       },
     ],
-    DimensionOrganizationType: '3D', // parallel planes of one grid
+    ...stackOrganization(frames),
     CodingSchemeIdentificationSequence: [HALO_CODING_SCHEME], // for the 99HALO derivation code
     FloatPixelData: [pixels.buffer],
   };

@@ -5,7 +5,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors';
-import type { Geometry, Vec3, Volume } from '../volume/volume';
+import { checkVolumeSize } from '../io/input-limits';
+import { MAX_VOXEL_MM, MIN_VOXEL_MM, type Geometry, type Vec3, type Volume } from '../volume/volume';
 import { type Dataset, type Part10, hasPart10Preamble, IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, parsePart10 } from './dcmjs';
 import { num, nums, str, strs } from './values';
 
@@ -27,7 +28,7 @@ export interface DicomSeries {
 
 export interface DicomFolderScan {
   series: DicomSeries[];
-  /** Files without a DICOM Part 10 preamble (README, DICOMDIR-less junk, .DS_Store ...), skipped. */
+  /** Files without a DICOM Part 10 preamble (README, .DS_Store ...) and DICOMDIR indexes, skipped. */
   skippedFiles: string[];
 }
 
@@ -40,6 +41,9 @@ const NON_VOLUME_SOP_CLASSES: Record<string, string> = {
   '1.2.840.10008.5.1.4.1.1.4.4': 'a Legacy Converted Enhanced MR image',
   '1.2.840.10008.5.1.4.1.1.2.1': 'an Enhanced CT (multi-frame) image',
 };
+
+/** Media Storage Directory Storage: a DICOMDIR (PS3.10 8.6), an index of the files, not an instance. */
+const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
 
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
@@ -69,6 +73,11 @@ export async function scanDicomFolder(folder: string): Promise<DicomFolderScan> 
       continue;
     }
     const parsed = parseInstance(file, bytes);
+    // A DICOMDIR (CD/USB exports, which are read-only) indexes the images beside it; the images themselves are read.
+    if (str(parsed.meta, 'MediaStorageSOPClassUID') === MEDIA_STORAGE_DIRECTORY) {
+      skippedFiles.push(file);
+      continue;
+    }
     const ds = parsed.dataset;
     checkPixelLength(file, bytes, parsed);
     const seriesUID = str(ds, 'SeriesInstanceUID');
@@ -140,6 +149,12 @@ function checkPixelLength(file: string, bytes: Uint8Array, parsed: Part10): void
     }
     return;
   }
+}
+
+/** The voxels a series' volume would hold, from its first header (for the input limits, before decoding). */
+export function seriesVoxels(series: DicomSeries): number {
+  const first = series.instances[0].dataset;
+  return (num(first, 'Rows') ?? 0) * (num(first, 'Columns') ?? 0) * series.instances.length;
 }
 
 /** Every series found under `folder`. Non-DICOM files are skipped (see scanDicomFolder for the list). */
@@ -281,6 +296,21 @@ export function seriesToVolume(series: DicomSeries): Volume {
   if (pixelSpacing.length !== 2 || pixelSpacing.some((v) => !(v > 0))) {
     throw new InputError(`${where}: ${series.instances[0].path} has no valid PixelSpacing; Halo needs calibrated pixels`);
   }
+  if (pixelSpacing.some((v) => v < MIN_VOXEL_MM || v > MAX_VOXEL_MM)) {
+    throw new InputError(
+      `${where}: ${series.instances[0].path} has PixelSpacing ${pixelSpacing.join('\\')} mm, outside the ${MIN_VOXEL_MM}-${MAX_VOXEL_MM} mm of any real scan; the header is damaged, re-export the series`,
+    );
+  }
+  // Direction cosines are unit vectors (PS3.3 C.7.6.2.1.1); a zero or scaled one has no direction.
+  if ([iop.slice(0, 3), iop.slice(3, 6)].some((v) => Math.abs(norm(v) - 1) > 0.01)) {
+    throw new InputError(
+      `${where}: ${series.instances[0].path} has ImageOrientationPatient ${iop.join('\\')}, whose row and column directions are not unit vectors; the header is damaged, re-export the series`,
+    );
+  }
+  if (!(rows >= 1 && cols >= 1)) {
+    throw new InputError(`${where}: ${series.instances[0].path} has Rows ${rows}, Columns ${cols}; the image has no pixels`);
+  }
+  checkVolumeSize([cols, rows, series.instances.length], where);
   const rowDir = unit(iop.slice(0, 3));
   const colDir = unit(iop.slice(3, 6));
   if (Math.abs(dot(rowDir, colDir)) > 1e-3) {
@@ -301,6 +331,7 @@ export function seriesToVolume(series: DicomSeries): Volume {
     if (num(ds, 'Rows') !== rows || num(ds, 'Columns') !== cols) {
       throw new InputError(`${where}: ${inst.path} is ${num(ds, 'Rows')}x${num(ds, 'Columns')}, other slices ${rows}x${cols}; the series is not one volume`);
     }
+    checkPixelData(inst, rows, cols, where);
     const ipp = nums(ds, 'ImagePositionPatient');
     if (ipp.length !== 3 || ipp.some((v) => !Number.isFinite(v))) {
       throw new InputError(`${where}: ${inst.path} has no valid ImagePositionPatient`);
@@ -346,7 +377,7 @@ export function seriesToVolume(series: DicomSeries): Volume {
 
   const sliceLen = rows * cols;
   const data = new Float32Array(sliceLen * slices.length);
-  slices.forEach((s, k) => decodeSlice(s.inst, rows, cols, data.subarray(k * sliceLen, (k + 1) * sliceLen), where));
+  slices.forEach((s, k) => decodeSlice(s.inst, data.subarray(k * sliceLen, (k + 1) * sliceLen)));
 
   const firstDataset: Dataset = { ...slices[0].inst.dataset };
   delete firstDataset.PixelData;
@@ -369,8 +400,43 @@ export function seriesToVolume(series: DicomSeries): Volume {
   };
 }
 
-/** Native pixel data of one slice -> modality values (after rescale) into `out`. */
-function decodeSlice(inst: DicomInstance, rows: number, cols: number, out: Float32Array, where: string): void {
+/**
+ * The pixel description of one slice, checked before any volume memory is allocated: the value must hold exactly
+ * rows x columns pixels of BitsAllocated (plus one pad byte to an even length). A mismatch means the header does
+ * not describe the pixels (e.g. BitsAllocated 8 over 16-bit data, or Rows/Columns of 65535 over a small image).
+ */
+function checkPixelData(inst: DicomInstance, rows: number, cols: number, where: string): void {
+  const ds = inst.dataset;
+  const bitsAllocated = num(ds, 'BitsAllocated') ?? 16;
+  const bitsStored = num(ds, 'BitsStored') ?? bitsAllocated;
+  if (bitsAllocated !== 8 && bitsAllocated !== 16) {
+    throw new InputError(`${where}: ${inst.path} has BitsAllocated ${bitsAllocated}; Halo reads 8- and 16-bit images`);
+  }
+  if (!(bitsStored >= 1 && bitsStored <= bitsAllocated)) {
+    throw new InputError(`${where}: ${inst.path} has BitsStored ${bitsStored} with BitsAllocated ${bitsAllocated}; the pixel description is corrupt`);
+  }
+  const pd = ds.PixelData;
+  const buf = Array.isArray(pd) ? pd[0] : pd; // dcmjs: one ArrayBuffer per frame/fragment
+  const expected = rows * cols * (bitsAllocated / 8);
+  const got = buf instanceof ArrayBuffer ? buf.byteLength : 0;
+  if (got !== expected && got !== expected + (expected % 2)) {
+    throw new InputError(
+      `${where}: ${inst.path} has ${got} bytes of pixel data, but ${rows}x${cols} pixels of BitsAllocated ${bitsAllocated} need ${expected}: ` +
+        (got < expected ? 'the file is truncated or corrupt, or Rows/Columns are wrong' : 'the header does not describe the pixels (BitsAllocated or Rows/Columns wrong)') +
+        '; re-export the series.',
+    );
+  }
+  // An absent slope is 1, but a present one that is not a finite number must not silently become 1.
+  for (const key of ['RescaleSlope', 'RescaleIntercept']) {
+    const v = ds[key];
+    if (v !== undefined && v !== null && v !== '' && num(ds, key) === undefined) {
+      throw new InputError(`${where}: ${inst.path} has ${key} ${JSON.stringify(v)}, not a finite number; the pixel values cannot be scaled. Re-export the series.`);
+    }
+  }
+}
+
+/** Native pixel data of one slice (checked by checkPixelData) -> modality values (after rescale) into `out`. */
+function decodeSlice(inst: DicomInstance, out: Float32Array): void {
   const ds = inst.dataset;
   const bitsAllocated = num(ds, 'BitsAllocated') ?? 16;
   const bitsStored = num(ds, 'BitsStored') ?? bitsAllocated;
@@ -378,32 +444,12 @@ function decodeSlice(inst: DicomInstance, rows: number, cols: number, out: Float
   const slope = num(ds, 'RescaleSlope') ?? 1;
   const intercept = num(ds, 'RescaleIntercept') ?? 0;
   const pd = ds.PixelData;
-  const buf = Array.isArray(pd) ? pd[0] : pd; // dcmjs: one ArrayBuffer per frame/fragment
+  const view = new DataView((Array.isArray(pd) ? pd[0] : pd) as ArrayBuffer);
   const bytesPer = bitsAllocated / 8;
-  if (bitsAllocated !== 8 && bitsAllocated !== 16) {
-    throw new InputError(`${where}: ${inst.path} has BitsAllocated ${bitsAllocated}; Halo reads 8- and 16-bit images`);
-  }
-  if (!(bitsStored >= 1 && bitsStored <= bitsAllocated)) {
-    throw new InputError(`${where}: ${inst.path} has BitsStored ${bitsStored} with BitsAllocated ${bitsAllocated}; the pixel description is corrupt`);
-  }
-  // The value must hold exactly rows x columns pixels of BitsAllocated (plus one pad byte to an even length):
-  // a mismatch means the header does not describe the pixels (e.g. BitsAllocated 8 over 16-bit data), and
-  // decoding would give garbage rather than an error.
-  const expected = rows * cols * bytesPer;
-  const got = buf instanceof ArrayBuffer ? buf.byteLength : 0;
-  if (got !== expected && got !== expected + (expected % 2)) {
-    throw new InputError(
-      `${where}: ${inst.path} has ${got} bytes of pixel data, but ${rows}x${cols} pixels of BitsAllocated ${bitsAllocated} need ${expected}: ` +
-        (got < expected ? 'the file is truncated or corrupt' : 'the header does not describe the pixels (BitsAllocated or Rows/Columns wrong)') +
-        '; re-export the series.',
-    );
-  }
-  const view = new DataView(buf);
-  const n = rows * cols;
   // Bits above BitsStored may hold overlays or garbage (PS3.5 8.1.1): mask, then sign-extend from BitsStored.
   const mask = bitsStored >= 32 ? 0xffffffff : (1 << bitsStored) - 1;
   const signBit = 1 << (bitsStored - 1);
-  for (let p = 0; p < n; p++) {
+  for (let p = 0; p < out.length; p++) {
     let v = bytesPer === 2 ? view.getUint16(p * 2, true) : view.getUint8(p);
     v &= mask;
     if (signed && v & signBit) v -= mask + 1;

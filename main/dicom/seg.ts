@@ -12,6 +12,7 @@ import {
   type DerivedInputs,
   framePlaneAndDerivation,
   pixelMeasures,
+  stackOrganization,
   sliceHasData,
 } from './derived';
 import { CODES, codeItem, fitText, IMPLEMENTATION, shortText, SOP_CLASS } from './iod';
@@ -149,7 +150,7 @@ export function buildSegmentation(inp: SegmentationInputs): Buffer {
     Columns: g.dims[0],
     // Multi-frame Functional Groups
     NumberOfFrames: frames.length,
-    SharedFunctionalGroupsSequence: [{ PixelMeasuresSequence: [pixelMeasures(c)] }],
+    SharedFunctionalGroupsSequence: [{ PixelMeasuresSequence: [pixelMeasures(c, frames)] }],
     PerFrameFunctionalGroupsSequence: frames.map((k, f) => ({
       ...framePlaneAndDerivation(c, k, CODES.segmentation),
       // Position index counts the frames' distinct positions (1-based, in slice order).
@@ -158,7 +159,7 @@ export function buildSegmentation(inp: SegmentationInputs): Buffer {
     })),
     // Multi-frame Dimension: segment, then position along the stack
     DimensionOrganizationSequence: [{ DimensionOrganizationUID: dimensionOrganizationUID }],
-    DimensionOrganizationType: '3D', // parallel planes of one grid
+    ...stackOrganization(frames),
     DimensionIndexSequence: [
       {
         DimensionOrganizationUID: dimensionOrganizationUID,

@@ -30,9 +30,9 @@ export function num(ds: Dataset, keyword: string): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-/** All values as numbers (NaN for any that are not numeric). */
+/** All values as numbers (NaN for any that are not numeric; dcmjs reads a DS of "NaN" as null, not 0). */
 export function nums(ds: Dataset, keyword: string): number[] {
-  return asList(ds[keyword]).map((v) => Number(v));
+  return asList(ds[keyword]).map((v) => (v === null || v === undefined || v === '' ? NaN : Number(v)));
 }
 
 /** Items of a sequence. */

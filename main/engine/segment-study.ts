@@ -136,7 +136,7 @@ function assembleSession(
     (k) => prepared.boxFor(k).rows * prepared.boxFor(k).cols,
   );
   const engine = new EnsembleEngine(denoiser, card, prepared, { sampler, ensemble, seed }, cache);
-  const warnings = [...study.roleNotes.warnings, ...(brainExtracted ? [`${BRAIN_EXTRACTED_NOTE}.`] : [])];
+  const warnings = [...study.roleNotes.warnings, ...(study.warnings ?? []), ...(brainExtracted ? [`${BRAIN_EXTRACTED_NOTE}.`] : [])];
   return { model, study, engine, denoiser, warnings, brainExtracted, close: () => denoiser.release() };
 }
 

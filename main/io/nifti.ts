@@ -5,11 +5,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { once } from 'node:events';
-import { createGzip, gunzip } from 'node:zlib';
+import { constants as zlibConstants, createGzip, gunzip, gunzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import * as nifti from 'nifti-reader-js';
 import { InputError } from '../errors';
 import { writeFileAtomic } from './atomic';
+import { checkVolumeSize } from './input-limits';
+import { MAX_VOXEL_MM, MIN_VOXEL_MM } from '../volume/volume';
 import type { Geometry, Vec3, Volume } from '../volume/volume';
 
 const HEADER_BYTES = 348;
@@ -49,16 +51,81 @@ export async function readNifti(path: string): Promise<Volume> {
   return decodeNifti(file, path);
 }
 
+const isGzip = (file: Uint8Array) => file[0] === 0x1f && file[1] === 0x8b;
+
+/** What a NIfTI-1 header says about the voxels that follow it, checked for sense. */
+export interface NiftiLayout {
+  header: nifti.NIFTI1;
+  dims: Vec3;
+  voxels: number;
+  /** Bytes the header promises: vox_offset (header and extensions) plus the voxels. */
+  bytes: number;
+}
+
+/**
+ * Read and check the header of a NIfTI-1 file (gzipped or not) without decompressing the rest: a header whose
+ * dimensions are negative, absurd or beyond the input limit is refused before any voxel memory is allocated.
+ */
+export function niftiLayout(file: Uint8Array, path: string): NiftiLayout {
+  let head = file;
+  if (isGzip(file)) {
+    // Inflate a prefix only: 4 KiB of deflate output at most about 4 MB, and the header is its first 348 bytes.
+    head = new Uint8Array(0);
+    for (const size of [4096, 65536]) {
+      try {
+        head = gunzipSync(file.subarray(0, size), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+      } catch {
+        throw new InputError(`${path} is not a readable gzip file (truncated or corrupt). Re-export or re-copy it.`);
+      }
+      if (head.length >= HEADER_BYTES || size >= file.length) break;
+    }
+  }
+  const buf = head.buffer.slice(head.byteOffset, head.byteOffset + Math.min(head.byteLength, DATA_OFFSET)) as ArrayBuffer;
+  if (buf.byteLength < HEADER_BYTES || !nifti.isNIFTI1(buf)) {
+    throw new InputError(`${path} is not a NIfTI-1 file (no "n+1" magic). Halo reads NIfTI-1 .nii and .nii.gz.`);
+  }
+  const h = nifti.readHeader(buf) as nifti.NIFTI1;
+  const ndim = h.dims[0];
+  const given = h.dims.slice(1, 1 + ndim);
+  if (!(ndim >= 1 && ndim <= 7) || given.some((d) => !(Number.isInteger(d) && d >= 1))) {
+    throw new InputError(
+      `${path} has a damaged header: dim = [${h.dims.join(', ')}] (dim[0] must be 1-7 and each dimension at least 1). Re-export the file.`,
+    );
+  }
+  const dims: Vec3 = [given[0], given[1] ?? 1, given[2] ?? 1];
+  if (given.slice(3).some((d) => d !== 1)) {
+    throw new InputError(`${path} has ${ndim} dimensions (${given.join(' x ')}); expected one 3D volume.`);
+  }
+  const type = TYPES[h.datatypeCode];
+  if (!type) throw new InputError(`${path}: NIfTI datatype ${h.datatypeCode} is not supported (use integer or float voxels).`);
+  checkVolumeSize(dims, path);
+  const voxels = dims[0] * dims[1] * dims[2];
+  return { header: h, dims, voxels, bytes: Math.max(h.vox_offset, HEADER_BYTES) + voxels * type[0] };
+}
+
+/** Bytes a .nii.gz may inflate to beyond what its header promises (padding some writers add). */
+const INFLATE_SLACK = 1 << 20;
+
 /**
  * A NIfTI-1 file's bytes (gzipped or not) → a volume. Gunzipping runs on libuv's thread pool, so several files
- * decode at once and the main thread stays free (e.g. to create the ONNX session meanwhile).
+ * decode at once and the main thread stays free (e.g. to create the ONNX session meanwhile). It stops at what the
+ * header's dimensions need, so a small file that inflates to gigabytes (a decompression bomb, or a header that
+ * lies) costs no more memory than the volume it claims to be.
  */
 export async function decodeNifti(file: Uint8Array, path: string): Promise<Volume> {
+  const layout = niftiLayout(file, path);
   let bytes = file;
-  if (file[0] === 0x1f && file[1] === 0x8b) {
+  if (isGzip(file)) {
+    const maxOutputLength = layout.bytes + INFLATE_SLACK;
     try {
-      bytes = await gunzipAsync(file, { chunkSize: gunzipChunkSize(file) });
-    } catch {
+      bytes = await gunzipAsync(file, { chunkSize: Math.min(gunzipChunkSize(file), maxOutputLength), maxOutputLength });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new InputError(
+          `${path} inflates to more than the ${layout.bytes} bytes its header describes (${layout.dims.join(' x ')} voxels): ` +
+            'the header is wrong or the file is not an image (a decompression bomb?). Re-export it.',
+        );
+      }
       throw new InputError(`${path} is not a readable gzip file (truncated or corrupt). Re-export or re-copy it.`);
     }
   }
@@ -66,20 +133,8 @@ export async function decodeNifti(file: Uint8Array, path: string): Promise<Volum
   const buf = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
     ? (bytes.buffer as ArrayBuffer)
     : (bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
-  if (!nifti.isNIFTI1(buf)) {
-    throw new InputError(`${path} is not a NIfTI-1 file (no "n+1" magic). Halo reads NIfTI-1 .nii and .nii.gz.`);
-  }
-  const h = nifti.readHeader(buf) as nifti.NIFTI1;
-  const ndim = h.dims[0];
-  const dims: Vec3 = [h.dims[1], h.dims[2] || 1, ndim >= 3 ? h.dims[3] || 1 : 1];
-  const extra = h.dims.slice(4, 1 + ndim).reduce((a, b) => a * (b || 1), 1);
-  if (extra !== 1) {
-    throw new InputError(`${path} has ${ndim} dimensions (${h.dims.slice(1, 1 + ndim).join(' x ')}); expected one 3D volume.`);
-  }
-  const type = TYPES[h.datatypeCode];
-  if (!type) throw new InputError(`${path}: NIfTI datatype ${h.datatypeCode} is not supported (use integer or float voxels).`);
-  const [bytesPer, View, get] = type;
-  const n = dims[0] * dims[1] * dims[2];
+  const { header: h, dims, voxels: n } = layout;
+  const [bytesPer, View, get] = TYPES[h.datatypeCode];
   const offset = Math.max(h.vox_offset, HEADER_BYTES);
   if (buf.byteLength < offset + n * bytesPer) {
     throw new InputError(
@@ -87,6 +142,7 @@ export async function decodeNifti(file: Uint8Array, path: string): Promise<Volum
         `${Math.max(0, buf.byteLength - offset)}. Re-copy the file.`,
     );
   }
+  // scl_slope 0 means "no scaling" (NIfTI-1), and nibabel writes NaN for it when unset.
   const slope = h.scl_slope && Number.isFinite(h.scl_slope) ? h.scl_slope : 1;
   const inter = Number.isFinite(h.scl_inter) ? h.scl_inter : 0;
   const data = new Float32Array(n);
@@ -99,9 +155,51 @@ export async function decodeNifti(file: Uint8Array, path: string): Promise<Volum
     const view = new DataView(buf, offset, n * bytesPer);
     for (let v = 0; v < n; v++) data[v] = get(view, v * bytesPer, h.littleEndian) * slope + inter;
   }
+  refuseNonFinite(data, dims, path);
 
   const header = new Uint8Array(buf, 0, HEADER_BYTES).slice();
-  return { geometry: geometryFromAffine(affineOf(h), dims), data, source: { kind: 'nifti', path, header } };
+  return { geometry: checkedGeometry(geometryFromAffine(affineOf(h), dims), path), data, source: { kind: 'nifti', path, header } };
+}
+
+/**
+ * NaN or infinite voxels would flow into means and masks as NaN or zero, i.e. a silent "no tumour": refuse them,
+ * saying how many and where the first one is.
+ */
+function refuseNonFinite(data: Float32Array, dims: Vec3, path: string): void {
+  let count = 0;
+  let first = -1;
+  for (let v = 0; v < data.length; v++) {
+    if (!Number.isFinite(data[v])) {
+      if (count++ === 0) first = v;
+    }
+  }
+  if (count) {
+    const i = first % dims[0];
+    const j = Math.floor(first / dims[0]) % dims[1];
+    const k = Math.floor(first / (dims[0] * dims[1]));
+    throw new InputError(
+      `${path} holds ${count} NaN or infinite voxel(s) of ${data.length} (the first at voxel ${i}, ${j}, ${k}); Halo cannot ` +
+        'segment undefined intensities. Re-export the volume, or replace them (e.g. with 0) where they are background.',
+    );
+  }
+}
+
+/**
+ * A zero voxel size or a singular affine (sform/qform) has no position in space: it would surface later as two
+ * grids that "differ" from themselves. Refuse it here, with the header's own numbers.
+ */
+function checkedGeometry(g: Geometry, path: string): Geometry {
+  const [a, b, c] = g.direction;
+  const det = a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0]) + a[2] * (b[0] * c[1] - b[1] * c[0]);
+  const finite = [...g.spacing, ...g.origin, ...a, ...b, ...c].every(Number.isFinite);
+  if (!finite || g.spacing.some((s) => !(s >= MIN_VOXEL_MM && s <= MAX_VOXEL_MM)) || !(Math.abs(det) > 1e-3)) {
+    throw new InputError(
+      `${path} has no usable voxel-to-patient transform (voxel size ${g.spacing.map((s) => +s.toPrecision(4)).join(' x ')} mm, ` +
+        `axes ${Math.abs(det) > 1e-3 ? 'independent' : 'degenerate: the sform/qform is singular'}; sizes must be ${MIN_VOXEL_MM}-${MAX_VOXEL_MM} mm). ` +
+        'The header is damaged; re-export the file with its real geometry.',
+    );
+  }
+  return g;
 }
 
 /** The voxel → RAS affine the NIfTI standard says to use: sform, else qform, else the voxel sizes. */

@@ -2,7 +2,7 @@
  * One interface for both PACS protocols. `openPacs(endpoint)` gives a PacsClient for a resolved endpoint;
  * `connectPacs(spec, …)` goes from what the user typed (node name, DICOMweb URL, dicom://AET@host:port).
  */
-import { loadPacsSettings, resolveEndpoint, type Endpoint, type PacsSettings } from './config';
+import { loadPacsSettings, plainHttpWarning, resolveEndpoint, type Endpoint, type PacsSettings } from './config';
 import { DicomWebClient, type DicomWebClientOptions } from './dicomweb';
 import { DimseClient, type DimseClientOptions } from './dimse';
 import type { PacsClient } from './types';
@@ -36,6 +36,8 @@ export interface ConnectOptions extends OpenPacsOptions {
   callingAet?: string;
   /** Authorization header value for a DICOMweb endpoint (CLI: --auth / $HALO_PACS_AUTHORIZATION); overrides the node's. */
   authorization?: string;
+  /** Told what the user should know before anything is sent (e.g. credentials over plain http://). */
+  onWarning?: (message: string) => void;
 }
 
 /** Resolve `spec` against the PACS settings and open a client for it. */
@@ -45,6 +47,8 @@ export async function connectPacs(
 ): Promise<{ client: PacsClient; endpoint: Endpoint; settings: PacsSettings }> {
   const settings = opts.settings ?? (await loadPacsSettings({ configPath: opts.configPath })).settings;
   const endpoint = resolveEndpoint(spec, settings, { callingAet: opts.callingAet, authorization: opts.authorization });
+  const warning = plainHttpWarning(endpoint);
+  if (warning) opts.onWarning?.(warning);
   // The settings' timeouts, unless the caller gave its own.
   const t = settings.timeouts ?? {};
   const ms = (s?: number) => (s === undefined ? undefined : s * 1000);

@@ -205,7 +205,30 @@ export function parsePacsSettings(text: string, file = 'PACS settings'): PacsSet
     if (seen.has(n.name)) throw new InputError(`PACS settings ${file}: node name "${n.name}" is used twice. Rename one.`);
     seen.add(n.name);
   }
-  return parsed.data;
+  // A hand-edited `user:password@` in a node's URL is taken out of it at once, so the URL can be shown and sent to
+  // the renderer; it becomes the node's credentials unless the node has its own.
+  const nodes = parsed.data.nodes.map((n): PacsNode => {
+    if (n.kind !== 'dicomweb') return n;
+    const { url, authHeader } = splitUrlCredentials(n.url);
+    if (!authHeader) return n;
+    return n.authHeader || n.authSealed ? { ...n, url } : { ...n, url, authHeader };
+  });
+  return { ...parsed.data, nodes };
+}
+
+/** `user:password@` taken out of a DICOMweb URL: the URL without them, and the Basic Authorization value they make. */
+export function splitUrlCredentials(url: string): { url: string; authHeader?: string } {
+  let u: URL;
+  try {
+    u = new URL(url.trim());
+  } catch {
+    return { url };
+  }
+  if (!u.username && !u.password) return { url };
+  const authHeader = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+  u.username = '';
+  u.password = '';
+  return { url: u.toString(), authHeader };
 }
 
 /**
@@ -230,6 +253,18 @@ export function resolveEndpoint(
     );
   }
   return ep;
+}
+
+/**
+ * A warning when credentials would travel over plain http:// to another machine, where anyone on the network path
+ * can read them (loopback stays on this computer, e.g. a local proxy that adds TLS).
+ */
+export function plainHttpWarning(ep: Endpoint): string | undefined {
+  if (ep.kind !== 'dicomweb' || !ep.authHeader) return undefined;
+  const u = new URL(ep.url);
+  const loopback = u.hostname === 'localhost' || u.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(u.hostname);
+  if (u.protocol !== 'http:' || loopback) return undefined;
+  return `the credentials for ${ep.name} are sent to ${u.host} over plain http://, readable by anyone on the network path. Use the server's https:// address.`;
 }
 
 /**
@@ -283,15 +318,9 @@ function resolveSpec(spec: string, settings: PacsSettings, opts: { callingAet?: 
     }
     // Credentials written into the URL become an Authorization header and leave the URL, so they never show up
     // in messages, retry hints or the outbox folder name.
-    let authHeader: string | undefined;
-    if (u.username || u.password) {
-      const user = decodeURIComponent(u.username);
-      const pass = decodeURIComponent(u.password);
-      authHeader = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-      u.username = '';
-      u.password = '';
-    }
-    const url = stripSlash(u.toString());
+    const split = splitUrlCredentials(u.toString());
+    const authHeader = split.authHeader;
+    const url = stripSlash(split.url);
     return authHeader ? { kind: 'dicomweb', name: url, url, authHeader } : { kind: 'dicomweb', name: url, url };
   }
   if (/^dicom:\/\//i.test(trimmed)) {

@@ -25,7 +25,7 @@ import {
   TAG,
   type DicomJson,
 } from './dicom';
-import { describeNetworkError, PacsError } from './errors';
+import { describeCertificateError, describeNetworkError, PacsError } from './errors';
 import type {
   EchoResult,
   PacsClient,
@@ -48,6 +48,10 @@ export interface DicomWebClientOptions {
   transferTimeoutMs?: number;
   /** Parallel WADO-RS instance downloads. Default 4. */
   concurrency?: number;
+  /** Largest QIDO-RS / STOW-RS answer read (bytes). Default 64 MiB. */
+  maxAnswerBytes?: number;
+  /** Largest WADO-RS answer for one instance (bytes). Default 1 GiB, the size of Halo's largest input volume. */
+  maxInstanceBytes?: number;
 }
 
 interface RequestOptions {
@@ -66,6 +70,8 @@ export class DicomWebClient implements PacsClient {
   private readonly queryTimeoutMs: number;
   private readonly transferTimeoutMs: number;
   private readonly concurrency: number;
+  private readonly maxAnswerBytes: number;
+  private readonly maxInstanceBytes: number;
   /** Set once the server refused `transfer-syntax=*` (406), so we stop asking for it. */
   private anyTransferSyntaxRefused = false;
 
@@ -77,6 +83,8 @@ export class DicomWebClient implements PacsClient {
     this.queryTimeoutMs = opts.queryTimeoutMs ?? 30_000;
     this.transferTimeoutMs = opts.transferTimeoutMs ?? 300_000;
     this.concurrency = Math.max(1, opts.concurrency ?? 4);
+    this.maxAnswerBytes = opts.maxAnswerBytes ?? 64 * 2 ** 20;
+    this.maxInstanceBytes = opts.maxInstanceBytes ?? 2 ** 30;
   }
 
   async echo(opts: { signal?: AbortSignal } = {}): Promise<EchoResult> {
@@ -211,7 +219,7 @@ export class DicomWebClient implements PacsClient {
       timeoutMs: this.transferTimeoutMs,
       allow: [409], // 409: STOW-RS "none stored"; the body says why
     });
-    const text = await res.text();
+    const text = await this.readText(res, 'as its STOW-RS answer', opts.signal);
     let answer: DicomJson | undefined;
     if (text.trim()) {
       try {
@@ -312,11 +320,47 @@ export class DicomWebClient implements PacsClient {
   }
 
   private async readBody(res: Response, signal: AbortSignal): Promise<ArrayBuffer> {
-    try {
-      return await res.arrayBuffer();
-    } catch (err) {
-      throw this.networkError(err, signal, 'while receiving data');
+    const bytes = await this.readLimited(res, this.maxInstanceBytes, 'for one instance (WADO-RS)', signal);
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  }
+
+  private async readText(res: Response, what: string, signal?: AbortSignal): Promise<string> {
+    return new TextDecoder().decode(await this.readLimited(res, this.maxAnswerBytes, what, signal));
+  }
+
+  /**
+   * A response body, read only up to `limit` bytes: a server (broken or hostile) that sends without end must not
+   * fill the workstation's memory. Refused from Content-Length when it says so, else as soon as the count passes.
+   */
+  private async readLimited(res: Response, limit: number, what: string, signal?: AbortSignal): Promise<Uint8Array> {
+    const tooLarge = () =>
+      new PacsError(
+        'protocol',
+        this.label,
+        `${this.label} sent more than ${limit >= 2 ** 20 ? `${Math.round(limit / 2 ** 20)} MiB` : `${Math.round(limit / 1024)} KiB`} ${what}; Halo stopped reading there, since no answer it ` +
+          'asked for is that large. Narrow the query, or check the server with its administrator.',
+      );
+    if (Number(res.headers.get('content-length')) > limit) {
+      await res.body?.cancel().catch(() => undefined);
+      throw tooLarge();
     }
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    try {
+      if (res.body) {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          total += chunk.byteLength;
+          if (total > limit) {
+            await res.body.cancel().catch(() => undefined);
+            throw tooLarge();
+          }
+          chunks.push(chunk);
+        }
+      }
+    } catch (err) {
+      throw err instanceof PacsError ? err : this.networkError(err, signal, 'while receiving data');
+    }
+    return Buffer.concat(chunks, total);
   }
 
   /** A QIDO-RS query; returns the DICOM JSON datasets (empty for 204 No Content). */
@@ -331,7 +375,7 @@ export class DicomWebClient implements PacsClient {
       timeoutMs: this.queryTimeoutMs,
       allow: opts.notFoundIsEmpty ? [404] : [],
     });
-    const text = await res.text();
+    const text = await this.readText(res, 'as a QIDO-RS answer', signal);
     if (res.status === 404 || res.status === 204 || !text.trim()) return [];
     let json: unknown;
     try {
@@ -368,7 +412,7 @@ export class DicomWebClient implements PacsClient {
     if (res.ok || o.allow?.includes(res.status)) return res;
     let detail = '';
     try {
-      detail = (await res.text()).replace(/\s+/g, ' ').trim().slice(0, 300);
+      detail = (await this.readText(res, 'as an error page')).replace(/\s+/g, ' ').trim().slice(0, 300);
     } catch {
       // ignore: the status says enough
     }
@@ -396,6 +440,15 @@ export class DicomWebClient implements PacsClient {
         'timeout',
         this.label,
         `${this.label} did not answer within ${Math.round((timeoutMs ?? 0) / 1000)} s ${what}. Is the server overloaded or the URL wrong?`,
+      );
+    }
+    const certificate = describeCertificateError(err);
+    if (certificate) {
+      return new PacsError(
+        'unreachable',
+        this.label,
+        `${this.label} was not trusted ${what}: ${certificate}. If it is your hospital's own CA, start Halo with ` +
+          'NODE_EXTRA_CA_CERTS=/path/to/hospital-ca.pem (see the README, PACS); if the host name is wrong, use the one the certificate is for.',
       );
     }
     const why = describeNetworkError(err) ?? (err as Error).message;

@@ -224,12 +224,27 @@ export class DimseClient implements PacsClient {
       }
     });
     const writeErrors: string[] = [];
+    const mismatches: string[] = [];
+    let studyPatient: { id: string; text: string } | undefined;
     const onCStore = async (sub: CStoreReq): Promise<number> => {
       const ds = sub.getDataset();
       const sop = ds ? String(ds.getElement('SOPInstanceUID') ?? '') : '';
       const series = ds ? String(ds.getElement('SeriesInstanceUID') ?? '') : '';
       if (!ds || !sop || !series) {
         writeErrors.push('an instance without SOP/Series Instance UID');
+        return Status.ProcessingFailure;
+      }
+      // Like WADO-RS, a sub-operation must belong to the study asked for, and one study has one patient: a PACS
+      // that mixes in another study's images must not get them opened as this patient's.
+      const study = el(ds, 'StudyInstanceUID');
+      const patient = `${JSON.stringify(el(ds, 'PatientID'))} (${el(ds, 'PatientName') || 'no name'})`;
+      if (study !== studyInstanceUID) {
+        mismatches.push(`instance ${sop} belongs to study ${JSON.stringify(study)} of patient ${patient}`);
+        return Status.ProcessingFailure;
+      }
+      studyPatient ??= { id: el(ds, 'PatientID'), text: patient };
+      if (el(ds, 'PatientID') !== studyPatient.id) {
+        mismatches.push(`instance ${sop} is of patient ${patient}, the study's first instance of patient ${studyPatient.text}`);
         return Status.ProcessingFailure;
       }
       try {
@@ -249,6 +264,16 @@ export class DimseClient implements PacsClient {
     const status = final.getStatus();
     const g = final as InstanceType<typeof dimse.responses.CGetResponse>;
     const failures = Number(g.getFailures()) || 0;
+    if (mismatches.length) {
+      await Promise.all(files.map((f) => rm(f, { force: true })));
+      throw new PacsError(
+        'protocol',
+        this.label,
+        `${this.label} answered the C-GET for study ${studyInstanceUID} with instances that are not of that study or patient: ` +
+          `${mismatches.slice(0, 3).join('; ')}${mismatches.length > 3 ? ` and ${mismatches.length - 3} more` : ''}. ` +
+          'Nothing of this retrieve was kept; ask the PACS administrator to check the study.',
+      );
+    }
     if (writeErrors.length) {
       throw new PacsError(
         'protocol',

@@ -46,6 +46,34 @@ const UNREACHABLE_CODES: Record<string, string> = {
   UND_ERR_BODY_TIMEOUT: 'the server stopped sending in the middle of the answer',
 };
 
+/** OpenSSL's / Node's codes for a server certificate Halo does not trust, in words. */
+const CERTIFICATE_CODES: Record<string, string> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'is self-signed',
+  SELF_SIGNED_CERT_IN_CHAIN: 'is signed by a CA this computer does not trust (a self-signed root in the chain)',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'is signed by a CA this computer does not trust',
+  UNABLE_TO_GET_ISSUER_CERT: 'is signed by a CA this computer does not trust',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'is signed by a CA this computer does not trust',
+  CERT_HAS_EXPIRED: 'has expired',
+  CERT_NOT_YET_VALID: 'is not valid yet (check this computer\'s clock)',
+  CERT_REVOKED: 'has been revoked',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'is not for this host name',
+};
+
+/**
+ * Why the server's TLS certificate was refused, in words (with the host names it is for, when that is the
+ * problem), or undefined when the error is not about the certificate.
+ */
+export function describeCertificateError(err: unknown): string | undefined {
+  let e = err as { code?: string; cause?: unknown; host?: string; cert?: { subjectaltname?: string } } | undefined;
+  for (let depth = 0; e && depth < 4; depth++) {
+    const what = e.code ? CERTIFICATE_CODES[e.code] : undefined;
+    const names = e.code === 'ERR_TLS_CERT_ALTNAME_INVALID' && e.cert?.subjectaltname;
+    if (what) return `its TLS certificate ${what}${names ? ` (it is for ${names}, the URL names ${e.host})` : ''} [${e.code}]`;
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
 /** Human text for a Node network error (fetch's `cause` or a socket error), or undefined if it is not one. */
 export function describeNetworkError(err: unknown): string | undefined {
   let e = err as { code?: string; cause?: unknown; message?: string } | undefined;

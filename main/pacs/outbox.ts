@@ -8,13 +8,14 @@
  *         <root>/<destination>/<SOPInstanceUID>.json   what we know: source path, UIDs, attempts, last error
  *         <root>/<destination>/.lock                  pid of the process flushing right now
  */
-import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CancelledError, InputError } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
 import { defaultOutboxRoot, describeEndpoint, endpointKey, type Endpoint } from './config';
 import { failureReasonText } from './commitment';
-import { instanceIdsOf, type InstanceIds } from './dicom';
+import { instanceIdsOf, isValidUid, type InstanceIds } from './dicom';
 import { failsWholeQueue } from './errors';
 import type { PacsClient } from './types';
 
@@ -115,7 +116,22 @@ export class Outbox {
       } catch (err) {
         throw new InputError(`cannot read ${source}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
       }
-      loaded.push({ source, bytes, ids: instanceIdsOf(bytes, source) });
+      const ids = instanceIdsOf(bytes, source);
+      // The SOP Instance UID names the outbox file: one that is not a UID (".1.2", "../x") would be a hidden or
+      // misplaced file that is never sent nor reported. A PACS would refuse such UIDs anyway.
+      for (const [what, uid] of [
+        ['SOP Instance UID', ids.sopInstanceUID],
+        ['Series Instance UID', ids.seriesInstanceUID],
+        ['Study Instance UID', ids.studyInstanceUID],
+      ]) {
+        if (!isValidUid(uid)) {
+          throw new InputError(
+            `${source} has ${what} ${JSON.stringify(uid)}, which is not a valid DICOM UID (digits and dots, no empty ` +
+              'component, max 64 characters): a PACS cannot store it. Nothing was queued; fix or regenerate the UID (e.g. dcmodify -gin).',
+          );
+        }
+      }
+      loaded.push({ source, bytes, ids });
     }
     await this.ensureDir();
     const entries: OutboxEntry[] = [];
@@ -140,6 +156,7 @@ export class Outbox {
       throw err;
     }
     const entries: OutboxEntry[] = [];
+    for (const name of names.filter((n) => n.endsWith('.sent'))) await this.recoverSetAside(name, names);
     for (const name of names) {
       if (!name.endsWith('.dcm') || name.startsWith('.')) continue;
       const file = path.join(this.dir, name);
@@ -213,6 +230,8 @@ export class Outbox {
   ): Promise<{ ok: true; unverified?: string } | { ok: false; reason: string; fatal: boolean }> {
     const emit = opts.onEvent ?? (() => {});
     emit({ state: 'sending', entry });
+    // What is sent: another process may queue a newer version of this SOP Instance while it is on its way.
+    const sentHash = await fileHash(entry.file).catch(() => undefined);
     let stored;
     try {
       stored = await client.store(entry.file, { signal: opts.signal });
@@ -234,11 +253,44 @@ export class Outbox {
       return { ok: false, reason: check.failed, fatal: false };
     }
     const unverified = check.unverified;
-    await rm(entry.file, { force: true });
-    await rm(metaPath(entry.file), { force: true });
+    await this.removeSent(entry, sentHash);
     if (unverified) emit({ state: 'stored', entry, reason: unverified });
     else emit({ state: 'verified', entry });
     return { ok: true, unverified };
+  }
+
+  /**
+   * Remove the outbox copy only while it still holds what was sent. Another Halo process may have queued a new
+   * version of the same SOP Instance during the send (it writes the same file name); that version has not been
+   * sent and must stay. The copy is first moved aside (atomic), so a version queued during the comparison lands
+   * beside it instead of being deleted; a moved-aside newer version goes back unless an even newer one arrived.
+   */
+  private async removeSent(entry: OutboxEntry, sentHash: string | undefined): Promise<void> {
+    const aside = `${entry.file}.${process.pid}.${randomBytes(4).toString('hex')}.sent`;
+    try {
+      await rename(entry.file, aside);
+    } catch {
+      return; // already gone
+    }
+    if (sentHash !== undefined && (await fileHash(aside)) === sentHash) {
+      await rm(metaPath(entry.file), { force: true });
+    } else {
+      await link(aside, entry.file).catch(() => undefined); // EEXIST: an even newer version is queued
+    }
+    await rm(aside, { force: true });
+  }
+
+  /**
+   * A copy set aside by removeSent (`<SOP>.dcm.<pid>.<random>.sent`) whose process died before it finished: it may be
+   * a version never sent, so it goes back into the queue unless a newer one is already there.
+   */
+  private async recoverSetAside(name: string, names: string[]): Promise<void> {
+    const m = /^(.+\.dcm)\.(\d+)\.[0-9a-f]+\.sent$/.exec(name);
+    if (!m || isAlive(Number(m[2]))) return;
+    const aside = path.join(this.dir, name);
+    if (!names.includes(m[1])) await link(aside, path.join(this.dir, m[1])).catch(() => undefined);
+    await rm(aside, { force: true });
+    if (!names.includes(m[1])) names.push(m[1]);
   }
 
   /**
@@ -390,6 +442,10 @@ export async function sendViaOutbox(
 /** One-line summary of an endpoint's outbox, for messages. */
 export function describeOutbox(outbox: Outbox, endpoint: Endpoint): string {
   return `outbox ${outbox.dir} (for ${describeEndpoint(endpoint)})`;
+}
+
+async function fileHash(file: string): Promise<string> {
+  return createHash('sha256').update(await readFile(file)).digest('hex');
 }
 
 function metaPath(dcmFile: string): string {

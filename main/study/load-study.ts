@@ -7,15 +7,24 @@ import { createHash, webcrypto } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors';
-import { decodeNifti } from '../io/nifti';
+import { checkStudySize } from '../io/input-limits';
+import { decodeNifti, niftiLayout } from '../io/nifti';
 import { SEQUENCE_ROLES, type SequenceRole, type Volume } from '../volume/volume';
+import type { DicomSource } from '../dicom/derived';
+import { str } from '../dicom/values';
 import { alignToReference } from './align';
 import { assignRoles, type RoleOverrides } from './roles';
 
 export type StudyInput =
   | { kind: 'case'; folder: string }
   | { kind: 'files'; files: Partial<Record<SequenceRole, string>> }
-  | { kind: 'dicom'; folder: string; roles?: RoleOverrides };
+  | {
+      kind: 'dicom';
+      folder: string;
+      roles?: RoleOverrides;
+      /** Combine series whose PatientID or PatientName differ (the user says they are one patient). */
+      allowMixedPatients?: boolean;
+    };
 
 export interface Study {
   /** Human-readable origin, for messages and summaries. */
@@ -30,6 +39,8 @@ export interface Study {
   identity: Partial<Record<SequenceRole, string>>;
   /** How the series were chosen (DICOM: which is the post-contrast T1 and why); `warnings` rest on a guess. */
   roleNotes: { notes: string[]; warnings: string[] };
+  /** What was accepted with a change the user should know of (e.g. a description shortened to its VR's length). */
+  warnings?: string[];
 }
 
 /** File name patterns of BraTS 2021 (`_flair`) and 2023 (`-t2f`) cases. */
@@ -65,7 +76,7 @@ export interface LoadHooks {
 
 export async function loadStudy(input: StudyInput, required: readonly SequenceRole[], hooks: LoadHooks = {}): Promise<Study> {
   const needed: SequenceRole[] = [...new Set<SequenceRole>(['FLAIR', ...required])];
-  if (input.kind === 'dicom') return loadDicomStudy(input.folder, needed, input.roles).finally(() => hooks.onFilesRead?.());
+  if (input.kind === 'dicom') return loadDicomStudy(input, needed).finally(() => hooks.onFilesRead?.());
 
   const files = input.kind === 'case' ? await findCaseFiles(input.folder) : input.files;
   const where = input.kind === 'case' ? `case folder ${input.folder}` : 'the files given';
@@ -85,6 +96,8 @@ export async function loadStudy(input: StudyInput, required: readonly SequenceRo
       }),
     ),
   );
+  // The headers first: inputs that together would not fit in memory are refused before any is decompressed.
+  checkStudySize(raw.map((bytes, n) => ({ what: files[needed[n]]!, voxels: niftiLayout(bytes, files[needed[n]]!).voxels })));
   const decoded = Promise.all(
     raw.map((bytes, n) =>
       decodeNifti(bytes, files[needed[n]]!).then((volume) => {
@@ -107,9 +120,15 @@ export async function loadStudy(input: StudyInput, required: readonly SequenceRo
   return assemble(input.kind === 'case' ? input.folder : files.FLAIR!, volumes, identity, (r) => files[r]!);
 }
 
-async function loadDicomStudy(folder: string, needed: SequenceRole[], overrides?: RoleOverrides): Promise<Study> {
+async function loadDicomStudy(
+  { folder, roles: overrides, allowMixedPatients }: Extract<StudyInput, { kind: 'dicom' }>,
+  needed: SequenceRole[],
+): Promise<Study> {
   // dcmjs is large: load it only for DICOM studies.
-  const { describeSeries, scanDicomFolder, seriesToVolume } = await import('../dicom/read-study');
+  const [{ describeSeries, scanDicomFolder, seriesToVolume, seriesVoxels }, { checkCopiedValues }] = await Promise.all([
+    import('../dicom/read-study'),
+    import('../dicom/copied-values'),
+  ]);
   const scan = await scanDicomFolder(folder);
   if (scan.series.length === 0) {
     throw new InputError(`No DICOM files in ${folder} (${scan.skippedFiles.length} other files skipped). Give the folder of a DICOM study.`);
@@ -119,8 +138,10 @@ async function loadDicomStudy(folder: string, needed: SequenceRole[], overrides?
   const { uids, notes, warnings } = assignRoles(descriptions, needed, overrides, folder);
   const volumes: Partial<Record<SequenceRole, Volume>> = {};
   const identity: Partial<Record<SequenceRole, string>> = {};
+  const chosen = (role: SequenceRole) => scan.series.find((s) => s.seriesInstanceUID === uids[role])!;
+  checkStudySize(needed.map((role) => ({ what: `the ${role} series`, voxels: seriesVoxels(chosen(role)) })));
   for (const role of needed) {
-    const series = scan.series.find((s) => s.seriesInstanceUID === uids[role])!;
+    const series = chosen(role);
     const volume = seriesToVolume(series);
     volumes[role] = volume;
     const sops = volume.source.kind === 'dicom' ? volume.source.instances.map((i) => i.sopInstanceUID) : [];
@@ -130,12 +151,41 @@ async function loadDicomStudy(folder: string, needed: SequenceRole[], overrides?
     const used = new Set(needed.map((r) => (volumes[r]!.source as { studyInstanceUID: string }).studyInstanceUID));
     if (used.size > 1) throw new InputError(`The sequences chosen in ${folder} come from ${used.size} different studies; use series of one study.`);
   }
-  const study = assemble(folder, volumes, identity, (r) => {
+  if (!allowMixedPatients) refuseMixedPatients(folder, needed, volumes);
+  const name = (r: SequenceRole) => {
     const d = descriptions.find((x) => x.seriesInstanceUID === uids[r])!;
     return `the ${r} series "${d.seriesDescription}"`;
-  });
-  return { ...study, roleNotes: { notes, warnings } };
+  };
+  // The results repeat the FLAIR's patient and study attributes: they must fit, before any sampling starts.
+  const copied = checkCopiedValues((volumes.FLAIR!.source as DicomSource).firstDataset, `${name('FLAIR')} in ${folder}`);
+  return { ...assemble(folder, volumes, identity, name), roleNotes: { notes, warnings }, warnings: copied };
 }
+
+/**
+ * One result is filed under one patient: series whose PatientID or PatientName differ from the FLAIR's are
+ * refused (even in one study and frame of reference, a mixed-up export or a merge gone wrong), unless the user
+ * says they are the same person (a renamed or re-identified patient).
+ */
+function refuseMixedPatients(folder: string, needed: SequenceRole[], volumes: Partial<Record<SequenceRole, Volume>>): void {
+  const patientOf = (role: SequenceRole) => {
+    const ds = (volumes[role]!.source as DicomSource).firstDataset;
+    return { id: str(ds, 'PatientID'), name: str(ds, 'PatientName') };
+  };
+  const flair = patientOf('FLAIR');
+  const describe = (p: { id: string; name: string }) => `PatientID "${p.id}", PatientName "${p.name}"`;
+  const odd = needed
+    .filter((r) => r !== 'FLAIR')
+    .map((role) => ({ role, patient: patientOf(role), series: (volumes[role]!.source as DicomSource).seriesDescription }))
+    .filter(({ patient }) => patient.id !== flair.id || patient.name !== flair.name);
+  if (odd.length) {
+    throw new InputError(
+      `The series chosen in ${folder} are not of one patient: the FLAIR series "${(volumes.FLAIR!.source as DicomSource).seriesDescription}" is of ${describe(flair)}, but ` +
+        odd.map((o) => `the ${o.role} series "${o.series}" is of ${describe(o.patient)}`).join('; ') +
+        '. Choose series of one patient (--role); if they are the same person under two names, combine them explicitly with `halo segment --allow-mixed-patients` (the results are labelled with the FLAIR\'s patient).',
+    );
+  }
+}
+
 
 function assemble(
   label: string,

@@ -68,3 +68,10 @@ export function sameGrid(a: Geometry, b: Geometry, tol = 1e-3): boolean {
     a.direction.every((v, n) => v.every((c, m) => close(c, b.direction[n][m])))
   );
 }
+
+/**
+ * Plausible voxel sizes (mm) for a head scan. Outside them the header is damaged: a 1e-9 mm pixel would shrink
+ * the head to nothing on the model's grid and come out as "no tumour".
+ */
+export const MIN_VOXEL_MM = 0.01;
+export const MAX_VOXEL_MM = 100;

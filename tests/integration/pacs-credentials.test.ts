@@ -199,6 +199,40 @@ describe('credentials entered in the settings panel, against an Orthanc that wan
     expect(errorOf(await dispatch(svc, 'pacs.echo', { node: 'secured' }))).toMatch(/401/);
   });
 
+  it('user:password typed into a URL, or hand-edited into pacs.json, become credentials and never come back', async () => {
+    const withUser = new URL(orthanc.dicomWebUrl);
+    withUser.username = 'radiology';
+    withUser.password = 'c0rrect horse';
+    const archive = { name: 'archive', kind: 'dimse', aet: 'ARCHIVE', host: '127.0.0.1', port: 11112 };
+    const secret = /c0rrect|radiology|cmFkaW9sb2d5/; // the password, the user, or their Basic base64
+
+    // Typed into the settings panel, with a keychain: the URL is saved bare and the credentials sealed.
+    const svc = new AppServices({ ...host, sealer: aesSealer() }, { cacheDir: null });
+    const r = await dispatch(svc, 'pacs.setSettings', { callingAet: 'HALO', nodes: [{ name: 'secured', kind: 'dicomweb', url: withUser.href }, archive] });
+    expect(r).toMatchObject({ ok: true });
+    expect(JSON.stringify(r)).not.toMatch(secret);
+    const text = await readFile(file, 'utf8');
+    expect(text).not.toMatch(secret);
+    expect(JSON.parse(text).nodes[0]).toMatchObject({ url: `${orthanc.dicomWebUrl}`, authSealed: expect.stringMatching(/^[A-Za-z0-9+/]+=*$/) });
+    expect((await settingsOf(svc)).nodes[0]).toMatchObject({ url: orthanc.dicomWebUrl, credentials: 'sealed' });
+    expect(await dispatch(svc, 'pacs.echo', { node: 'secured' })).toMatchObject({ ok: true });
+
+    // Hand-edited into the file: shown without them, counted as credentials in the file, used, never echoed.
+    const wrong = new URL(withUser.href);
+    wrong.password = 'c0rrect horse battery';
+    await writeFile(file, JSON.stringify({ callingAet: 'HALO', nodes: [{ name: 'secured', kind: 'dicomweb', url: wrong.href }, archive] }), { mode: 0o600 });
+    const plain = new AppServices(host, { cacheDir: null });
+    const view = await settingsOf(plain);
+    expect(JSON.stringify(view)).not.toMatch(secret);
+    expect(view.nodes[0]).toMatchObject({ url: orthanc.dicomWebUrl, credentials: 'file' });
+    const refused = await dispatch(plain, 'pacs.echo', { node: 'secured' });
+    expect(errorOf(refused)).toMatch(/401/);
+    expect(JSON.stringify(refused)).not.toMatch(secret);
+    await writeFile(file, JSON.stringify({ callingAet: 'HALO', nodes: [{ name: 'secured', kind: 'dicomweb', url: withUser.href }, archive] }), { mode: 0o600 });
+    expect(await dispatch(plain, 'pacs.echo', { node: 'secured' })).toMatchObject({ ok: true });
+    await dispatch(plain, 'pacs.setCredentials', { node: 'secured', scheme: 'none' });
+  });
+
   it('with a keychain: only the sealed value is on disk; another key cannot open it; the command line says where to give them', async () => {
     const sealer = aesSealer();
     const svc = new AppServices({ ...host, sealer }, { cacheDir: null });

@@ -105,13 +105,66 @@ describe('retrieving from a hostile DICOMweb server', () => {
   });
 });
 
+describe('a DICOMweb server that sends without end', () => {
+  let bytes: Buffer;
+  let ids: InstanceIds;
+  /** 3 MiB of QIDO-RS answer: one study, padded with a long description. */
+  const huge = JSON.stringify([{ '0020000D': { vr: 'UI', Value: ['1.2.3'] }, '00081030': { vr: 'LO', Value: ['x'.repeat(3 << 20)] } }]);
+  let withLength = false;
+  const server = new FakeDicomWeb((req) => {
+    if (req.url.includes('/instances?') || req.url.endsWith('/instances')) {
+      return dicomJson([{ '0020000E': { vr: 'UI', Value: [ids.seriesInstanceUID] }, '00080018': { vr: 'UI', Value: [ids.sopInstanceUID] } }]);
+    }
+    if (req.url.includes('/instances/')) return multipartDicom([bytes]);
+    // Without Content-Length the answer is chunked: the limit must hold while reading, not only from the header.
+    return { headers: { 'content-type': 'application/dicom+json', ...(withLength ? { 'content-length': String(Buffer.byteLength(huge)) } : {}) }, body: huge };
+  });
+  const client = (limits: { maxAnswerBytes?: number; maxInstanceBytes?: number }) =>
+    openPacs(resolveEndpoint(server.url, parsePacsSettings('{}')), { dicomweb: limits });
+
+  beforeAll(async () => {
+    bytes = await readFile(FILE);
+    ids = await readInstanceIds(FILE);
+    await server.start();
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('stops reading a QIDO-RS answer past the limit, chunked or with a Content-Length', async () => {
+    for (const length of [false, true]) {
+      withLength = length;
+      await expect(client({ maxAnswerBytes: 1 << 20 }).findStudies({})).rejects.toThrow(
+        /sent more than 1 MiB as a QIDO-RS answer; Halo stopped reading there/,
+      );
+    }
+    expect(await client({}).findStudies({})).toHaveLength(1); // the default limit (64 MiB) reads it
+  });
+
+  it('stops reading a WADO-RS instance past the limit and writes nothing', async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'halo-limit-'));
+    try {
+      await expect(client({ maxInstanceBytes: 64 << 10 }).retrieveStudy(ids.studyInstanceUID, out)).rejects.toThrow(
+        /sent more than 64 KiB for one instance \(WADO-RS\)/,
+      );
+      expect(readdirSync(out, { recursive: true }).filter((f) => String(f).endsWith('.dcm'))).toEqual([]);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('retrieving from a hostile DIMSE (C-GET) server', () => {
   let tmp: string;
   let series = '';
   let sop = '';
+  /** Instances the SCP adds to its answer, e.g. another study's or another patient's. */
+  let extra: Record<string, unknown>[] = [];
   const scp = new FakeCGetScp(() => {
     const { dataset } = parsePart10(new Uint8Array(readFileSync(FILE)));
-    return [new dimse.Dataset({ ...dataset, SeriesInstanceUID: series, SOPInstanceUID: sop }, '1.2.840.10008.1.2.1')];
+    return [{ SeriesInstanceUID: series, SOPInstanceUID: sop }, ...extra].map(
+      (change) => new dimse.Dataset({ ...dataset, ...change }, '1.2.840.10008.1.2.1'),
+    );
   });
 
   beforeAll(async () => {
@@ -143,6 +196,41 @@ describe('retrieving from a hostile DIMSE (C-GET) server', () => {
     sop = ids.sopInstanceUID;
     const { files } = await client.retrieveStudy(ids.studyInstanceUID, path.join(tmp, 'good'));
     expect(files).toEqual([path.join(tmp, 'good', ids.seriesInstanceUID, `${ids.sopInstanceUID}.dcm`)]);
+  });
+
+  it("refuses an answer holding another study's or another patient's instances, and keeps none of it", async () => {
+    const ids = await readInstanceIds(FILE);
+    series = ids.seriesInstanceUID;
+    sop = ids.sopInstanceUID;
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [
+        { StudyInstanceUID: '1.2.3.999', SOPInstanceUID: '1.2.3.999.1', PatientID: 'OTHER', PatientName: 'OTHER^PATIENT' },
+        /instance 1\.2\.3\.999\.1 belongs to study "1\.2\.3\.999" of patient "OTHER" \(OTHER\^PATIENT\)/,
+      ],
+      [
+        { SOPInstanceUID: '1.2.3.999.2', PatientID: 'OTHER', PatientName: 'OTHER^PATIENT' },
+        /instance 1\.2\.3\.999\.2 is of patient "OTHER" \(OTHER\^PATIENT\)/,
+      ],
+    ];
+    for (const [change, message] of cases) {
+      extra = [change];
+      const out = path.join(tmp, 'mixed');
+      const err = await openPacs(resolveEndpoint(`dicom://PACS@127.0.0.1:${scp.port}`, parsePacsSettings('{}')))
+        .retrieveStudy(ids.studyInstanceUID, out)
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PacsError);
+      expect((err as Error).message).toMatch(message);
+      expect((err as Error).message).toMatch(/Nothing of this retrieve was kept/);
+      expect(readdirSync(out, { recursive: true }).filter((f) => String(f).endsWith('.dcm'))).toEqual([]);
+    }
+    extra = [];
+    const r = await halo(['pacs', 'get', ids.studyInstanceUID, '--from', `dicom://PACS@127.0.0.1:${scp.port}`, '--out', path.join(tmp, 'cli')]);
+    expect(r.code).toBe(0);
+    extra = [cases[0][0]];
+    const bad = await halo(['pacs', 'get', ids.studyInstanceUID, '--from', `dicom://PACS@127.0.0.1:${scp.port}`, '--out', path.join(tmp, 'cli-mixed')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/not of that study or patient/);
+    extra = [];
   });
 });
 

@@ -79,6 +79,25 @@ describe('halo segment refuses bad input clearly', () => {
     await expectInputError(['--case', caseWith({ t2w: zero })], /every voxel is 0/);
   });
 
+  it('an all-NaN FLAIR, which would read as "no tumour"', async () => {
+    const v = await readNifti(file('t2f'));
+    const nan = join(tmp('nan'), 'BraTS-X-t2f.nii.gz');
+    await writeNifti(nan, v.geometry, new Float32Array(v.data.length).fill(NaN), { type: 'float32', template: v.source.kind === 'nifti' ? v.source.header : undefined });
+    await expectInputError(['--case', caseWith({ t2f: nan })], /BraTS-X-t2f\.nii\.gz holds 8928000 NaN or infinite voxel\(s\) of 8928000/);
+  });
+
+  it('inputs that together would not fit in memory, refused from their headers before decompression', async () => {
+    // Four headers that each claim 1024 x 1024 x 200 float32 voxels (0.8 GiB, under the per-volume limit), and no data.
+    const header = gunzipSync(readFileSync(file('t2f'))).subarray(0, 352);
+    const h = new DataView(header.buffer, header.byteOffset, 352);
+    [1024, 1024, 200].forEach((d, i) => h.setInt16(42 + 2 * i, d, true));
+    h.setInt16(70, 16, true); // float32
+    h.setInt16(72, 32, true);
+    const dir = tmp('huge');
+    for (const role of ['t1n', 't1c', 't2w', 't2f']) writeFileSync(join(dir, `BraTS-X-${role}.nii`), header);
+    await expectInputError(['--case', dir], /The inputs together hold 3\.1 GiB of voxels .* more than the 2\.0 GiB Halo reads for one study/);
+  });
+
   it('a 2D slice mixed with 3D volumes', async () => {
     const slice = join(DATA, 'brats', 'slices-pt001', 'brats_train_001_t1_080_w.nii.gz');
     await expectInputError(['--model', 'wt-flair-t1', '--flair', file('t2f'), '--t1', slice], /single 2D slice.*3D volume|3D volume.*single 2D slice/s);
@@ -101,6 +120,26 @@ describe('halo segment refuses bad input clearly', () => {
     }
     await expectInputError(['--dicom', dir, '--model', 'wt-flair-t1', '--role', 'FLAIR=3', '--role', 'T1=2'], /different frames of reference/);
   }, 60_000);
+
+  it('series of different patients, in one study and frame of reference', async () => {
+    // A second copy of the T1 series (new series and instance UIDs) relabelled as another patient: what a mixed-up
+    // export or a bad merge produces. The FLAIR's patient must not be given the other patient's images.
+    const dir = dicomFolder('t1-sag-hfs');
+    mkdirSync(join(dir, 'other'));
+    const files = readdirSync(join(dir, 't1-sag-hfs')).map((f) => {
+      copyFileSync(join(dir, 't1-sag-hfs', f), join(dir, 'other', f));
+      return join(dir, 'other', f);
+    });
+    const edits = ['SeriesInstanceUID=1.2.826.0.1.3680043.8.498.21.2', 'SeriesNumber=77', 'PatientID=OTHER', 'PatientName=OTHER^PATIENT'];
+    execFileSync('dcmodify', ['-nb', '-gin', ...edits.flatMap((e) => ['-m', e]), ...files], { stdio: 'ignore' });
+    const err = await expectInputError(['--dicom', dir, '--model', 'wt-flair-t1', '--role', 'FLAIR=3', '--role', 'T1=77'], /not of one patient/);
+    expect(err).toMatch(/the T1 series ".*" is of PatientID "OTHER", PatientName "OTHER\^PATIENT"/);
+    expect(err).toMatch(/--allow-mixed-patients/);
+    // The user's explicit override lets it through (to the next check: nothing else is wrong, so it runs).
+    const out = tmp('mixed-ok');
+    const ok = await halo(['segment', '--dicom', dir, '--model', 'wt-flair-t1', '--role', 'FLAIR=3', '--role', 'T1=77', '--allow-mixed-patients', '--slices', '10:11', '--ensemble', '1', '--steps', '2', '--out', out, '--no-cache', '--no-progress']);
+    expect(ok.code, ok.stderr).toBe(0);
+  }, 120_000);
 
   it('series of different studies', async () => {
     const dir = dicomFolder('t1-sag-hfs', 'pd-ax-oblique');

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -74,6 +75,18 @@ describe('bad input', () => {
     expect(vol.geometry.spacing[2]).toBe(4);
   });
 
+  it('reads a CD/USB export: the DICOMDIR (made by DCMTK dcmmkdir) is skipped, the images it indexes are read', async () => {
+    const dir = tempDir('dicomdir');
+    mkdirSync(path.join(dir, 'S1'));
+    // dcmmkdir wants ISO 9660 file names (8 characters, upper case), as on the media.
+    files.forEach((f, n) => copyFileSync(path.join(src, f), path.join(dir, 'S1', `IM${String(n).padStart(6, '0')}`)));
+    execFileSync('dcmmkdir', ['-q', '+r', '+I', '+id', dir, 'S1'], { cwd: dir, stdio: 'ignore' });
+    const scan = await scanDicomFolder(dir);
+    expect(scan.skippedFiles).toEqual([path.join(dir, 'DICOMDIR')]);
+    expect(scan.series).toHaveLength(1);
+    expect(seriesToVolume(scan.series[0]).geometry.dims[2]).toBe(files.length);
+  });
+
   it('names a truncated DICOM file', async () => {
     const dir = tempDir('truncated');
     const bytes = readFileSync(path.join(src, files[0]));
@@ -108,5 +121,43 @@ describe('bad input', () => {
     for (const f of files.filter((_, n) => n !== 5)) copyFileSync(path.join(src, f), path.join(dir, f));
     const [series] = await readDicomFolder(dir);
     expect(() => seriesToVolume(series)).toThrow(/regular grid/);
+  });
+});
+
+describe('seriesToVolume refuses headers that do not describe a real scan, with the reason', () => {
+  /** The real t1-sag-hfs series with `change` applied to every slice's dataset (in memory). */
+  async function edited(change: Record<string, unknown>) {
+    const [series] = await readDicomFolder(path.join(DATA, 'dicom', 't1-sag-hfs'));
+    for (const inst of series.instances) Object.assign(inst.dataset, change);
+    return series;
+  }
+  const refusal = async (change: Record<string, unknown>) => {
+    const series = await edited(change);
+    let err: unknown;
+    try {
+      seriesToVolume(series);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InputError);
+    return (err as Error).message;
+  };
+
+  it('Rows = Columns = 65535 is refused before its memory is allocated', async () => {
+    expect(await refusal({ Rows: 65535, Columns: 65535 })).toMatch(/describes 65535 x 65535 x 35 voxels .* more than the 1\.0 GiB Halo reads per volume/);
+    // under the size limit, the pixel data's length is checked before the volume is allocated
+    expect(await refusal({ Rows: 1024, Columns: 1024 })).toMatch(/has \d+ bytes of pixel data, but 1024x1024 pixels of BitsAllocated 16 need 2097152/);
+  });
+
+  it('a RescaleSlope that is not a number is not read as 1', async () => {
+    expect(await refusal({ RescaleSlope: 'NaN' })).toMatch(/has RescaleSlope "NaN", not a finite number/);
+  });
+
+  it('ImageOrientationPatient with a zero direction, and PixelSpacing of 1e-9 mm, say so', async () => {
+    expect(await refusal({ ImageOrientationPatient: [0, 0, 0, 0, 1, 0] })).toMatch(/ImageOrientationPatient 0\\0\\0\\0\\1\\0, whose row and column directions are not unit vectors/);
+    expect(await refusal({ ImageOrientationPatient: ['NaN', 0, 0, 0, 1, 0] })).toMatch(/no valid ImageOrientationPatient/);
+    // dcmjs reads a DS "NaN" (as dcmodify writes it) as null, which must not become 0
+    expect(await refusal({ ImageOrientationPatient: [null, null, null, null, null, null] })).toMatch(/no valid ImageOrientationPatient/);
+    expect(await refusal({ PixelSpacing: [1e-9, 1e-9] })).toMatch(/PixelSpacing 1e-9\\1e-9 mm, outside the 0\.01-100 mm of any real scan/);
   });
 });

@@ -167,6 +167,31 @@ describe.each(['axial', 't1-sag-hfs', 't1-sag-hfp', 'pd-ax-oblique', 'odd-61x57'
   });
 });
 
+it('says "3D" and SpacingBetweenSlices only for a complete stack of frames, not across gaps', () => {
+  const v = sources['t1-sag-hfs'];
+  const n = sliceSize(v.geometry);
+  // Tumour on slices 10-12 and 20 only: with empty frames left out, the frames have a gap after slice 12.
+  const mask = new Uint8Array(v.data.length);
+  for (const k of [10, 11, 12, 20]) mask.fill(1, k * n + 100, k * n + 200);
+  const base = { source: v, ensembleSize: 5, model: { id: 'm', version: '1' }, content: { type: 'BINARY' as const, mask } };
+  const organisation = (bytes: Uint8Array, name: string) => {
+    const file = path.join(out, name);
+    writeFileSync(file, bytes);
+    const check = dciodvfy(file);
+    expect(check.errors.filter((e) => !sourceUidError(e)), name).toEqual([]);
+    const d = parsePart10(bytes).dataset;
+    const measures = items(items(d, 'SharedFunctionalGroupsSequence')[0], 'PixelMeasuresSequence')[0];
+    return { type: d.DimensionOrganizationType, spacing: measures.SpacingBetweenSlices, frames: num(d, 'NumberOfFrames') };
+  };
+  expect(organisation(buildSegmentation({ ...base, omitEmptyFrames: true }), 'gaps-seg.dcm')).toEqual({ type: undefined, spacing: undefined, frames: 4 });
+  expect(organisation(buildSegmentation({ ...base, omitEmptyFrames: true, processedSlices: [10, 11, 12] }), 'stack-seg.dcm')).toMatchObject({ type: '3D', frames: 3 });
+  expect(organisation(buildSegmentation(base), 'all-seg.dcm').spacing).toBeDefined();
+  // Screened-out slices make the same gaps in the Parametric Map.
+  const variance = new Float32Array(v.data.length);
+  expect(organisation(buildParametricMap({ ...base, variance, processedSlices: [3, 4, 9] }), 'gaps-pm.dcm')).toEqual({ type: undefined, spacing: undefined, frames: 3 });
+  expect(organisation(buildParametricMap({ ...base, variance, processedSlices: [3, 4, 5] }), 'stack-pm.dcm')).toMatchObject({ type: '3D', frames: 3 });
+});
+
 it('rejects inconsistent input', () => {
   const v = sources['t1-sag-hfs'];
   const base = { source: v, ensembleSize: 5, model: { id: 'm', version: '1' } };

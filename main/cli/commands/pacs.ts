@@ -17,11 +17,17 @@ interface CommonOptions {
  * The connection options as connectPacs takes them. Credentials: --auth, else $HALO_PACS_AUTHORIZATION (better:
  * a command line is visible to other users in the process list), else the node's authHeader in the settings.
  */
-export function connectionOptions(opts: CommonOptions): { configPath?: string; callingAet?: string; authorization?: string } {
+export function connectionOptions(opts: CommonOptions): {
+  configPath?: string;
+  callingAet?: string;
+  authorization?: string;
+  onWarning: (message: string) => void;
+} {
   return {
     configPath: opts.config,
     callingAet: opts.callingAet,
     authorization: opts.auth ?? (process.env.HALO_PACS_AUTHORIZATION || undefined),
+    onWarning: (message) => process.stderr.write(`halo: warning: ${message}\n`),
   };
 }
 

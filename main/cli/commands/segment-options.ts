@@ -29,6 +29,7 @@ export interface SegmentOptions {
   batch?: string;
   progress: boolean;
   omitEmptyFrames?: boolean;
+  allowMixedPatients?: boolean;
 }
 
 /** A whole-number option (commander gives strings), or undefined when not given. */

@@ -22,6 +22,7 @@ export function registerSegmentCommand(program: Command): void {
     .option('--flair <file>', 'FLAIR NIfTI')
     .option('--dicom <dir>', 'DICOM study folder')
     .option('--role <ROLE=SERIES>', 'DICOM: assign a series (number, UID or description) to T1/T1ce/T2/FLAIR', (v, all: string[]) => [...all, v], [])
+    .option('--allow-mixed-patients', 'DICOM: combine series whose PatientID/PatientName differ (only when they are one person)')
     .requiredOption('--out <dir>', 'output folder')
     .option('--model <id>', 'model id (a folder of models/)', 'wt-4seq')
     .option('--ensemble <n>', 'ensemble size (default: the model card\'s)')
@@ -51,9 +52,9 @@ export function studyInput(o: SegmentOptions): StudyInput {
   if (given.length !== 1) {
     throw new InputError(`Give exactly one input: --case DIR, --dicom DIR, or per-sequence files (--t1 --t1ce --t2 --flair)${given.length ? `; got ${given.join(' and ')}` : ''}.`);
   }
-  if (o.role.length && !o.dicom) throw new InputError('--role only applies to --dicom studies.');
+  if ((o.role.length || o.allowMixedPatients) && !o.dicom) throw new InputError('--role and --allow-mixed-patients only apply to --dicom studies.');
   if (o.case) return { kind: 'case', folder: resolve(o.case) };
-  if (o.dicom) return { kind: 'dicom', folder: resolve(o.dicom), roles: parseRoles(o.role) };
+  if (o.dicom) return { kind: 'dicom', folder: resolve(o.dicom), roles: parseRoles(o.role), allowMixedPatients: o.allowMixedPatients };
   for (const r of SEQUENCE_ROLES) if (files[r]) files[r] = resolve(files[r]!);
   return { kind: 'files', files };
 }
