@@ -57,6 +57,8 @@ const DicomWebNodeSchema = z.object({
   authHeader: z.string().min(1).optional(),
   /** The Authorization value sealed by the desktop app with the OS keychain (base64); see credentials.ts. */
   authSealed: z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64 (written by the Halo app)').optional(),
+  /** A PEM file of the hospital's own CA, trusted for this node beside the system's CAs (see node-ca.ts). */
+  caFile: z.string().min(1).optional(),
 });
 
 const DimseNodeSchema = z.object({
@@ -111,6 +113,8 @@ export interface DicomWebEndpoint {
   url: string;
   authHeader?: string;
   verification?: 'cfind' | 'none';
+  /** The node's own CA (PEM), trusted beside the system's. */
+  caFile?: string;
 }
 
 export interface DimseEndpoint {
@@ -294,7 +298,7 @@ function resolveSpec(spec: string, settings: PacsSettings, opts: { callingAet?: 
   const node = settings.nodes.find((n) => n.name === trimmed);
   if (node) {
     if (node.kind === 'dicomweb') {
-      return { kind: 'dicomweb', name: node.name, url: stripSlash(node.url), authHeader: node.authHeader, verification: node.verification };
+      return { kind: 'dicomweb', name: node.name, url: stripSlash(node.url), authHeader: node.authHeader, verification: node.verification, caFile: node.caFile };
     }
     return {
       kind: 'dimse',

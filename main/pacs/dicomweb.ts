@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../io/atomic';
 import { hasPart10Preamble } from '../dicom/dcmjs';
 import { CancelledError } from '../errors';
+import { fetchTrustingCa } from './node-ca';
 import { describeEndpoint, type DicomWebEndpoint } from './config';
 import {
   assertUid,
@@ -75,11 +76,15 @@ export class DicomWebClient implements PacsClient {
   /** Set once the server refused `transfer-syntax=*` (406), so we stop asking for it. */
   private anyTransferSyntaxRefused = false;
 
+  /** fetch, trusting the node's own CA when it has one. */
+  private readonly fetch: typeof fetch;
+
   constructor(
     readonly endpoint: DicomWebEndpoint,
     opts: DicomWebClientOptions = {},
   ) {
     this.label = describeEndpoint(endpoint);
+    this.fetch = endpoint.caFile ? fetchTrustingCa(endpoint.caFile, this.label) : fetch;
     this.queryTimeoutMs = opts.queryTimeoutMs ?? 30_000;
     this.transferTimeoutMs = opts.transferTimeoutMs ?? 300_000;
     this.concurrency = Math.max(1, opts.concurrency ?? 4);
@@ -405,7 +410,7 @@ export class DicomWebClient implements PacsClient {
     const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
     let res: Response;
     try {
-      res = await fetch(url, { method: o.method ?? 'GET', headers, body: o.body, signal });
+      res = await this.fetch(url, { method: o.method ?? 'GET', headers, body: o.body, signal });
     } catch (err) {
       throw this.networkError(err, o.signal, `for ${o.method ?? 'GET'} ${url}`, timeout, o.timeoutMs);
     }
@@ -447,8 +452,9 @@ export class DicomWebClient implements PacsClient {
       return new PacsError(
         'unreachable',
         this.label,
-        `${this.label} was not trusted ${what}: ${certificate}. If it is your hospital's own CA, start Halo with ` +
-          'NODE_EXTRA_CA_CERTS=/path/to/hospital-ca.pem (see the README, PACS); if the host name is wrong, use the one the certificate is for.',
+        `${this.label} was not trusted ${what}: ${certificate}. If it is your hospital's own CA, give its PEM file as the node's ` +
+          '"caFile" in the PACS settings, or start Halo with NODE_EXTRA_CA_CERTS=/path/to/hospital-ca.pem (see the README, PACS); ' +
+          'if the host name is wrong, use the one the certificate is for.',
       );
     }
     const why = describeNetworkError(err) ?? (err as Error).message;

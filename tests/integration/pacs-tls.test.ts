@@ -1,7 +1,8 @@
 /**
  * DICOMweb over TLS against a local HTTPS server whose certificates come from its own CA (made by openssl here,
  * as a hospital's would be): an untrusted or wrong-host certificate is named as such, the hospital CA is trusted
- * through NODE_EXTRA_CA_CERTS, and credentials over plain http:// to another host are warned about.
+ * through NODE_EXTRA_CA_CERTS or a node's own caFile, and credentials over plain http:// to another host are warned
+ * about.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -65,6 +66,21 @@ describe('DICOMweb over TLS', () => {
   it('trusts the hospital CA given in NODE_EXTRA_CA_CERTS', async () => {
     const r = await halo(['pacs', 'echo', '--to', urls.rightHost], { NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem') });
     expect(r.code, r.stderr).toBe(0);
+  });
+
+  it("trusts a node's own caFile (what the packaged app, which ignores NODE_EXTRA_CA_CERTS, relies on)", async () => {
+    const config = join(dir, 'pacs.json');
+    const node = (caFile: string) => ({ name: 'hospital', kind: 'dicomweb', url: urls.rightHost, caFile });
+    writeFileSync(config, JSON.stringify({ nodes: [node(join(dir, 'ca.pem'))] }));
+    const trusted = await halo(['pacs', 'echo', '--to', 'hospital', '--config', config], { NODE_EXTRA_CA_CERTS: '' });
+    expect(trusted.code, trusted.stderr).toBe(0);
+    // Only that node: the same server given by URL is still not trusted.
+    const byUrl = await halo(['pacs', 'echo', '--to', urls.rightHost, '--config', config], { NODE_EXTRA_CA_CERTS: '' });
+    expect(byUrl.code).toBe(2);
+    writeFileSync(config, JSON.stringify({ nodes: [node(join(dir, 'pacs-right.key'))] }));
+    const notCa = await halo(['pacs', 'echo', '--to', 'hospital', '--config', config], { NODE_EXTRA_CA_CERTS: '' });
+    expect(notCa.code).toBe(2);
+    expect(notCa.stderr).toMatch(/pacs-right\.key, the CA file given for hospital .* holds no PEM certificate/);
   });
 
   it('names the host a certificate is for when it is not the one in the URL', async () => {
