@@ -3,7 +3,8 @@
  * from its own AE title) to `halo listen`; the study completes after 2 s idle and is queued on a private redis-server;
  * a real `halo worker` segments it (one slice, few steps) and sends the SEG, fractional SEG and Parametric Map back
  * to Orthanc, a node of its pacs.json, through the outbox. A sender not on the allow-list is refused; a study that
- * cannot be segmented (no FLAIR) is queued all the same and fails with the reason, once.
+ * cannot be segmented (no FLAIR) is queued all the same and fails with the reason, once. Opened from the PACS in
+ * the app, the study shows the workers' results as prior results.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppServices, type Host } from '../../main/app/services';
 import { openQueue } from '../../main/queue/connection';
 import { listJobs, type JobRow } from '../../main/queue/status';
 import { freePort, orthancAvailable, TestOrthanc } from '../support/orthanc';
@@ -111,6 +113,16 @@ describe.skipIf(!redisAvailable() || !orthancAvailable())('halo listen: Orthanc 
     const SEG = '1.2.840.10008.5.1.4.1.1.66.4', PARAMETRIC_MAP = '1.2.840.10008.5.1.4.1.1.30';
     expect(sopClasses.sort()).toEqual([PARAMETRIC_MAP, SEG, SEG]);
     expect(readdirSync(join(tmp, 'outbox'), { recursive: true }).filter((f) => String(f).endsWith('.dcm'))).toEqual([]);
+
+    // The radiologist opens the study from the PACS in the app: the workers' results are there as prior results,
+    // and the app never talked to the queue.
+    const studyUid = (await orthanc.rest<{ MainDicomTags: { StudyInstanceUID: string } }>(`/studies/${study}`)).MainDicomTags.StudyInstanceUID;
+    process.env.HALO_PACS_CONFIG = config;
+    process.env.HALO_DATA_DIR = join(tmp, 'app-data');
+    const host: Host = { mode: 'bridge', emit: () => {}, allowedFolders: () => [], chooseFolder: async () => null };
+    const view = await new AppServices(host, { cacheDir: null }).retrieve('orthanc', studyUid);
+    expect(view.results.map((r) => r.kind).sort()).toEqual(['mask', 'probability', 'variance']);
+    expect(view.results.every((r) => r.ensemble === 2)).toBe(true);
 
 
     // A study that cannot be segmented (a T1 series alone: no FLAIR) is queued all the same and fails with the reason.
