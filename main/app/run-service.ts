@@ -213,6 +213,27 @@ export class RunService {
     }
   }
 
+  /**
+   * Another study was opened: the runs of every other study (their results hold every member of every slice) and
+   * their model sessions are let go, so memory does not grow with each study opened.
+   */
+  async forgetOtherStudies(studyId: string): Promise<void> {
+    await this.cancelActive();
+    for (const [runId, run] of this.runs) if (run.meta.studyId !== studyId) this.runs.delete(runId);
+    if (this.active && this.active.meta.studyId !== studyId) this.active = null;
+    const stale = [...this.sessions.keys()].filter((key) => (JSON.parse(key) as unknown[])[0] !== studyId);
+    for (const key of stale) {
+      const p = this.sessions.get(key)!;
+      this.sessions.delete(key);
+      await p.then((session) => session.close()).catch(() => undefined);
+    }
+  }
+
+  /** How much is held, for the memory test: runs and open model sessions. */
+  held(): { runs: number; sessions: number } {
+    return { runs: this.runs.size, sessions: this.sessions.size };
+  }
+
   async dispose(): Promise<void> {
     await this.cancelActive();
     await this.closeSessions();

@@ -113,8 +113,16 @@ export class AppServices {
     // A new study ends the segmentation of the old one: its results could never be shown.
     await this.runs.cancelActive();
     const s = await openStudyFolder(folder);
+    // One study at a time: the previous one's volumes, runs and model session are released.
+    this.studies.clear();
     this.studies.set(s.id, s);
+    await this.runs.forgetOtherStudies(s.id);
     return s.view;
+  }
+
+  /** What is held in memory (the memory test): open studies, runs, model sessions. */
+  held(): { studies: number; runs: number; sessions: number } {
+    return { studies: this.studies.size, ...this.runs.held() };
   }
 
   private study(studyId: string): OpenStudy {
