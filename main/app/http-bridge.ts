@@ -16,7 +16,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basename, extname, join, normalize, resolve, sep } from 'node:path';
+import { basename, extname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { InputError } from '../errors';
 import type { Envelope, EventName, HaloEvents } from './contract';
 import { dispatch } from './handlers';
@@ -87,6 +87,13 @@ export async function startBridge(opts: BridgeOptions = {}): Promise<Bridge> {
       for (const root of roots) {
         if (await isInside(given, root)) return realpath(given);
       }
+      // A path inside an allowed folder that is not there is a typo, not a refusal. (Outside them, whether a path
+      // exists is none of the page's business: it gets the refusal either way.)
+      const under = roots.find((root) => {
+        const rel = relative(resolve(root), resolve(given));
+        return rel !== '..' && !rel.startsWith('..' + sep) && !isAbsolute(rel);
+      });
+      if (under && !existsSync(given)) throw new InputError(`The folder ${given} does not exist (inside the allowed folder ${under}). Check the path.`);
       const allowed = purpose === 'open' ? ['the demo study', 'studies retrieved from a PACS', ...allow] : allow;
       throw new InputError(
         `The folder ${given} is not one this session may ${purpose === 'open' ? 'open' : 'write to'}. ` +

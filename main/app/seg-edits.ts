@@ -6,6 +6,8 @@
 import { InputError } from '../errors';
 import type { SliceResult } from '../engine/ensemble';
 import { parsePart10, writePart10, type Dataset } from '../dicom/dcmjs';
+import { sliceRanges } from '../dicom/derived';
+import { fitText } from '../dicom/iod';
 
 /** Unpack a base64 bit-packed mask (LSB first, as the renderer packs it) of `pixels` pixels. */
 export function unpackMask(base64: string, pixels: number, k: number): Uint8Array {
@@ -32,14 +34,22 @@ export function applyEdits(results: SliceResult[], edits: { k: number; mask: str
   return { results: out, edited };
 }
 
-/** Mark a binary SEG as corrected by the user on the given slices (1-based in the text). */
+/**
+ * Mark a binary SEG as corrected by the user on the given slices (1-based in the text). SegmentDescription (LO,
+ * 64 characters) says that it was edited and on how many slices; the list of slices, which does not fit there,
+ * goes into ImageComments (LT, 10240), after what it already says about the slices computed.
+ */
 export function markEdited(seg: Buffer, edited: number[]): Buffer {
   const { meta, dataset } = parsePart10(new Uint8Array(seg));
+  const slices = [...edited].sort((a, b) => a - b);
+  const plural = slices.length === 1 ? '' : 's';
   const segments = (dataset.SegmentSequence as Dataset[] | Dataset | undefined) ?? [];
   for (const s of Array.isArray(segments) ? segments : [segments]) {
     s.SegmentAlgorithmType = 'SEMIAUTOMATIC';
-    s.SegmentDescription = `${String(s.SegmentDescription ?? '')}; edited by the user on slice${edited.length === 1 ? '' : 's'} ${edited.map((k) => k + 1).join(', ')}`.slice(0, 64);
+    s.SegmentDescription = fitText(`Edited by the user on ${slices.length} slice${plural}; ${String(s.SegmentDescription ?? '')}`, 64);
   }
+  const note = `Edited by the user on slice${plural} ${sliceRanges(slices)}; the probability SEG and the variance map of this result keep the model's values.`;
+  dataset.ImageComments = [String(dataset.ImageComments ?? ''), note].filter(Boolean).join(' ');
   dataset.SeriesDescription = `${String(dataset.SeriesDescription ?? '')} (edited)`.slice(0, 64);
   return writePart10(dataset, { classUID: String(meta.ImplementationClassUID), versionName: String(meta.ImplementationVersionName ?? '') });
 }

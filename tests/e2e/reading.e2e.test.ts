@@ -320,8 +320,12 @@ describe('reading a result (bridge + Chromium)', () => {
     const read = async (f: string) => dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(new Uint8Array(await readFile(join(saveDir, f))).buffer).dict);
     for (const f of names) expect(String((await read(f)).SeriesDescription)).toContain(`n=${n}`);
     // The corrected slice is recorded as edited in the binary SEG; the probability keeps the model's result.
-    const segItem = (d: Record<string, unknown>) => [d.SegmentSequence].flat()[0] as { SegmentAlgorithmType: string };
-    expect(segItem(await read(names.find((f) => f.includes('SEG-mask'))!)).SegmentAlgorithmType).toBe('SEMIAUTOMATIC');
+    const segItem = (d: Record<string, unknown>) => [d.SegmentSequence].flat()[0] as { SegmentAlgorithmType: string; SegmentDescription: string };
+    const mask = await read(names.find((f) => f.includes('SEG-mask'))!);
+    expect(segItem(mask).SegmentAlgorithmType).toBe('SEMIAUTOMATIC');
+    // Which slices were edited, in full: the count fits SegmentDescription (64 characters), the list ImageComments.
+    expect(segItem(mask).SegmentDescription).toMatch(/^Edited by the user on 1 slice; Whole tumour/);
+    expect(String(mask.ImageComments)).toMatch(/ Edited by the user on slice \d+; the probability SEG and the variance map of this result keep the model's values\.$/);
     expect(segItem(await read(names.find((f) => f.includes('SEG-probability'))!)).SegmentAlgorithmType).toBe('AUTOMATIC');
     for (const f of names) expect(dciodvfy(join(saveDir, f)).errors).toEqual([]);
     // The binary SEG has a mask only on the slices saved (its frames of other slices, if any, are empty).

@@ -8,6 +8,7 @@ import { buildSegmentation, MAX_FRACTIONAL_VALUE, packBits, unpackBits } from '.
 import { buildParametricMap } from '../../main/dicom/parametric-map';
 import { sliceRanges } from '../../main/dicom/derived';
 import { fitText } from '../../main/dicom/iod';
+import { markEdited } from '../../main/app/seg-edits';
 import { items, num } from '../../main/dicom/values';
 import { sliceSize, voxelToWorld, type Volume } from '../../main/volume/volume';
 import { DATA, dciodvfy, readWithPydicom, tempDir } from '../support/dicom-tools';
@@ -211,4 +212,21 @@ it('states slice coverage as ranges and cuts descriptions at a word, never insid
   expect(cut).toBe('Whole tumour probability (ensemble mean) from a 5-member...');
   expect(fitText('short', 64)).toBe('short');
   expect(fitText('x'.repeat(80), 64)).toHaveLength(64);
+});
+
+it('records every slice the user edited: the count in SegmentDescription, the list in ImageComments (issue 22)', () => {
+  const v = sources.axial;
+  const edited = [6, 0, 1, 2, 4];
+  const file = path.join(out, 'axial-seg-edited.dcm');
+  const seg = buildSegmentation({ source: v, ensembleSize: 5, model: { id: 'wt-4seq', version: '0.5.0' }, content: { type: 'BINARY', mask: thresholdMask(v) } });
+  writeFileSync(file, markEdited(Buffer.from(seg), edited));
+  const d = parsePart10(new Uint8Array(readFileSync(file))).dataset;
+  const segment = items(d, 'SegmentSequence')[0];
+  expect(segment.SegmentAlgorithmType).toBe('SEMIAUTOMATIC');
+  expect(String(segment.SegmentDescription).length).toBeLessThanOrEqual(64);
+  expect(String(segment.SegmentDescription)).toMatch(/^Edited by the user on 5 slices; Whole tumour/);
+  expect(String(d.ImageComments)).toMatch(/^Computed on all 8 slices of the source series .*\. Edited by the user on slices 1-3, 5, 7; /);
+  const check = dciodvfy(file);
+  expect(check.errors).toEqual([]);
+  expect(check.unexpectedWarnings).toEqual([]);
 });

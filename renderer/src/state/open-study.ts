@@ -11,6 +11,7 @@ import { appState, busy } from './app';
 import { forgetEdits } from './edit-tool';
 import { forgetResults, resultsState } from './results';
 import { saveState } from './save';
+import { runState } from './run';
 import { forgetRun, prepareModel } from './segmentation';
 import { studyState } from './study';
 import { refreshView, viewer, viewportElements, viewState } from './view';
@@ -18,8 +19,9 @@ import { refreshView, viewer, viewportElements, viewState } from './view';
 export const RETRIEVING = 'Retrieving from the PACS';
 
 export async function openStudy(get: () => Promise<StudyView | null>, what = 'Opening the study'): Promise<void> {
+  const running = runningRun();
   const study = await busy(what, get);
-  if (study) await show(study);
+  if (study) await show(study, cancelledRunNotice(running, 'another study was opened'));
 }
 
 export async function reassignRole(role: Role, seriesInstanceUID: string): Promise<void> {
@@ -31,10 +33,45 @@ export async function reassignRole(role: Role, seriesInstanceUID: string): Promi
     if (uid && (r === role || uid !== seriesInstanceUID)) roles[r] = uid;
   }
   const id = open.studyId;
-  await openStudy(() => window.halo['study.setRoles']({ studyId: id, roles }), 'Reassigning sequences');
+  const running = runningRun();
+  const study = await busy('Reassigning sequences', () => window.halo['study.setRoles']({ studyId: id, roles }));
+  if (study) await show(study, cancelledRunNotice(running, 'the sequences were reassigned'));
 }
 
-async function show(study: StudyView): Promise<void> {
+/** The run under way before a study is opened (the main process cancels it), as the notice will name it. */
+function runningRun(): { who: string; n: number } | null {
+  if (!runState.running) return null;
+  return { who: studyState.study?.patientName || studyState.study?.patientId || 'the previous study', n: runState.settings.ensemble };
+}
+
+/**
+ * Opening a study (or new roles) ends the run on screen: say what was lost, or the user finds it gone without a
+ * word. Read after the opening call, whose cancelled run's 'done' event may have come first.
+ */
+function cancelledRunNotice(before: { who: string; n: number } | null, why: string): string | null {
+  if (!before || !(runState.running || runState.lastRunStatus?.startsWith('Cancelled'))) return null;
+  const p = runState.progress;
+  const done = p && p.slicesTotal ? `${p.slicesDone} of ${p.slicesTotal} slices were done` : 'no slice was done yet';
+  // Finished slices stay in the result cache (when there is one): a new run of that study does not redo them.
+  return `The segmentation of ${before.who} (n = ${before.n}) was cancelled because ${why}: ${done}.`;
+}
+
+/**
+ * A new study starts at the model's ensemble size: a size grown on the last study would otherwise carry over
+ * silently (a run of 10 takes twice as long as the default 5).
+ */
+function resetEnsemble(): string | null {
+  const before = runState.settings.ensemble;
+  const m = appState.info?.models.find((x) => x.id === runState.settings.modelId);
+  if (!m || before === m.defaults.ensemble) return null;
+  runState.settings.ensemble = m.defaults.ensemble;
+  return `Ensemble size reset to the model's default of ${m.defaults.ensemble} for this study (it was ${before}).`;
+}
+
+async function show(study: StudyView, cancelled: string | null): Promise<void> {
+  const sameStudy = studyState.study?.studyId === study.studyId;
+  const notes = [cancelled, sameStudy ? null : resetEnsemble()].filter((x) => x !== null);
+  appState.notice = notes.length ? notes.join(' ') : null;
   // Forget everything about the previous study before anything of the new one is drawn.
   forgetRun();
   forgetResults();

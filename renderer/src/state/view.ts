@@ -28,8 +28,14 @@ export const viewState = reactive({
   preset: 'auto' as WindowPreset | 'custom',
 });
 
+/** Go to slice k (a click, a jump, a key): drawn once the burst of input it belongs to is taken in. */
 export function setSlice(k: number): void {
-  viewer.setSlice(k);
+  viewer.requestSlice(k);
+}
+
+/** Step from the slice last asked for (not the one drawn, which may lag a frame behind). */
+export function stepSlice(delta: number): void {
+  viewer.scroll(delta);
 }
 
 export function setWindow(preset: WindowPreset): void {

@@ -80,11 +80,17 @@ export class Viewer {
   set onViewChange(f: () => void) {
     this.vp.onViewChange = f;
   }
+  /** Show slice k now. */
   setSlice(k: number): void {
     this.vp.setSlice(k);
   }
+  /** Scroll to slice k: in a burst of steps only the last slice is drawn. */
+  requestSlice(k: number): void {
+    this.vp.requestSlice(k);
+  }
+  /** Scroll `delta` slices from the one last asked for. */
   scroll(delta: number): void {
-    this.vp.setSlice(this.vp.slice + delta);
+    this.vp.requestSlice(this.vp.requestedSlice + delta);
   }
   labels(): ReturnType<Viewports['labels']> {
     return this.vp.labels();

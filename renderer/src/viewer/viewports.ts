@@ -143,10 +143,38 @@ export class Viewports {
     return this.grid?.dims[2] ?? 0;
   }
 
+  /** The slice last asked for by scrolling, while the cameras have not moved to it yet (null: none pending). */
+  private target: number | null = null;
+  private moveTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** The slice the user's next step starts from: the one last asked for, drawn or not. */
+  get requestedSlice(): number {
+    return this.target ?? this.k;
+  }
+
+  /**
+   * Ask for slice k while scrolling. A frame takes up to a second with software WebGL; the arrows and wheel
+   * steps that queue up meanwhile only move the target, and the cameras move once, to the last one, when they
+   * have all been taken in: the slices in between are never drawn (as OHIF drops frames).
+   */
+  requestSlice(k: number): void {
+    if (!this.engine || !this.grid) return;
+    this.target = this.clamp(k);
+    this.moveTimer ??= setTimeout(() => {
+      this.moveTimer = undefined;
+      if (this.target !== null) this.setSlice(this.target);
+    }, 0);
+  }
+
+  private clamp(k: number): number {
+    return Math.max(0, Math.min((this.grid?.dims[2] ?? 1) - 1, Math.round(k)));
+  }
+
+  /** Move every camera to slice k now (and forget a slice asked for while scrolling). */
   setSlice(k: number): void {
     if (!this.engine || !this.grid) return;
-    const nz = this.grid.dims[2];
-    this.k = Math.max(0, Math.min(nz - 1, Math.round(k)));
+    this.target = null;
+    this.k = this.clamp(k);
     this.onSliceMoved(this.k);
     const target = voxelToWorld(this.grid as Grid, 0, 0, this.k);
     for (const role of this.roles) {
@@ -302,6 +330,9 @@ export class Viewports {
       el.removeEventListener(Enums.Events.VOI_MODIFIED, this.viewChanged);
     }
     cancelAnimationFrame(this.viewFrame);
+    clearTimeout(this.moveTimer);
+    this.moveTimer = undefined;
+    this.target = null;
     this.preset = 'auto';
     this.engine?.destroy();
     this.engine = null;
