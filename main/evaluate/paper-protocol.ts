@@ -29,8 +29,11 @@ export interface PaperScores {
   empty: PerMethod<number>;
   /** Mean Dice and Jaccard over the slices with a non-empty prediction (the paper's numbers in brackets). */
   nonEmpty: PerMethod<{ dice: number | null; jaccard: number | null }>;
-  /** Dice of the masks stacked over the paper's slices (every slice of the range, tumour or not). */
-  dice3dRange: PerMethod<number>;
+  /**
+   * Dice of the masks stacked over the paper's slices (every slice of the range, tumour or not); null when the
+   * range holds no tumour (a tumour wholly above or below it: the protocol does not apply to that patient).
+   */
+  dice3dRange: PerMethod<number | null>;
 }
 
 /** The tumour slices of the paper's range, or a sentence saying why the volume does not fit the protocol. */
@@ -88,7 +91,7 @@ export function scorePaper(tumourSlices: number[], byK: Map<number, PerMethod<Ma
     perSlice,
     empty: perMethod((m) => perSlice.length - kept(m).length),
     nonEmpty: perMethod((m) => ({ dice: mean(kept(m).map((s) => s.dice[m])), jaccard: mean(kept(m).map((s) => s.jaccard[m])) })),
-    dice3dRange: perMethod((m) => range[m].value()),
+    dice3dRange: perMethod((m) => (tumourSlices.length ? range[m].value() : null)),
   };
 }
 

@@ -40,4 +40,13 @@ describe("the paper's protocol", () => {
     expect(q.dice.single).toBeCloseTo(0.5, 12);
     expect(q.nonEmptyDice.single).toBe(1);
   });
+
+  it('leaves the 3D Dice over the range undefined for a patient whose tumour lies outside it', () => {
+    const truth = (k: number) => (k === 40 ? filled(4) : filled(0));
+    const byK = new Map<number, PerMethod<Mask>>([[40, same(filled(4))], [90, same(filled(2))]]);
+    const p = scorePaper(paperSlices(155, [40]) as number[], byK, truth);
+    expect(p.perSlice).toEqual([]);
+    expect(p.dice3dRange).toEqual({ single: null, ensemble: null, baseline: null });
+    expect(scoreVolume(155, byK, truth).ensemble).toBeCloseTo((2 * 4) / (6 + 4), 12);
+  });
 });

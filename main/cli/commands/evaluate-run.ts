@@ -109,7 +109,8 @@ export function formatPaperTable(r: EvaluationReport): string {
       f3(c.volumeDice3d?.ensemble ?? null), f3(c.varianceAuroc), f1(c.falsePositiveCm2), f3(c.baseline.dice), f3(c.volumeDice3d?.baseline ?? null)];
   });
   const m = r.mean, mp = m.paper!;
-  rows.push([`mean of ${m.patients}`, String(m.tumourSlices), pair(m.single.dice, mp.nonEmpty.single.dice), pair(m.ensemble.dice, mp.nonEmpty.ensemble.dice),
+  const inRange = r.cases.filter((c) => c.paper!.perSlice.length).length;
+  rows.push([`mean of ${m.patients}` + (inRange < m.patients ? ` (${inRange} with tumour in 80-128)` : ''), String(m.tumourSlices), pair(m.single.dice, mp.nonEmpty.single.dice), pair(m.ensemble.dice, mp.nonEmpty.ensemble.dice),
     pair(m.ensemble.jaccard, mp.nonEmpty.ensemble.jaccard), f1(m.ensemble.hd95_mm), String(mp.empty.ensemble), f3(mp.dice3dRange.ensemble),
     f3(mp.volumeDice3d?.ensemble ?? null), f3(m.varianceAuroc), f1(m.falsePositiveCm2), f3(m.baseline.dice), f3(mp.volumeDice3d?.baseline ?? null)]);
   const widths = head.map((_, i) => Math.max(head[i].length, ...rows.map((x) => x[i].length)));
