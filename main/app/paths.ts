@@ -27,3 +27,5 @@ export function dataDir(): string {
 export const retrievedDir = (): string => join(dataDir(), 'retrieved');
 export const savedDir = (): string => join(dataDir(), 'saved');
 export const outboxDir = (): string => join(dataDir(), 'outbox');
+/** BraTS NIfTI cases opened in the app, as the DICOM studies Halo made of them (nifti-studies.ts). */
+export const importedDir = (): string => join(dataDir(), 'imported');

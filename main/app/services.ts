@@ -10,6 +10,7 @@ import { listModels, loadModel } from '../model/card';
 import type { AppInfo, ModelSummary, ParsedArgOf, Role, SaveJob, SegmentRun, StudyView } from './contract';
 import type { Host } from './host';
 import { modelSummary } from './model-summary';
+import { dicomFolderFor } from './nifti-studies';
 import { PacsService } from './pacs-service';
 import { demoDir } from './paths';
 import { RunService } from './run-service';
@@ -112,7 +113,7 @@ export class AppServices {
   private async open(folder: string): Promise<StudyView> {
     // A new study ends the segmentation of the old one: its results could never be shown.
     await this.runs.cancelActive();
-    const s = await openStudyFolder(folder);
+    const s = await openStudyFolder(await dicomFolderFor(folder));
     // One study at a time: the previous one's volumes, runs and model session are released.
     this.studies.clear();
     this.studies.set(s.id, s);
