@@ -271,6 +271,42 @@ describe('reading a result (bridge + Chromium)', () => {
     await shot('02b-edited');
   });
 
+  it('warns of a separate component of the mask and removes it in one edit', async () => {
+    type Dbg = { haloViewer: { slice: number; debugOverlayCounts(): Record<number, { mask: number }>; debugMaskPoints(r: string): { inside: [number, number][]; outside: [number, number][] } } };
+    const k = await page.evaluate(() => (window as unknown as Dbg).haloViewer.slice);
+    const maskCount = () => page.evaluate((kk) => (window as unknown as Dbg).haloViewer.debugOverlayCounts()[kk]?.mask ?? 0, k);
+    const before = await maskCount();
+    const warnings = page.locator('[data-test=component-warning]');
+    const texts = async () => {
+      // The list opens over the strip on demand (the viewports never change size).
+      if (await page.locator('[data-test=components-here]').count()) await page.locator('[data-test=components-here]').evaluate((d) => ((d as HTMLDetailsElement).open = true));
+      return warnings.allInnerTexts();
+    };
+    const earlier = await texts(); // the model's own small islands on this slice, if any
+    // A dab of the brush in the brain, as far from the lesion as this slice allows: a separate, small component.
+    const { inside, outside } = await page.evaluate(() => (window as unknown as Dbg).haloViewer.debugMaskPoints('FLAIR'));
+    const far = outside.reduce((best, p) => {
+      const d = Math.min(...inside.map((q) => Math.hypot(p[0] - q[0], p[1] - q[1])));
+      return d > best.d ? { p, d } : best;
+    }, { p: outside[0], d: -1 });
+    const box = (await page.locator('[data-test=viewport-FLAIR]').boundingBox())!;
+    await page.keyboard.press('b');
+    await page.mouse.move(box.x + far.p[0], box.y + far.p[1]);
+    await page.mouse.down();
+    await page.mouse.move(box.x + far.p[0] + 2, box.y + far.p[1] + 2);
+    await page.mouse.up();
+    await page.keyboard.press('Escape');
+    await expect.poll(maskCount).toBeGreaterThan(before);
+    await expect.poll(async () => (await texts()).length).toBe(earlier.length + 1);
+    const ours = (await texts()).find((t) => !earlier.includes(t))!;
+    expect(ours).toMatch(new RegExp(`separate component on slices ${k + 1}–${k + 1}: small \\(\\d\\.\\d\\d cm³\\)`));
+    await shot('02c-component');
+    await warnings.filter({ hasText: ours }).locator('[data-test=remove-component]').click();
+    await expect.poll(maskCount).toBe(before);
+    expect(await texts()).toEqual(earlier);
+    expect(errors).toEqual([]);
+  });
+
   it('grows the slice in view first with Save usable, and saves exactly what is shown under readable names', async () => {
     const k = await page.evaluate(() => (window as unknown as Win).haloViewer.slice);
     await page.click('[data-test=add-samples]');

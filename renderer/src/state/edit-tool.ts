@@ -5,7 +5,8 @@
 import { reactive } from 'vue';
 import type { EditTool } from '../viewer/tools';
 import { appState } from './app';
-import { forgetCorrections, setCorrection } from './corrections';
+import type { MaskComponent } from '../mask-components';
+import { correctedMask, forgetCorrections, setCorrection } from './corrections';
 import { drawnMask, redraw, resultAt, resultsState, setDrawnMask } from './results';
 import { PRIOR_RUN, runState } from './run';
 import { studyState } from './study';
@@ -60,4 +61,22 @@ export function collectEdit(): void {
   setDrawnMask(k, now);
   const spacing = studyState.study?.reference?.spacing ?? [1, 1, 1];
   setCorrection(k, same(now, r.mask) ? null : now, spacing[0] * spacing[1]);
+}
+
+/** Remove a whole 3D component of the mask: one correction on each of its slices, saved as the user's edit. */
+export function removeComponent(c: MaskComponent): void {
+  if (!runState.run || runState.run.runId === PRIOR_RUN) {
+    appState.notice = 'Only a segmentation run of this session can be corrected; run it, then remove the component.';
+    return;
+  }
+  resultsState.member = -1; // the correction is of the ensemble's mask
+  const spacing = studyState.study?.reference?.spacing ?? [1, 1, 1];
+  for (const [k, pixels] of c.pixels) {
+    const r = resultAt(k);
+    if (!r) continue;
+    const mask = (correctedMask(k) ?? r.mask).slice();
+    for (const p of pixels) mask[p] = 0;
+    setCorrection(k, same(mask, r.mask) ? null : mask, spacing[0] * spacing[1]);
+    redraw(k);
+  }
 }
