@@ -37,12 +37,12 @@ export class PacsService {
 
   /** The settings, with the credentials of `node` (the one about to be connected to) opened. */
   async settings(node?: string): Promise<PacsSettings> {
-    return openCredentials((await loadPacsSettings()).settings, this.sealer, node);
+    return openCredentials((await loadPacsSettings({ missingOk: true })).settings, this.sealer, node);
   }
 
   /** What the settings panel shows: never a credential, only whether a node has one and where it is kept. */
   async getSettings(): Promise<PacsSettingsView> {
-    const loaded = await loadPacsSettings();
+    const loaded = await loadPacsSettings({ missingOk: true });
     const file = loaded.path ?? settingsFile();
     return {
       callingAet: loaded.settings.callingAet,
@@ -59,7 +59,7 @@ export class PacsService {
   /** Write-only: the credentials go to the settings (sealed where a keychain is at hand) and never come back. */
   async setCredentials(a: ParsedArgOf<'pacs.setCredentials'>): Promise<PacsSettingsView> {
     const value = a.scheme === 'none' ? undefined : authorizationValue(a);
-    const loaded = await loadPacsSettings();
+    const loaded = await loadPacsSettings({ missingOk: true });
     await savePacsSettings(loaded.path ?? settingsFile(), withCredentials(loaded.settings, a.node, value, this.sealer));
     return this.getSettings();
   }
@@ -70,7 +70,7 @@ export class PacsService {
    * purpose (`removeAll`): a panel that failed to load must not wipe the configuration.
    */
   async setSettings(a: ParsedArgOf<'pacs.setSettings'>): Promise<PacsSettingsView> {
-    const loaded = await loadPacsSettings();
+    const loaded = await loadPacsSettings({ missingOk: true });
     const file = loaded.path ?? settingsFile();
     if (!a.nodes.length && loaded.settings.nodes.length && !a.removeAll) {
       throw new InputError(

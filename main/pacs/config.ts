@@ -9,7 +9,7 @@
  *     "nodes": [ { "name": "research", "kind": "dicomweb", "url": "http://pacs:8042/dicom-web", "authHeader": "Bearer …" },
  *                { "name": "clinical", "kind": "dimse", "aet": "PACS", "host": "10.0.0.5", "port": 104 } ] }
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../io/atomic';
 import os from 'node:os';
 import path from 'node:path';
@@ -171,7 +171,8 @@ export interface LoadedSettings {
  * default file just means "no named nodes" (ad-hoc URLs still work).
  */
 export async function loadPacsSettings(
-  opts: { configPath?: string; env?: NodeJS.ProcessEnv } = {},
+  /** missingOk: a named file that does not exist yet is empty settings (the app's panel creates it on save). */
+  opts: { configPath?: string; env?: NodeJS.ProcessEnv; missingOk?: boolean } = {},
 ): Promise<LoadedSettings> {
   const env = opts.env ?? process.env;
   const explicit = opts.configPath ?? (env.HALO_PACS_CONFIG || undefined);
@@ -182,6 +183,7 @@ export async function loadPacsSettings(
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !explicit) return { settings: PacsSettingsSchema.parse({}) };
+    if (code === 'ENOENT' && opts.missingOk) return { settings: PacsSettingsSchema.parse({}), path: file };
     const via = opts.configPath ? '--config' : env.HALO_PACS_CONFIG ? 'HALO_PACS_CONFIG' : 'default path';
     throw new InputError(
       `cannot read PACS settings ${file} (from ${via}): ${code === 'ENOENT' ? 'no such file' : (err as Error).message}. ` +
@@ -389,6 +391,7 @@ export async function savePacsSettings(file: string, settings: PacsSettings): Pr
   const text = JSON.stringify(settings, null, 2);
   parsePacsSettings(text, file);
   try {
+    await mkdir(path.dirname(file), { recursive: true });
     await writeFileAtomic(file, text + '\n', { mode: 0o600 });
   } catch (err) {
     throw new InputError(`cannot write the PACS settings ${file}: ${(err as Error).message}. Check free space and permissions.`);

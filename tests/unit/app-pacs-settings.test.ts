@@ -42,6 +42,20 @@ describe('PACS settings from the UI', () => {
     expect(back.nodes).toHaveLength(2);
   });
 
+  it('creates the settings file HALO_PACS_CONFIG names when it does not exist yet (issue 22, item 9)', async () => {
+    const fresh = join(dir, 'new', 'pacs.json');
+    process.env.HALO_PACS_CONFIG = fresh;
+    try {
+      const view = await svc.getSettings();
+      expect(view.nodes).toEqual([]);
+      expect(view.file).toBe(fresh);
+      await svc.setSettings({ callingAet: 'HALO', nodes: [{ name: 'archive', kind: 'dimse', aet: 'ARCH', host: '127.0.0.1', port: 104 }] });
+      expect(JSON.parse(await readFile(fresh, 'utf8')).nodes.map((n: { name: string }) => n.name)).toEqual(['archive']);
+    } finally {
+      process.env.HALO_PACS_CONFIG = file;
+    }
+  });
+
   it('refuses to replace the nodes with an empty list unless every node was removed on purpose', async () => {
     await writeFile(file, JSON.stringify({ callingAet: 'HALO', nodes }));
     await expect(svc.setSettings({ callingAet: 'HALO', nodes: [] })).rejects.toThrow(/would delete all 2 PACS nodes/);
