@@ -13,8 +13,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppServices, type Host } from '../../main/app/services';
-import { openQueue } from '../../main/queue/connection';
-import { listJobs, type JobRow } from '../../main/queue/status';
 import { freePort, orthancAvailable, TestOrthanc } from '../support/orthanc';
 import { HALO_BIN, ROOT } from '../support/paths';
 import { redisAvailable, TestRedis } from '../support/redis';
@@ -43,15 +41,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, secon
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${children.map((c) => c.log).join('\n')}`);
     await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-async function jobs(): Promise<JobRow[]> {
-  const queue = await openQueue(redis.url);
-  try {
-    return await listJobs(queue);
-  } finally {
-    await queue.close();
   }
 }
 
@@ -94,11 +83,11 @@ describe.skipIf(!redisAvailable() || !orthancAvailable())('halo listen: Orthanc 
     const sent = await fetch(`${orthanc.httpUrl}/modalities/halo/store`, { method: 'POST', body: study });
     expect(sent.ok, await sent.text()).toBe(true);
 
-    const job = await until('the study to be queued', async () => (await jobs())[0]);
+    const job = await until('the study to be queued', async () => (await redis.jobs())[0]);
     expect(job.label).toMatch(/^[\d.]+$/); // its Study Instance UID
     await until('the queueing logged', async () => (/192 instances from ORTHANC\): queued/.test(listener.log) ? true : undefined), 10);
     const worker = start(['worker', '--queue', redis.url, '--threads', '1', '--no-cache', '--work', join(tmp, 'work'), '--config', config, '--outbox', join(tmp, 'outbox')]);
-    const done = await until('the job done', async () => (await jobs()).find((j) => j.state === 'done' || j.state === 'failed'));
+    const done = await until('the job done', async () => (await redis.jobs()).find((j) => j.state === 'done' || j.state === 'failed'));
     expect(done.reason, worker.log).toBeNull();
     expect(done.state).toBe('done');
     expect(done.result!.delivery).toMatchObject({ to: 'orthanc', verified: 3, waiting: 0 });
@@ -132,7 +121,7 @@ describe.skipIf(!redisAvailable() || !orthancAvailable())('halo listen: Orthanc 
     const files = readdirSync(t1).map((f) => join(t1, f));
     await run('dcmodify', ['-nb', '-gin', '-m', `(0020,000D)=${T1_STUDY}`, ...files]);
     await run('storescu', ['-aet', 'ORTHANC', '-aec', 'HALO', '127.0.0.1', String(listenPort), ...files]);
-    const failed = await until('the T1-only study to fail', async () => (await jobs()).find((j) => j.label === T1_STUDY && j.state === 'failed'));
+    const failed = await until('the T1-only study to fail', async () => (await redis.jobs()).find((j) => j.label === T1_STUDY && j.state === 'failed'));
     expect(failed.reason).toMatch(/FLAIR/);
     expect(failed.attempts).toBe(1);
     expect(listener.log).toMatch(new RegExp(`study ${T1_STUDY.replace(/\./g, '\\.')} cannot be segmented: .*FLAIR`));

@@ -9,10 +9,10 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openQueue } from '../../main/queue/connection';
-import { listJobs, type JobRow } from '../../main/queue/status';
 import { halo } from '../support/cli';
 import { CASE_27, HALO_BIN, ROOT } from '../support/paths';
+import { openQueue } from '../../main/queue/connection';
+import type { JobRow } from '../../main/queue/status';
 import { redisAvailable, TestRedis } from '../support/redis';
 
 const DEMO = join(ROOT, 'resources', 'demo');
@@ -33,20 +33,11 @@ function startWorker(stallSeconds: number): ChildProcess & { log: string } {
   return child;
 }
 
-async function jobs(): Promise<JobRow[]> {
-  const queue = await openQueue(redis.url);
-  try {
-    return await listJobs(queue);
-  } finally {
-    await queue.close();
-  }
-}
-
 /** Polls the queue until `done` holds (or fails the test after `seconds`, with the workers' logs). */
 async function waitFor(what: string, done: (rows: JobRow[]) => boolean, seconds = 180): Promise<JobRow[]> {
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
-    const rows = await jobs();
+    const rows = await redis.jobs();
     if (done(rows)) return rows;
     if (Date.now() > deadline) {
       throw new Error(`timed out waiting for ${what}: ${JSON.stringify(rows, null, 1)}\n${workers.map((w) => (w as { log?: string }).log).join('\n')}`);

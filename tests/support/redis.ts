@@ -9,6 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openQueue } from '../../main/queue/connection';
+import { listJobs, type JobRow } from '../../main/queue/status';
 import { freePort } from './orthanc';
 
 export const REDIS_BIN = '/usr/bin/redis-server';
@@ -55,6 +57,16 @@ export class TestRedis {
     const exited = new Promise((r) => proc.once('exit', r));
     proc.kill('SIGKILL');
     await exited;
+  }
+
+  /** Every job on the queue, as `halo batch status` lists them. */
+  async jobs(): Promise<JobRow[]> {
+    const queue = await openQueue(this.url);
+    try {
+      return await listJobs(queue);
+    } finally {
+      await queue.close();
+    }
   }
 
   async dispose(): Promise<void> {

@@ -6,7 +6,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../../errors';
 import type { JobData, SegmentSettings } from '../../queue/jobs';
-import { addSegmentSettingsOptions, QUEUE_HELP, settingsFrom } from './queue';
+import { QUEUE_HELP, settingsFrom } from './queue';
+import { addSegmentSettingsOptions } from './segment-options';
 import { int } from './segment-options';
 
 interface ListenCliOptions extends SegmentSettings {

@@ -10,23 +10,9 @@ import { InputError } from '../../errors';
 import { defaultCacheDir } from '../../engine/cache';
 import { DEVICE_PREFERENCES, type DevicePreference } from '../../model/device';
 import type { JobData, SegmentSettings } from '../../queue/jobs';
-import { int } from './segment-options';
+import { addSegmentSettingsOptions, int } from './segment-options';
 
 export const QUEUE_HELP = 'the queue: Redis URL, redis://HOST:PORT[/DB]';
-
-/** The `halo segment` options a queued job carries (same names, same defaults). */
-export function addSegmentSettingsOptions(cmd: Command): Command {
-  return cmd
-    .option('--model <id>', 'model id (a folder of models/)', 'wt-4seq')
-    .option('--ensemble <n>', 'ensemble size (default: the model card\'s)')
-    .option('--steps <k>', 'sampling steps (default: the model card\'s)')
-    .addOption(new Option('--sampler <kind>', 'sampler (default: the model card\'s)').choices(['ddpm', 'ddim']))
-    .option('--eta <x>', 'DDIM eta, 0-1')
-    .option('--seed <s>', 'random seed', '0')
-    .option('--slices <A:B>', 'half-open axial slice range A <= z < B (default: all)')
-    .option('--no-screen', 'sample every slice in full (see halo segment)')
-    .option('--omit-empty-frames', 'DICOM SEGs: leave out frames without tumour');
-}
 
 export function settingsFrom(o: SegmentSettings): SegmentSettings {
   return {

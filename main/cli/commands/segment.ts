@@ -9,10 +9,10 @@ import { DEVICE_PREFERENCES } from '../../model/device';
 import type { StudyInput } from '../../study/load-study';
 import type { RoleOverrides } from '../../study/roles';
 import { SEQUENCE_ROLES, type SequenceRole } from '../../volume/volume';
-import type { SegmentOptions } from './segment-options';
+import { addSegmentSettingsOptions, type SegmentOptions } from './segment-options';
 
 export function registerSegmentCommand(program: Command): void {
-  program
+  const cmd = program
     .command('segment')
     .description('segment the whole tumour with an ensemble of diffusion samples (mean, variance, mask, members)')
     .option('--case <dir>', 'BraTS-layout NIfTI case folder (*_flair/_t1/_t1ce/_t2 or *-t2f/-t1n/-t1c/-t2w)')
@@ -23,22 +23,14 @@ export function registerSegmentCommand(program: Command): void {
     .option('--dicom <dir>', 'DICOM study folder')
     .option('--role <ROLE=SERIES>', 'DICOM: assign a series (number, UID or description) to T1/T1ce/T2/FLAIR', (v, all: string[]) => [...all, v], [])
     .option('--allow-mixed-patients', 'DICOM: combine series whose PatientID/PatientName differ (only when they are one person)')
-    .requiredOption('--out <dir>', 'output folder')
-    .option('--model <id>', 'model id (a folder of models/)', 'wt-4seq')
-    .option('--ensemble <n>', 'ensemble size (default: the model card\'s)')
-    .option('--steps <k>', 'sampling steps, 1-1000 (default: the model card\'s)')
-    .addOption(new Option('--sampler <kind>', 'sampler (default: the model card\'s)').choices(['ddpm', 'ddim']))
-    .option('--eta <x>', 'DDIM eta, 0-1')
-    .option('--seed <s>', 'random seed (same seed, same result)', '0')
-    .option('--slices <A:B>', 'half-open axial slice range A <= z < B (default: all)')
+    .requiredOption('--out <dir>', 'output folder');
+  addSegmentSettingsOptions(cmd)
     .addOption(new Option('--device <d>', 'execution provider (auto: CUDA, then WebGPU, then CPU)').choices(DEVICE_PREFERENCES).default('auto'))
     .option('--threads <n>', 'CPU threads for the model (default: every core)')
     .option('--cache <dir>', 'ensemble cache folder', defaultCacheDir())
     .option('--no-cache', 'do not read or write the ensemble cache')
-    .option('--omit-empty-frames', 'DICOM SEGs: leave out frames without tumour (the processed slices stay listed in ImageComments)')
     .option('--batch <n>', 'most slice x member items per model call (default: the ensemble size)')
     .option('--samples', 'also write samples.nii.gz (every ensemble member, 4D)', false)
-    .option('--no-screen', 'sample every slice in full (default: runs over 8+ slices sample member 1 of every slice first, the rest only where it shows tumour)')
     .option('--no-progress', 'no progress bar')
     // The work (and onnxruntime, dcmjs, ...) loads only when the command runs: `halo --help` stays instant.
     .action(async (o: SegmentOptions) => {
