@@ -218,7 +218,7 @@ export class RunService {
    * their model sessions are let go, so memory does not grow with each study opened.
    */
   async forgetOtherStudies(studyId: string): Promise<void> {
-    await this.cancelActive();
+    await this.cancelActive(); // already done by the caller before opening; here so that no run is left running
     for (const [runId, run] of this.runs) if (run.meta.studyId !== studyId) this.runs.delete(runId);
     if (this.active && this.active.meta.studyId !== studyId) this.active = null;
     const stale = [...this.sessions.keys()].filter((key) => (JSON.parse(key) as unknown[])[0] !== studyId);

@@ -11,7 +11,7 @@ import { openSegmentation, type SegmentationOptions } from '../engine/segment-st
 import { readNifti } from '../io/nifti';
 import { sameGrid, sliceSize } from '../volume/volume';
 import { auroc, dice, hd95, jaccard, mean, percentile, type Mask } from './metrics';
-import { PAPER_SLICES, paperSlices, pooled, predictions, scorePaper, scoreVolume, type Method, type PaperScores, type PerMethod } from './paper-protocol';
+import { PAPER_SLICES, paperSlices, perMethod, pooled, predictions, scorePaper, scoreVolume, type PaperScores, type PerMethod } from './paper-protocol';
 
 /** Ground truth in BraTS 2018/2020/2021 (`_seg`) and 2023 (`-seg`) case folders. */
 const SEG_NAME = /[_-]seg\.nii(\.gz)?$/i;
@@ -196,13 +196,12 @@ export async function evaluateCases(dir: string, opts: EvaluateOptions): Promise
 
 function paperMean(cases: CaseReport[]): PaperMean {
   const of = (f: (c: CaseReport) => number | null | undefined) => mean(cases.map(f).filter((v): v is number => typeof v === 'number'));
-  const per = <T>(f: (m: Method) => T): PerMethod<T> => ({ single: f('single'), ensemble: f('ensemble'), baseline: f('baseline') });
   const scores = cases.map((c) => c.paper!);
   return {
-    empty: per((m) => scores.reduce((s, p) => s + p.empty[m], 0)),
-    nonEmpty: per((m) => ({ dice: of((c) => c.paper!.nonEmpty[m].dice), jaccard: of((c) => c.paper!.nonEmpty[m].jaccard) })),
-    dice3dRange: per((m) => of((c) => c.paper!.dice3dRange[m])),
-    volumeDice3d: cases.every((c) => c.volumeDice3d) ? per((m) => of((c) => c.volumeDice3d![m])) : null,
+    empty: perMethod((m) => scores.reduce((s, p) => s + p.empty[m], 0)),
+    nonEmpty: perMethod((m) => ({ dice: of((c) => c.paper!.nonEmpty[m].dice), jaccard: of((c) => c.paper!.nonEmpty[m].jaccard) })),
+    dice3dRange: perMethod((m) => of((c) => c.paper!.dice3dRange[m])),
+    volumeDice3d: cases.every((c) => c.volumeDice3d) ? perMethod((m) => of((c) => c.volumeDice3d![m])) : null,
     pooled: pooled(scores),
   };
 }

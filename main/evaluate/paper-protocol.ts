@@ -69,7 +69,7 @@ export class Dice3d {
   }
 }
 
-const perMethod = <T>(f: (m: Method) => T): PerMethod<T> => ({ single: f('single'), ensemble: f('ensemble'), baseline: f('baseline') });
+export const perMethod = <T>(f: (m: Method) => T): PerMethod<T> => ({ single: f('single'), ensemble: f('ensemble'), baseline: f('baseline') });
 
 /**
  * Scores one case by the paper's protocol. `byK` holds the predictions of (at least) every slice of the range
