@@ -25,6 +25,8 @@ export { isInside, userMessage } from './host';
 
 export class AppServices {
   private studies = new Map<string, OpenStudy>();
+  /** Counts openings: of two overlapping ones (the demo still loading when a folder is chosen) the later wins. */
+  private openings = 0;
   private thumbnails = new WeakMap<object, Thumbnail | null>();
   readonly pacs: PacsService;
   private runs: RunService;
@@ -111,9 +113,11 @@ export class AppServices {
   }
 
   private async open(folder: string): Promise<StudyView> {
+    const opening = ++this.openings;
     // A new study ends the segmentation of the old one: its results could never be shown.
     await this.runs.cancelActive();
     const s = await openStudyFolder(await dicomFolderFor(folder));
+    if (opening !== this.openings) throw new InputError(`${folder} was not opened: another study was opened while it loaded.`);
     // One study at a time: the previous one's volumes, runs and model session are released.
     this.studies.clear();
     this.studies.set(s.id, s);

@@ -18,10 +18,24 @@ import { refreshView, viewer, viewportElements, viewState } from './view';
 
 export const RETRIEVING = 'Retrieving from the PACS';
 
+/**
+ * Counts openings (and role changes): when two overlap, e.g. the demo still loading when the user picks a
+ * folder, only the later is shown; the earlier is dropped without a word (the main process keeps the later too).
+ */
+let openings = 0;
+
 export async function openStudy(get: () => Promise<StudyView | null>, what = 'Opening the study'): Promise<void> {
+  const opening = ++openings;
   const running = runningRun();
-  const study = await busy(what, get);
-  if (study) await show(study, cancelledRunNotice(running, 'another study was opened'));
+  const study = await busy(what, async () => {
+    try {
+      return await get();
+    } catch (err) {
+      if (opening !== openings) return null; // superseded: its refusal is not news
+      throw err;
+    }
+  });
+  if (study && opening === openings) await show(study, cancelledRunNotice(running, 'another study was opened'), opening);
 }
 
 export async function reassignRole(role: Role, seriesInstanceUID: string): Promise<void> {
@@ -33,9 +47,10 @@ export async function reassignRole(role: Role, seriesInstanceUID: string): Promi
     if (uid && (r === role || uid !== seriesInstanceUID)) roles[r] = uid;
   }
   const id = open.studyId;
+  const opening = ++openings;
   const running = runningRun();
   const study = await busy('Reassigning sequences', () => window.halo['study.setRoles']({ studyId: id, roles }));
-  if (study) await show(study, cancelledRunNotice(running, 'the sequences were reassigned'));
+  if (study && opening === openings) await show(study, cancelledRunNotice(running, 'the sequences were reassigned'), opening);
 }
 
 /** The run under way before a study is opened (the main process cancels it), as the notice will name it. */
@@ -68,7 +83,7 @@ function resetEnsemble(): string | null {
   return `Ensemble size reset to the model's default of ${m.defaults.ensemble} for this study (it was ${before}).`;
 }
 
-async function show(study: StudyView, cancelled: string | null): Promise<void> {
+async function show(study: StudyView, cancelled: string | null, opening: number): Promise<void> {
   const sameStudy = studyState.study?.studyId === study.studyId;
   const notes = [cancelled, sameStudy ? null : resetEnsemble()].filter((x) => x !== null);
   appState.notice = notes.length ? notes.join(' ') : null;
@@ -93,12 +108,15 @@ async function show(study: StudyView, cancelled: string | null): Promise<void> {
     const volumes = [];
     for (const role of roles) {
       const { meta, arrays } = unpack<{ studyInstanceUID: string; role: Role }>(await window.halo['study.volume']({ studyId: study.studyId, role }));
+      if (opening !== openings) return; // another study is being shown
       if (meta.studyInstanceUID !== study.studyInstanceUID || meta.role !== role) throw new Error('The images received do not belong to this study.');
       volumes.push({ role, data: markRaw(arrays.data as Float32Array) });
     }
     // Let Vue create the viewport elements first.
     await new Promise((r) => requestAnimationFrame(() => r(null)));
+    if (opening !== openings) return;
     await viewer.load(study.studyId, study.reference!, volumes, viewportElements());
+    if (opening !== openings) return;
     viewState.nz = viewer.sliceCount;
     viewState.k = viewer.slice;
     viewState.labels = viewer.labels();
