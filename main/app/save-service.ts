@@ -1,13 +1,16 @@
 /**
  * Saving what the viewer shows: the binary SEG, the fractional SEG and the variance Parametric Map of exactly
- * the slices (and ensemble size) the renderer names, to a folder or through the outbox to a PACS.
+ * the slices (and ensemble size) the renderer names, and the user's measurements as a DICOM SR measurement
+ * report, to a folder or through the outbox to a PACS.
  */
 import { mkdir, readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../errors';
 import { ensembleStatistics, type SliceResult } from '../engine/ensemble';
 import { assembleVolumes } from '../engine/outputs';
 import { buildDicomOutputs } from '../engine/dicom-outputs';
+import { buildMeasurementReport } from '../dicom/measurement-report';
 import { writeFileAtomic } from '../io/atomic';
 import { connectPacs } from '../pacs/client';
 import { instanceIdsOf } from '../pacs/dicom';
@@ -28,12 +31,22 @@ interface SaveRecord {
   target: { kind: 'pacs'; node: string } | { kind: 'folder'; folder: string };
 }
 
-/** The three objects, with a short name a person can tell apart in a folder listing. */
+/** The objects, with a short name a person can tell apart in a folder listing. */
 const OBJECTS = [
   { key: 'seg', label: 'Segmentation (binary mask)', name: 'SEG-mask' },
   { key: 'fractional', label: 'Segmentation (fractional probability)', name: 'SEG-probability' },
   { key: 'variance', label: 'Parametric Map (ensemble variance)', name: 'PM-variance' },
+  { key: 'measurements', label: 'Measurement report (DICOM SR)', name: 'SR-measurements' },
 ] as const;
+
+/** Who measured (TID 1500's Person Observer Name): the account logged in to this computer. */
+function observerName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
 
 export class SaveService {
   private saves = new Map<string, SaveRecord>();
@@ -60,6 +73,16 @@ export class SaveService {
       brainExtracted: run.session.brainExtracted,
     });
     if (edited.length) dicom.seg = markEdited(dicom.seg, edited);
+    const objects: Partial<Record<(typeof OBJECTS)[number]['key'], Buffer>> = { ...dicom };
+    if (a.measurements?.length) {
+      objects.measurements = buildMeasurementReport({
+        reference: study.reference,
+        volumes: study.volumes,
+        measurements: a.measurements,
+        savedWith: [dicom.seg, dicom.fractional, dicom.variance].map((b) => instanceIdsOf(b, 'a saved object')),
+        observer: observerName(),
+      });
+    }
     const jobId = newId();
     const dir = join(savedDir(), jobId);
     await mkdir(dir, { recursive: true });
@@ -68,16 +91,18 @@ export class SaveService {
     const items: SaveItem[] = [];
     const who = safeName(patientId) || 'halo';
     for (const o of OBJECTS) {
-      const bytes = dicom[o.key];
+      const bytes = objects[o.key];
+      if (!bytes) continue;
       const ids = instanceIdsOf(bytes, o.label);
       const itemId = newId();
-      const name = `${who}_${o.name}_n${a.ensemble}_${ids.sopInstanceUID}.dcm`;
+      const name = o.key === 'measurements' ? `${who}_${o.name}_${ids.sopInstanceUID}.dcm` : `${who}_${o.name}_n${a.ensemble}_${ids.sopInstanceUID}.dcm`;
       const file = join(dir, name);
       await writeFileAtomic(file, bytes);
       files.set(itemId, file);
       names.set(itemId, name);
       const note = o.key === 'seg' && edited.length ? `, edited on ${edited.length} slice${edited.length === 1 ? '' : 's'}` : '';
-      items.push({ itemId, label: `${o.label}, ${results.length} slices, n=${a.ensemble}${note}`, sopInstanceUID: ids.sopInstanceUID, fileName: name, state: 'queued' });
+      const what = o.key === 'measurements' ? plural(a.measurements!.length, 'measurement') : `${results.length} slices, n=${a.ensemble}${note}`;
+      items.push({ itemId, label: `${o.label}, ${what}`, sopInstanceUID: ids.sopInstanceUID, fileName: name, state: 'queued' });
     }
     const record: SaveRecord = {
       job: { jobId, runId: a.runId, target: target.kind === 'pacs' ? `PACS ${target.node}` : `folder ${target.folder}`, items },
@@ -187,6 +212,8 @@ function firstMembers(r: SliceResult, n: number, threshold: number): SliceResult
   const members = r.members.slice(0, n);
   return { ...r, members, ...ensembleStatistics(members, threshold) };
 }
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 /** Letters, digits, dot, dash only: safe in a file name on every system. */
 function safeName(s: string): string {

@@ -10,6 +10,7 @@
  * so the centre of voxel (i, j) is (i + 0.5, j + 0.5)).
  */
 import dcmjs from 'dcmjs';
+import { InputError } from '../errors';
 import { type Geometry, type SequenceRole, type Vec3, type Volume, sameGrid } from '../volume/volume';
 import { type Dataset, writePart10 } from './dcmjs';
 import type { DicomSource } from './derived';
@@ -98,9 +99,9 @@ function placeOnImage(m: MeasurementInput, n: number, inp: MeasurementReportInpu
   const want = { bidirectional: 4, length: 2, ellipse: 4 }[m.kind];
   if (m.points.length !== want) throw new Error(`${where} has ${m.points.length} points, not ${want}.`);
   const v = inp.volumes[m.role];
-  if (!v || v.source.kind !== 'dicom') throw new Error(`${where}: the study has no DICOM ${ROLE_NAME[m.role]} series to reference.`);
+  if (!v || v.source.kind !== 'dicom') throw new InputError(`${where}: the study has no DICOM ${ROLE_NAME[m.role]} series to reference.`);
   if (!sameGrid(v.geometry, inp.reference.geometry)) {
-    throw new Error(
+    throw new InputError(
       `${where} was drawn on ${ROLE_NAME[m.role]} resampled onto the FLAIR's grid, not on its own images, so it cannot be saved ` +
         `referencing them. Delete it and measure on the FLAIR, or on a sequence acquired on the FLAIR's grid.`,
     );
@@ -108,8 +109,8 @@ function placeOnImage(m: MeasurementInput, n: number, inp: MeasurementReportInpu
   const g = v.geometry;
   const idx = m.points.map((p) => worldToVoxel(g, p));
   for (const [i, j, k] of idx) {
-    if (Math.abs(k - m.k) > 0.01) throw new Error(`${where} does not lie in the plane of slice ${m.k + 1} (a point is at slice ${(k + 1).toFixed(2)}); measure on one slice.`);
-    if (i < -0.5 || j < -0.5 || i > g.dims[0] - 0.5 || j > g.dims[1] - 0.5) throw new Error(`${where} reaches outside the image; move its ends onto the image.`);
+    if (Math.abs(k - m.k) > 0.01) throw new InputError(`${where} does not lie in the plane of slice ${m.k + 1} (a point is at slice ${(k + 1).toFixed(2)}); measure on one slice.`);
+    if (i < -0.5 || j < -0.5 || i > g.dims[0] - 0.5 || j > g.dims[1] - 0.5) throw new InputError(`${where} reaches outside the image; move its ends onto the image.`);
   }
   return { source: v.source, index: m.k, pixels: idx.map(([i, j]) => ({ x: r3(i + 0.5), y: r3(j + 0.5) })) };
 }
@@ -157,7 +158,7 @@ export function buildMeasurementReport(inp: MeasurementReportInputs): Buffer {
         unit: 'mm',
       });
     } else {
-      if (!m.stats || !Object.values(m.stats).every(Number.isFinite)) throw new Error(`Measurement ${n + 1} (elliptical ROI) has no statistics: wait until its values are shown, then save again.`);
+      if (!m.stats || !Object.values(m.stats).every(Number.isFinite)) throw new InputError(`Measurement ${n + 1} (elliptical ROI) has no statistics: wait until its values are shown, then save again.`);
       // SCOORD ELLIPSE: the major axis' ends first, then the minor axis' (PS3.3 C.18.6.1.2).
       const firstIsMajor = dist(m.points[0], m.points[1]) >= dist(m.points[2], m.points[3]);
       const axes = firstIsMajor ? pixels : [pixels[2], pixels[3], pixels[0], pixels[1]];

@@ -1,11 +1,12 @@
 /**
  * Saving what is shown: the choice of ensemble size and slices, the save job (SEG, fractional SEG, Parametric
- * Map to a PACS or a folder) and its items' status as the main process reports them.
+ * Map, and the measurements as an SR, to a PACS or a folder) and its items' status as the main process reports them.
  */
 import { reactive } from 'vue';
 import type { SaveJob } from '../../../main/app/contract';
 import { busy } from './app';
 import { packedCorrections } from './corrections';
+import { measurementsToSave } from './measurements';
 import { hasResult, resultsState } from './results';
 import { PRIOR_RUN, runState } from './run';
 
@@ -53,8 +54,16 @@ export async function save(target: { kind: 'pacs'; node: string } | { kind: 'fol
   const run = runState.run;
   if (!run || !choice.slices.length) return;
   const edited = packedCorrections(choice.slices);
+  const measurements = measurementsToSave();
   const job = await busy('Preparing the DICOM objects', () =>
-    window.halo['save.start']({ runId: run.runId, target, slices: choice.slices, ensemble: choice.ensemble, edits: edited.length ? edited : undefined }),
+    window.halo['save.start']({
+      runId: run.runId,
+      target,
+      slices: choice.slices,
+      ensemble: choice.ensemble,
+      edits: edited.length ? edited : undefined,
+      measurements: measurements.length ? measurements : undefined,
+    }),
   );
   if (job) saveKnown(job);
 }

@@ -1,0 +1,195 @@
+/**
+ * End to end, measuring (issue 22, item 2) in headless Chromium against the real handlers behind the loopback
+ * HTTP bridge, on the bundled demo study: RANO's bidirectional diameters drawn by mouse across the tumour, an
+ * elliptical ROI with its area and mean, a length deleted again; their values listed per slice; Save writes them
+ * as a DICOM SR next to the SEG, which dcmjs reads back with the values shown and the FLAIR image of that slice
+ * (dciodvfy: no errors); opening another study forgets them.
+ *
+ * Needs `npx electron-vite build` first. Artefacts: test-results/e2e/ms-*.png and docs/screenshot-measurement.png.
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBridge, type Bridge } from '../../main/app/http-bridge';
+import { parsePart10, type Dataset } from '../../main/dicom/dcmjs';
+import { readDicomFolder, seriesToVolume } from '../../main/dicom/read-study';
+import { items, num, str } from '../../main/dicom/values';
+import type { Volume } from '../../main/volume/volume';
+import { dciodvfy } from '../support/dicom-tools';
+import { launchChromium, requirePrerequisites } from './browser';
+
+const ROOT = resolve(__dirname, '../..');
+const OUT = join(ROOT, 'test-results', 'e2e');
+const T1_SAG = resolve(ROOT, '..', 'shared', 'data', 'dicom', 't1-sag-hfs');
+
+let bridge: Bridge;
+let ctx: BrowserContext;
+let page: Page;
+let work: string;
+let saveDir: string;
+let errors: string[] = [];
+/** The demo's FLAIR as the main process reads it: its grid and the instance of each slice. */
+let flair: Volume;
+
+type Dbg = {
+  haloViewer: { slice: number; voxelToCanvas(r: string, i: number, j: number): [number, number] | null; debugMaskPoints(r: string, n?: number): { inside: [number, number][] } };
+  haloDebug: { dims(): number[]; stats(): Record<number, unknown> };
+};
+const shot = (name: string) => page.screenshot({ path: join(OUT, `ms-${name}.png`) });
+const rows = () => page.locator('[data-test=measurement]');
+
+/** Drag with the left button from a to b (CSS px inside the FLAIR viewport), in small steps as a hand does. */
+async function drag(a: [number, number], b: [number, number]): Promise<void> {
+  const box = (await page.locator('[data-test=viewport-FLAIR]').boundingBox())!;
+  await page.mouse.move(box.x + a[0], box.y + a[1]);
+  await page.mouse.down();
+  for (let s = 1; s <= 10; s++) await page.mouse.move(box.x + a[0] + ((b[0] - a[0]) * s) / 10, box.y + a[1] + ((b[1] - a[1]) * s) / 10);
+  await page.mouse.up();
+}
+
+/** Every content item of an SR tree, depth first. */
+const flatten = (seq: Dataset[]): Dataset[] => seq.flatMap((it) => [it, ...flatten(items(it, 'ContentSequence'))]);
+const named = (all: Dataset[], meaning: string) => all.filter((it) => str(items(it, 'ConceptNameCodeSequence')[0] ?? {}, 'CodeMeaning') === meaning);
+const value = (it: Dataset) => num(items(it, 'MeasuredValueSequence')[0], 'NumericValue')!;
+
+describe('measurements (bridge + Chromium)', () => {
+  beforeAll(async () => {
+    requirePrerequisites();
+    await mkdir(OUT, { recursive: true });
+    work = await mkdtemp(join(tmpdir(), 'halo-e2e-ms-'));
+    saveDir = join(work, 'results');
+    await mkdir(saveDir);
+    process.env.HALO_PACS_CONFIG = join(work, 'pacs.json');
+    process.env.HALO_DATA_DIR = join(work, 'data');
+    await writeFile(process.env.HALO_PACS_CONFIG, JSON.stringify({ callingAet: 'HALO', nodes: [] }));
+    flair = seriesToVolume((await readDicomFolder(join(ROOT, 'resources', 'demo', '1-FLAIR')))[0]);
+    bridge = await startBridge({ allow: [saveDir, T1_SAG], cacheDir: null });
+    ({ ctx, page, errors } = await launchChromium());
+  });
+
+  afterAll(async () => {
+    await ctx?.close();
+    await bridge?.close();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  let k = 0;
+  let shown = { long: 0, short: 0, area: 0, mean: 0 };
+
+  it('measures the tumour by mouse: RANO diameters and an ROI, listed with their values on their slice', async () => {
+    await page.goto(bridge.pageUrl);
+    await page.waitForSelector('[data-test=uncertainty-strip]', { timeout: 90_000 });
+    // A result on the slice in view, so the diameters can be drawn across the tumour the model found.
+    await page.selectOption('[data-test=scope]', 'around');
+    await page.fill('[data-test=radius]', '0');
+    await page.fill('[data-test=steps]', '10');
+    await page.fill('[data-test=ensemble]', '2');
+    await page.click('[data-test=segment]');
+    await expect.poll(() => page.locator('[data-test=run-status]').innerText().catch(() => ''), { timeout: 240_000, interval: 500 }).toMatch(/^Done/);
+    k = await page.evaluate(() => (window as unknown as Dbg).haloViewer.slice);
+
+    // The longest chord of the mask on screen: where a reader puts RANO's longest diameter.
+    const inside = await page.evaluate(() => (window as unknown as Dbg).haloViewer.debugMaskPoints('FLAIR', 400).inside);
+    expect(inside.length).toBeGreaterThan(10);
+    let ends: [[number, number], [number, number]] = [inside[0], inside[1]];
+    for (const p of inside) for (const q of inside) if (Math.hypot(p[0] - q[0], p[1] - q[1]) > Math.hypot(ends[0][0] - ends[1][0], ends[0][1] - ends[1][1])) ends = [p, q];
+    // Its length in mm, from the canvas scale of the FLAIR's grid (voxel 0,0 to 100,0 and 0,100).
+    const scale = await page.evaluate(() => {
+      const v = (window as unknown as Dbg).haloViewer;
+      const o = v.voxelToCanvas('FLAIR', 0, 0)!;
+      const x = v.voxelToCanvas('FLAIR', 100, 0)!;
+      const y = v.voxelToCanvas('FLAIR', 0, 100)!;
+      return { col: [(x[0] - o[0]) / 100, (x[1] - o[1]) / 100], row: [(y[0] - o[0]) / 100, (y[1] - o[1]) / 100] };
+    });
+
+    await page.keyboard.press('d');
+    await expect.poll(() => page.locator('[data-test=measure-bidirectional]').getAttribute('class')).toContain('on');
+    await drag(ends[0], ends[1]);
+    await expect.poll(() => rows().count()).toBe(1);
+    const rano = rows().first();
+    expect(await rano.getAttribute('data-kind')).toBe('bidirectional');
+    expect(await rano.getAttribute('data-slice')).toBe(String(k));
+    expect(await rano.innerText()).toContain(`Slice ${k + 1} · FLAIR`);
+    await expect.poll(() => rano.locator('[data-test=measurement-value]').innerText()).toMatch(/^\d+\.\d × \d+\.\d mm \(\d+\.\d cm²\)$/);
+    const [long, short] = (await rano.locator('[data-test=measurement-value]').innerText()).match(/\d+\.\d/g)!.map(Number);
+    // The drag's length in mm: canvas px → voxels (solving the 2x2 scale) → mm with the grid's spacing.
+    const px = [ends[1][0] - ends[0][0], ends[1][1] - ends[0][1]];
+    const det = scale.col[0] * scale.row[1] - scale.row[0] * scale.col[1];
+    const di = (px[0] * scale.row[1] - scale.row[0] * px[1]) / det;
+    const dj = (scale.col[0] * px[1] - px[0] * scale.col[1]) / det;
+    const [sx, sy] = flair.geometry.spacing;
+    const mm = Math.hypot(di * sx, dj * sy);
+    expect(Math.abs(long - mm)).toBeLessThan(1.5); // within a screen pixel or two of the drag
+    expect(short).toBeCloseTo((long * 2) / 3, 0); // Cornerstone starts the perpendicular at 2/3 of the long axis
+
+    // An elliptical ROI beside it: area in mm² and the mean of the FLAIR under it.
+    await page.keyboard.press('a');
+    const mid: [number, number] = [(ends[0][0] + ends[1][0]) / 2, (ends[0][1] + ends[1][1]) / 2];
+    await drag([mid[0] - 12, mid[1] - 8], [mid[0] + 12, mid[1] + 8]);
+    await expect.poll(() => rows().count()).toBe(2);
+    const roi = page.locator('[data-test=measurement][data-kind=ellipse]');
+    await expect.poll(() => roi.locator('[data-test=measurement-value]').innerText()).toMatch(/^\d+ mm², mean \d+ ± \d+$/);
+    const [area, mean] = (await roi.locator('[data-test=measurement-value]').innerText()).match(/\d+/g)!.map(Number);
+    expect(area).toBeGreaterThan(50);
+    expect(mean).toBeGreaterThan(0);
+
+    // A length, deleted again: it leaves the list (and will not be saved).
+    await page.keyboard.press('r');
+    await drag([mid[0] - 30, mid[1] + 40], [mid[0] + 10, mid[1] + 40]);
+    await expect.poll(() => rows().count()).toBe(3);
+    await page.locator('[data-test=measurement][data-kind=length] [data-test=measurement-delete]').click();
+    await expect.poll(() => rows().count()).toBe(2);
+
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('[data-test=measure-ellipse]').getAttribute('class')).not.toContain('on');
+    shown = { long, short, area, mean };
+    await page.screenshot({ path: join(ROOT, 'docs', 'screenshot-measurement.png') });
+    await shot('01-measured');
+    expect(errors).toEqual([]);
+  });
+
+  it('saves them with the result as a DICOM SR: valid, with the values shown and the FLAIR image of the slice', async () => {
+    await page.selectOption('[data-test=save-dest]', 'folder');
+    await page.click('[data-test=save]');
+    await expect.poll(() => page.locator('[data-test=save-status] li[data-state=written]').count(), { timeout: 90_000 }).toBe(4);
+    expect(await page.locator('[data-test=save-status]').innerText()).toContain('Measurement report (DICOM SR), 2 measurements');
+    const names = await readdir(saveDir);
+    const srName = names.find((f) => /_SR-measurements_[\d.]+\.dcm$/.test(f))!;
+    expect(srName).toBeDefined();
+    const file = join(saveDir, srName);
+    expect(dciodvfy(file).errors).toEqual([]);
+
+    const { dataset: sr } = parsePart10(new Uint8Array(await readFile(file)));
+    const src = flair.source as Extract<Volume['source'], { kind: 'dicom' }>;
+    expect(str(sr, 'StudyInstanceUID')).toBe(src.studyInstanceUID);
+    expect(str(sr, 'PatientID')).toBe(str(src.firstDataset, 'PatientID'));
+
+    const all = flatten(items(sr, 'ContentSequence'));
+    const longItem = named(all, 'Long Axis')[0];
+    const shortItem = named(all, 'Short Axis')[0];
+    expect(value(longItem).toFixed(1)).toBe(shown.long.toFixed(1));
+    expect(value(shortItem).toFixed(1)).toBe(shown.short.toFixed(1));
+    expect(Math.round(value(named(all, 'Area')[0]))).toBe(shown.area);
+    expect(Math.round(value(named(all, 'Mean')[0]))).toBe(shown.mean);
+    // Both measurements are selected from the FLAIR image of the slice they were drawn on.
+    const refs = all.filter((it) => str(it, 'ValueType') === 'IMAGE' && str(it, 'RelationshipType') === 'SELECTED FROM');
+    expect(refs.length).toBeGreaterThanOrEqual(2);
+    for (const r of refs) expect(str(items(r, 'ReferencedSOPSequence')[0], 'ReferencedSOPInstanceUID')).toBe(src.instances[k].sopInstanceUID);
+    // The SEG saved with it is listed as evidence.
+    const segUid = names.find((f) => f.includes('_SEG-mask_'))!.match(/_([\d.]+)\.dcm$/)![1];
+    const other = items(items(sr, 'PertinentOtherEvidenceSequence')[0], 'ReferencedSeriesSequence').flatMap((s) => items(s, 'ReferencedSOPSequence'));
+    expect(other.map((o) => str(o, 'ReferencedSOPInstanceUID'))).toContain(segUid);
+    expect(errors).toEqual([]);
+  });
+
+  it('forgets the measurements when another study opens', async () => {
+    await page.click('[data-test=open-study]');
+    await page.fill('[data-test=folder-path]', T1_SAG);
+    await page.click('[data-test=folder-path-open]');
+    await expect.poll(() => page.locator('[data-test=slice-label]').innerText(), { timeout: 60_000 }).toMatch(/^Slice \d+ \/ 35$/);
+    expect(await rows().count()).toBe(0);
+    expect(errors).toEqual([]);
+  });
+});
