@@ -49,6 +49,13 @@ async function drag(a: [number, number], b: [number, number]): Promise<void> {
   await page.mouse.up();
 }
 
+/** Distance (px) of p from the segment a-b. */
+function toSegment(p: [number, number], a: [number, number], b: [number, number]): number {
+  const d = [b[0] - a[0], b[1] - a[1]];
+  const t = Math.max(0, Math.min(1, ((p[0] - a[0]) * d[0] + (p[1] - a[1]) * d[1]) / (d[0] ** 2 + d[1] ** 2 || 1)));
+  return Math.hypot(p[0] - a[0] - t * d[0], p[1] - a[1] - t * d[1]);
+}
+
 /** Every content item of an SR tree, depth first. */
 const flatten = (seq: Dataset[]): Dataset[] => seq.flatMap((it) => [it, ...flatten(items(it, 'ContentSequence'))]);
 const named = (all: Dataset[], meaning: string) => all.filter((it) => str(items(it, 'ConceptNameCodeSequence')[0] ?? {}, 'CodeMeaning') === meaning);
@@ -104,6 +111,7 @@ describe('measurements (bridge + Chromium)', () => {
       return { col: [(x[0] - o[0]) / 100, (x[1] - o[1]) / 100], row: [(y[0] - o[0]) / 100, (y[1] - o[1]) / 100] };
     });
 
+    const px0 = Math.hypot(ends[1][0] - ends[0][0], ends[1][1] - ends[0][1]);
     await page.keyboard.press('d');
     await expect.poll(() => page.locator('[data-test=measure-bidirectional]').getAttribute('class')).toContain('on');
     await drag(ends[0], ends[1]);
@@ -124,10 +132,16 @@ describe('measurements (bridge + Chromium)', () => {
     expect(Math.abs(long - mm)).toBeLessThan(1.5); // within a screen pixel or two of the drag
     expect(short).toBeCloseTo((long * 2) / 3, 0); // Cornerstone starts the perpendicular at 2/3 of the long axis
 
-    // An elliptical ROI beside it: area in mm² and the mean of the FLAIR under it.
+    // An elliptical ROI in the tumour, clear of the diameters (a press on a line or handle would move them):
+    // area in mm² and the mean of the FLAIR under it.
     await page.keyboard.press('a');
     const mid: [number, number] = [(ends[0][0] + ends[1][0]) / 2, (ends[0][1] + ends[1][1]) / 2];
-    await drag([mid[0] - 12, mid[1] - 8], [mid[0] + 12, mid[1] + 8]);
+    const u = [(ends[1][0] - ends[0][0]) / px0, (ends[1][1] - ends[0][1]) / px0];
+    const shortEnds: [number, number][] = [-1, 1].map((s) => [mid[0] - (s * u[1] * px0) / 3, mid[1] + (s * u[0] * px0) / 3]);
+    const clear = (p: [number, number]) => Math.min(toSegment(p, ends[0], ends[1]), toSegment(p, shortEnds[0], shortEnds[1]));
+    const centre = inside.reduce((best, p) => (clear(p) > clear(best) ? p : best), inside[0]);
+    const r = Math.max(4, Math.min(12, clear(centre) * 0.6));
+    await drag([centre[0] - r, centre[1] - r * 0.7], [centre[0] + r, centre[1] + r * 0.7]);
     await expect.poll(() => rows().count()).toBe(2);
     const roi = page.locator('[data-test=measurement][data-kind=ellipse]');
     await expect.poll(() => roi.locator('[data-test=measurement-value]').innerText()).toMatch(/^\d+ mm², mean \d+ ± \d+$/);
@@ -137,7 +151,13 @@ describe('measurements (bridge + Chromium)', () => {
 
     // A length, deleted again: it leaves the list (and will not be saved).
     await page.keyboard.press('r');
-    await drag([mid[0] - 30, mid[1] + 40], [mid[0] + 10, mid[1] + 40]);
+    // Across the front of the head (the demo's tumour is at the back), clear of the others.
+    const [a, b] = await page.evaluate(() => {
+      const v = (window as unknown as Dbg).haloViewer;
+      const [nx, ny] = (window as unknown as Dbg).haloDebug.dims();
+      return [v.voxelToCanvas('FLAIR', nx * 0.4, ny * 0.25)!, v.voxelToCanvas('FLAIR', nx * 0.6, ny * 0.25)!];
+    });
+    await drag(a, b);
     await expect.poll(() => rows().count()).toBe(3);
     await page.locator('[data-test=measurement][data-kind=length] [data-test=measurement-delete]').click();
     await expect.poll(() => rows().count()).toBe(2);
@@ -159,7 +179,9 @@ describe('measurements (bridge + Chromium)', () => {
     const srName = names.find((f) => /_SR-measurements_[\d.]+\.dcm$/.test(f))!;
     expect(srName).toBeDefined();
     const file = join(saveDir, srName);
-    expect(dciodvfy(file).errors).toEqual([]);
+    const valid = dciodvfy(file);
+    expect(valid.errors).toEqual([]);
+    expect(valid.unexpectedWarnings).toEqual([]);
 
     const { dataset: sr } = parsePart10(new Uint8Array(await readFile(file)));
     const src = flair.source as Extract<Volume['source'], { kind: 'dicom' }>;
