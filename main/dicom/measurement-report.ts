@@ -89,6 +89,8 @@ export function storedValues(m: MeasurementInput): StoredValues {
 
 const ROLE_NAME: Record<SequenceRole, string> = { T1: 'T1', T1ce: 'T1ce', T2: 'T2', FLAIR: 'FLAIR' };
 const KIND_NAME: Record<MeasurementInput['kind'], string> = { bidirectional: 'bidirectional diameters', length: 'length', ellipse: 'elliptical ROI' };
+/** Short names for the series description (64 characters at most). */
+const COUNTED: Record<MeasurementInput['kind'], [string, string]> = { bidirectional: ['bidirectional', 'bidirectional'], length: ['length', 'lengths'], ellipse: ['ROI', 'ROIs'] };
 
 /**
  * The image a measurement is on and its points in that image's pixel coordinates. Throws an Error a person can
@@ -192,7 +194,7 @@ export function buildMeasurementReport(inp: MeasurementReportInputs): Buffer {
     Modality: 'SR',
     SeriesInstanceUID: newUid(),
     SeriesNumber: 1003,
-    SeriesDescription: fitText(`Halo measurements (${[...counts].map(([k, c]) => `${c} ${KIND_NAME[k as MeasurementInput['kind']]}`).join(', ')})`, 64),
+    SeriesDescription: fitText(`Halo measurements (${[...counts].map(([k, c]) => `${c} ${COUNTED[k as MeasurementInput['kind']][c === 1 ? 0 : 1]}`).join(', ')})`, 64),
     SeriesDate: date,
     SeriesTime: time,
     ReferencedPerformedProcedureStepSequence: [],

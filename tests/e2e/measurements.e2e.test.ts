@@ -3,7 +3,7 @@
  * HTTP bridge, on the bundled demo study: RANO's bidirectional diameters drawn by mouse across the tumour, an
  * elliptical ROI with its area and mean, a length deleted again; their values listed per slice; Save writes them
  * as a DICOM SR next to the SEG, which dcmjs reads back with the values shown and the FLAIR image of that slice
- * (dciodvfy: no errors); opening another study forgets them.
+ * (dciodvfy: no errors), and sends it to a real Orthanc with the rest; opening another study forgets them.
  *
  * Needs `npx electron-vite build` first. Artefacts: test-results/e2e/ms-*.png and docs/screenshot-measurement.png.
  */
@@ -18,6 +18,7 @@ import { readDicomFolder, seriesToVolume } from '../../main/dicom/read-study';
 import { items, num, str } from '../../main/dicom/values';
 import type { Volume } from '../../main/volume/volume';
 import { dciodvfy } from '../support/dicom-tools';
+import { TestOrthanc } from '../support/orthanc';
 import { launchChromium, requirePrerequisites } from './browser';
 
 const ROOT = resolve(__dirname, '../..');
@@ -30,6 +31,7 @@ let page: Page;
 let work: string;
 let saveDir: string;
 let errors: string[] = [];
+let orthanc: TestOrthanc;
 /** The demo's FLAIR as the main process reads it: its grid and the instance of each slice. */
 let flair: Volume;
 
@@ -70,7 +72,9 @@ describe('measurements (bridge + Chromium)', () => {
     await mkdir(saveDir);
     process.env.HALO_PACS_CONFIG = join(work, 'pacs.json');
     process.env.HALO_DATA_DIR = join(work, 'data');
-    await writeFile(process.env.HALO_PACS_CONFIG, JSON.stringify({ callingAet: 'HALO', nodes: [] }));
+    orthanc = new TestOrthanc();
+    await orthanc.start();
+    await writeFile(process.env.HALO_PACS_CONFIG, JSON.stringify({ callingAet: 'HALO', nodes: [{ name: 'orthanc', kind: 'dicomweb', url: orthanc.dicomWebUrl }] }));
     flair = seriesToVolume((await readDicomFolder(join(ROOT, 'resources', 'demo', '1-FLAIR')))[0]);
     bridge = await startBridge({ allow: [saveDir, T1_SAG], cacheDir: null });
     ({ ctx, page, errors } = await launchChromium());
@@ -79,6 +83,7 @@ describe('measurements (bridge + Chromium)', () => {
   afterAll(async () => {
     await ctx?.close();
     await bridge?.close();
+    await orthanc?.dispose();
     if (work) await rm(work, { recursive: true, force: true });
   });
 
@@ -203,6 +208,15 @@ describe('measurements (bridge + Chromium)', () => {
     const segUid = names.find((f) => f.includes('_SEG-mask_'))!.match(/_([\d.]+)\.dcm$/)![1];
     const other = items(items(sr, 'PertinentOtherEvidenceSequence')[0], 'ReferencedSeriesSequence').flatMap((s) => items(s, 'ReferencedSOPSequence'));
     expect(other.map((o) => str(o, 'ReferencedSOPInstanceUID'))).toContain(segUid);
+
+    // To the PACS with the rest of the result: stored, and found again by the read-back.
+    await page.selectOption('[data-test=save-dest]', 'pacs:orthanc');
+    await page.click('[data-test=save]');
+    await expect.poll(() => page.locator('[data-test=save-status] li[data-state=verified]').count(), { timeout: 90_000 }).toBe(4);
+    const series = await orthanc.rest<{ MainDicomTags: { Modality: string; SeriesDescription: string } }[]>('/series?expand');
+    expect(series.filter((x) => x.MainDicomTags.Modality === 'SR').map((x) => x.MainDicomTags.SeriesDescription)).toEqual([
+      'Halo measurements (1 bidirectional, 1 ROI)',
+    ]);
     expect(errors).toEqual([]);
   });
 

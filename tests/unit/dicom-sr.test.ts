@@ -59,6 +59,7 @@ it('stores RANO diameters, a length and an elliptical ROI with exact values, pix
   expect(str(d, 'StudyInstanceUID')).toBe(src.studyInstanceUID);
   expect(str(d, 'PatientID')).toBe(str(src.firstDataset, 'PatientID'));
   expect(str(items(d, 'ContentTemplateSequence')[0], 'TemplateIdentifier')).toBe('1500');
+  expect(str(d, 'SeriesDescription')).toBe('Halo measurements (1 bidirectional, 1 length, 1 ROI)');
 
   const all = flatten(items(d, 'ContentSequence'));
   const groups = named(all, 'Measurement Group');

@@ -4,9 +4,9 @@
  */
 import { reactive } from 'vue';
 import type { SaveJob } from '../../../main/app/contract';
-import { busy } from './app';
+import { appState, busy } from './app';
 import { packedCorrections } from './corrections';
-import { measurementsToSave } from './measurements';
+import { measureState, measurementsToSave } from './measurements';
 import { hasResult, resultsState } from './results';
 import { PRIOR_RUN, runState } from './run';
 
@@ -55,6 +55,8 @@ export async function save(target: { kind: 'pacs'; node: string } | { kind: 'fol
   if (!run || !choice.slices.length) return;
   const edited = packedCorrections(choice.slices);
   const measurements = measurementsToSave();
+  const left = measureState.list.length - measurements.length;
+  if (left) appState.notice = `${left} measurement${left === 1 ? ' is' : 's are'} not saved: not on one axial slice, or an ROI whose values are not shown yet.`;
   const job = await busy('Preparing the DICOM objects', () =>
     window.halo['save.start']({
       runId: run.runId,

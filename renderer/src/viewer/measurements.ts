@@ -40,7 +40,8 @@ export function readMeasurements(grid: GridView, roleOf: (volumeId: string) => R
     const points = (a.data.handles?.points ?? []) as V3[];
     if (!kind || !role || !a.annotationUID || points.length < 2) continue;
     // The statistics of the volume it was drawn on (it is also drawn, with their own values, on the other sequences).
-    const stats = Object.entries((a.data.cachedStats ?? {}) as Record<string, Record<string, unknown>>).find(([target]) => target.includes(volumeId!))?.[1] ?? {};
+    // Cornerstone names a target `volumeId:<id>?sliceIndex=…` (matched whole: the T1's id is the start of the T1ce's).
+    const stats = Object.entries((a.data.cachedStats ?? {}) as Record<string, Record<string, unknown>>).find(([target]) => target.startsWith(`volumeId:${volumeId}?`))?.[1] ?? {};
     const values: MeasurementView['values'] =
       kind === 'length'
         ? { length: finite(stats.length) }
