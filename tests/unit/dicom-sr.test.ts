@@ -41,7 +41,8 @@ it('stores RANO diameters, a length and an elliptical ROI with exact values, pix
     // Long axis 30 voxels along i, short axis 12 voxels along j, on slice 2 of the FLAIR.
     { kind: 'bidirectional', role: 'FLAIR', k: 2, points: [at(100, 120, 2), at(130, 120, 2), at(115, 114, 2), at(115, 126, 2)] },
     { kind: 'length', role: 'T1ce', k: 1, points: [at(50, 60, 1), at(53, 64, 1)] },
-    { kind: 'ellipse', role: 'FLAIR', k: 3, points: [at(90, 110, 3), at(90, 90, 3), at(80, 100, 3), at(100, 100, 3)], stats: { mean: 512.25, stdDev: 40.5, min: 0, max: 901 } },
+    // Cornerstone's order: the vertical axis' ends (here the minor axis, 10 voxels), then the horizontal (20).
+    { kind: 'ellipse', role: 'FLAIR', k: 3, points: [at(90, 105, 3), at(90, 95, 3), at(80, 100, 3), at(100, 100, 3)], stats: { mean: 512.25, stdDev: 40.5, min: 0, max: 901 } },
   ];
   const seg = { seriesInstanceUID: '2.25.1', sopClassUID: '1.2.840.10008.5.1.4.1.1.66.4', sopInstanceUID: '2.25.2' };
   const bytes = buildMeasurementReport({ reference: flair, volumes, measurements, savedWith: [seg], observer: 'radiologist' });
@@ -84,10 +85,11 @@ it('stores RANO diameters, a length and an elliptical ROI with exact values, pix
   const lengthImage = items(items(length, 'ContentSequence')[0], 'ContentSequence')[0];
   expect(str(items(lengthImage, 'ReferencedSOPSequence')[0], 'ReferencedSOPInstanceUID')).toBe(t1ce.instances[1].sopInstanceUID);
 
-  // The ellipse: area from its axes (pi/4 x 20 x 20 voxels), the statistics as given, major axis first.
+  // The ellipse: area from its axes (pi/4 x 20 x 10 voxels), the statistics as given, major axis first.
   const roi = flatten(items(groups[2], 'ContentSequence'));
   const area = named(roi, 'Area')[0];
-  expect(numeric(area)).toBeCloseTo((Math.PI / 4) * 20 * sy * 20 * sx, 2);
+  expect(numeric(area)).toBeCloseTo((Math.PI / 4) * 20 * sx * 10 * sy, 2);
+  expect(nums(items(area, 'ContentSequence')[0], 'GraphicData')).toEqual([80.5, 100.5, 100.5, 100.5, 90.5, 105.5, 90.5, 95.5]);
   expect(unit(area)).toBe('mm2');
   expect(numeric(named(roi, 'Mean')[0])).toBe(512.25);
   expect(unit(named(roi, 'Mean')[0])).toBe('1');
