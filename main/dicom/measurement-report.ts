@@ -165,7 +165,8 @@ export function buildMeasurementReport(inp: MeasurementReportInputs): Buffer {
       const firstIsMajor = dist(m.points[0], m.points[1]) >= dist(m.points[2], m.points[3]);
       const axes = firstIsMajor ? pixels : [pixels[2], pixels[3], pixels[0], pixels[1]];
       const s = m.stats;
-      measurement = new TID300.Ellipse({ ...common, points: axes, area: v.area, areaUnit: 'mm2', mean: s.mean, stdDev: s.stdDev, min: s.min, max: s.max });
+      // Three decimals keep every value within DS's 16 characters (dcmjs would cut a longer one blindly).
+      measurement = new TID300.Ellipse({ ...common, points: axes, area: v.area, areaUnit: 'mm2', mean: r3(s.mean), stdDev: r3(s.stdDev), min: r3(s.min), max: r3(s.max) });
       const build = measurement.contentItem.bind(measurement);
       measurement.contentItem = () => imageValueUnits(build());
     }

@@ -42,7 +42,7 @@ it('stores RANO diameters, a length and an elliptical ROI with exact values, pix
     { kind: 'bidirectional', role: 'FLAIR', k: 2, points: [at(100, 120, 2), at(130, 120, 2), at(115, 114, 2), at(115, 126, 2)] },
     { kind: 'length', role: 'T1ce', k: 1, points: [at(50, 60, 1), at(53, 64, 1)] },
     // Cornerstone's order: the vertical axis' ends (here the minor axis, 10 voxels), then the horizontal (20).
-    { kind: 'ellipse', role: 'FLAIR', k: 3, points: [at(90, 105, 3), at(90, 95, 3), at(80, 100, 3), at(100, 100, 3)], stats: { mean: 512.25, stdDev: 40.5, min: 0, max: 901 } },
+    { kind: 'ellipse', role: 'FLAIR', k: 3, points: [at(90, 105, 3), at(90, 95, 3), at(80, 100, 3), at(100, 100, 3)], stats: { mean: 512.2500000001234, stdDev: 40.5, min: 0, max: 901 } },
   ];
   const seg = { seriesInstanceUID: '2.25.1', sopClassUID: '1.2.840.10008.5.1.4.1.1.66.4', sopInstanceUID: '2.25.2' };
   const bytes = buildMeasurementReport({ reference: flair, volumes, measurements, savedWith: [seg], observer: 'radiologist' });
