@@ -16,6 +16,11 @@ const nodeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
 const folderPath = z.string().min(1).max(4096);
 const none = z.object({}).strict();
 
+const saveTarget = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('pacs'), node: nodeName }).strict(),
+  /** Electron: a folder dialog (folder absent). Bridge: an allow-listed folder. */
+  z.object({ kind: z.literal('folder'), folder: folderPath.optional() }).strict(),
+]);
 const point = z.tuple([z.number(), z.number(), z.number()]);
 /**
  * A measurement as drawn (patient coordinates, LPS mm) on slice k of the reference grid in the viewport of `role`;
@@ -83,11 +88,7 @@ export const HandlerArgs = {
   'save.start': z
     .object({
       runId: id,
-      target: z.discriminatedUnion('kind', [
-        z.object({ kind: z.literal('pacs'), node: nodeName }).strict(),
-        /** Electron: a folder dialog (folder absent). Bridge: an allow-listed folder. */
-        z.object({ kind: z.literal('folder'), folder: folderPath.optional() }).strict(),
-      ]),
+      target: saveTarget,
       /** Exactly the slices the viewer shows, and their ensemble size: nothing else is written. */
       slices: z.array(z.number().int().min(0)).min(1).max(4096),
       ensemble: z.number().int().min(1).max(200),
@@ -97,6 +98,8 @@ export const HandlerArgs = {
       measurements: z.array(MeasurementSchema).max(1000).optional(),
     })
     .strict(),
+  /** The measurements alone (a DICOM SR), for a study with no result of this session to save them with. */
+  'save.measurements': z.object({ studyId: id, target: saveTarget, measurements: z.array(MeasurementSchema).min(1).max(1000) }).strict(),
   'save.retry': z.object({ jobId: id, itemId: id }).strict(),
   'pacs.getSettings': none,
   'pacs.setSettings': z
@@ -320,6 +323,7 @@ export interface HandlerResults {
   'segment.grow': SegmentRun;
   'segment.slice': Uint8Array;
   'save.start': SaveJob;
+  'save.measurements': SaveJob;
   'save.retry': SaveJob;
   'pacs.getSettings': PacsSettingsView;
   'pacs.setSettings': PacsSettingsView;

@@ -15,6 +15,7 @@ import { writeFileAtomic } from '../io/atomic';
 import { connectPacs } from '../pacs/client';
 import { instanceIdsOf } from '../pacs/dicom';
 import { Outbox, type OutboxEvent } from '../pacs/outbox';
+import type { SequenceRole, Volume } from '../volume/volume';
 import type { ParsedArgOf, SaveItem, SaveJob } from './contract';
 import { userMessage, type Host } from './host';
 import type { PacsService } from './pacs-service';
@@ -58,15 +59,7 @@ export class SaveService {
 
   async save(run: Run, a: ParsedArgOf<'save.start'>, patientId: string): Promise<SaveJob> {
     const { results, edited } = applyEdits(selectResults(run, a.slices, a.ensemble), a.edits ?? []);
-    let target: SaveRecord['target'];
-    if (a.target.kind === 'pacs') {
-      await this.pacs.settings(a.target.node); // validates the file (and opens this node's credentials) early
-      target = { kind: 'pacs', node: a.target.node };
-    } else {
-      const folder = await this.host.chooseFolder('save', a.target.folder);
-      if (!folder) throw new InputError('Saving was cancelled: no folder chosen.');
-      target = { kind: 'folder', folder };
-    }
+    const target = await this.targetOf(a.target);
     const study = run.session.study;
     const vols = assembleVolumes(study.reference.geometry, results, a.ensemble);
     const dicom = buildDicomOutputs(study, run.session.model.card, vols, results.map((r) => r.k), {
@@ -83,6 +76,35 @@ export class SaveService {
         observer: observerName(),
       });
     }
+    const note = edited.length ? `, edited on ${plural(edited.length, 'slice')}` : '';
+    const entries = OBJECTS.filter((o) => objects[o.key]).map((o) =>
+      o.key === 'measurements'
+        ? { bytes: objects[o.key]!, label: `${o.label}, ${plural(a.measurements!.length, 'measurement')}`, name: o.name }
+        : { bytes: objects[o.key]!, label: `${o.label}, ${results.length} slices, n=${a.ensemble}${o.key === 'seg' ? note : ''}`, name: `${o.name}_n${a.ensemble}` },
+    );
+    return this.store(a.runId, target, entries, patientId);
+  }
+
+  /** The measurements alone, as an SR, when there is no result of ours to save them with (none run, or a stored one shown). */
+  async saveMeasurements(study: { reference: Volume; volumes: Partial<Record<SequenceRole, Volume>> }, a: ParsedArgOf<'save.measurements'>, patientId: string): Promise<SaveJob> {
+    const target = await this.targetOf(a.target);
+    const bytes = buildMeasurementReport({ reference: study.reference, volumes: study.volumes, measurements: a.measurements, observer: observerName() });
+    const o = OBJECTS[3];
+    return this.store('', target, [{ bytes, label: `${o.label}, ${plural(a.measurements.length, 'measurement')}`, name: o.name }], patientId);
+  }
+
+  private async targetOf(t: ParsedArgOf<'save.start'>['target']): Promise<SaveRecord['target']> {
+    if (t.kind === 'pacs') {
+      await this.pacs.settings(t.node); // validates the file (and opens this node's credentials) early
+      return { kind: 'pacs', node: t.node };
+    }
+    const folder = await this.host.chooseFolder('save', t.folder);
+    if (!folder) throw new InputError('Saving was cancelled: no folder chosen.');
+    return { kind: 'folder', folder };
+  }
+
+  /** Keep the objects in the app's saved folder, list them as the job's items, and deliver them. */
+  private async store(runId: string, target: SaveRecord['target'], entries: { bytes: Buffer; label: string; name: string }[], patientId: string): Promise<SaveJob> {
     const jobId = newId();
     const dir = join(savedDir(), jobId);
     await mkdir(dir, { recursive: true });
@@ -90,22 +112,18 @@ export class SaveService {
     const names = new Map<string, string>();
     const items: SaveItem[] = [];
     const who = safeName(patientId) || 'halo';
-    for (const o of OBJECTS) {
-      const bytes = objects[o.key];
-      if (!bytes) continue;
-      const ids = instanceIdsOf(bytes, o.label);
+    for (const e of entries) {
+      const ids = instanceIdsOf(e.bytes, e.label);
       const itemId = newId();
-      const name = o.key === 'measurements' ? `${who}_${o.name}_${ids.sopInstanceUID}.dcm` : `${who}_${o.name}_n${a.ensemble}_${ids.sopInstanceUID}.dcm`;
+      const name = `${who}_${e.name}_${ids.sopInstanceUID}.dcm`;
       const file = join(dir, name);
-      await writeFileAtomic(file, bytes);
+      await writeFileAtomic(file, e.bytes);
       files.set(itemId, file);
       names.set(itemId, name);
-      const note = o.key === 'seg' && edited.length ? `, edited on ${edited.length} slice${edited.length === 1 ? '' : 's'}` : '';
-      const what = o.key === 'measurements' ? plural(a.measurements!.length, 'measurement') : `${results.length} slices, n=${a.ensemble}${note}`;
-      items.push({ itemId, label: `${o.label}, ${what}`, sopInstanceUID: ids.sopInstanceUID, fileName: name, state: 'queued' });
+      items.push({ itemId, label: e.label, sopInstanceUID: ids.sopInstanceUID, fileName: name, state: 'queued' });
     }
     const record: SaveRecord = {
-      job: { jobId, runId: a.runId, target: target.kind === 'pacs' ? `PACS ${target.node}` : `folder ${target.folder}`, items },
+      job: { jobId, runId, target: target.kind === 'pacs' ? `PACS ${target.node}` : `folder ${target.folder}`, items },
       files,
       names,
       target,

@@ -36,7 +36,7 @@ export interface MeasurementInput {
 }
 
 export interface MeasurementReportInputs {
-  /** The FLAIR: the grid the viewer shows every sequence on. */
+  /** The series whose grid the viewer shows every sequence on (the FLAIR when there is one). */
   reference: Volume;
   /** The study's series by role (their own instances are what a measurement references). */
   volumes: Partial<Record<SequenceRole, Volume>>;
@@ -103,9 +103,11 @@ function placeOnImage(m: MeasurementInput, n: number, inp: MeasurementReportInpu
   const v = inp.volumes[m.role];
   if (!v || v.source.kind !== 'dicom') throw new InputError(`${where}: the study has no DICOM ${ROLE_NAME[m.role]} series to reference.`);
   if (!sameGrid(v.geometry, inp.reference.geometry)) {
+    const ref = (Object.keys(inp.volumes) as SequenceRole[]).find((r) => inp.volumes[r] === inp.reference);
+    const grid = ref ? ROLE_NAME[ref] : 'reference';
     throw new InputError(
-      `${where} was drawn on ${ROLE_NAME[m.role]} resampled onto the FLAIR's grid, not on its own images, so it cannot be saved ` +
-        `referencing them. Delete it and measure on the FLAIR, or on a sequence acquired on the FLAIR's grid.`,
+      `${where} was drawn on ${ROLE_NAME[m.role]} resampled onto the ${grid}'s grid, not on its own images, so it cannot be saved ` +
+        `referencing them. Delete it and measure on the ${grid}, or on a sequence acquired on the ${grid}'s grid.`,
     );
   }
   const g = v.geometry;

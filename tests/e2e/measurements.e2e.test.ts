@@ -3,7 +3,8 @@
  * HTTP bridge, on the bundled demo study: RANO's bidirectional diameters drawn by mouse across the tumour, an
  * elliptical ROI with its area and mean, a length deleted again; their values listed per slice; Save writes them
  * as a DICOM SR next to the SEG, which dcmjs reads back with the values shown and the FLAIR image of that slice
- * (dciodvfy: no errors), and sends it to a real Orthanc with the rest; opening another study forgets them.
+ * (dciodvfy: no errors), and sends it to a real Orthanc with the rest; opening another study forgets them; on a
+ * study with nothing segmented (a real sagittal T1) a length is saved on its own.
  *
  * Needs `npx electron-vite build` first. Artefacts: test-results/e2e/ms-*.png and docs/screenshot-measurement.png.
  */
@@ -226,6 +227,45 @@ describe('measurements (bridge + Chromium)', () => {
     await page.click('[data-test=folder-path-open]');
     await expect.poll(() => page.locator('[data-test=slice-label]').innerText(), { timeout: 60_000 }).toMatch(/^Slice \d+ \/ 35$/);
     expect(await rows().count()).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  it('saves measurements on their own (no result to go with) on a real sagittal scan, referencing its image', async () => {
+    const k = await page.evaluate(() => (window as unknown as Dbg).haloViewer.slice);
+    const [a, b] = await page.evaluate(() => {
+      const v = (window as unknown as Dbg).haloViewer;
+      const [nx, ny] = (window as unknown as Dbg).haloDebug.dims();
+      return [v.voxelToCanvas('T1', nx * 0.3, ny * 0.5)!, v.voxelToCanvas('T1', nx * 0.7, ny * 0.6)!];
+    });
+    await page.keyboard.press('r');
+    const box = (await page.locator('[data-test=viewport-T1]').boundingBox())!;
+    await page.mouse.move(box.x + a[0], box.y + a[1]);
+    await page.mouse.down();
+    for (let s = 1; s <= 10; s++) await page.mouse.move(box.x + a[0] + ((b[0] - a[0]) * s) / 10, box.y + a[1] + ((b[1] - a[1]) * s) / 10);
+    await page.mouse.up();
+    await page.keyboard.press('Escape');
+    await expect.poll(() => rows().count()).toBe(1);
+    expect(await rows().first().innerText()).toContain(`Slice ${k + 1} · T1`);
+    const shownMm = Number((await rows().first().locator('[data-test=measurement-value]').innerText()).match(/^(\d+\.\d) mm$/)![1]);
+
+    expect(await page.locator('[data-test=save]').isDisabled()).toBe(true); // nothing segmented here
+    await page.selectOption('[data-test=save-dest]', 'folder');
+    const before = new Set(await readdir(saveDir));
+    await page.click('[data-test=save-measurements]');
+    await expect.poll(() => page.locator('[data-test=save-status] li[data-state=written]').count(), { timeout: 60_000 }).toBe(1);
+    const name = (await readdir(saveDir)).find((f) => !before.has(f))!;
+    expect(name).toMatch(/_SR-measurements_[\d.]+\.dcm$/);
+    const valid = dciodvfy(join(saveDir, name));
+    expect(valid.errors).toEqual([]);
+    expect(valid.unexpectedWarnings).toEqual([]);
+    const { dataset: sr } = parsePart10(new Uint8Array(await readFile(join(saveDir, name))));
+    const t1 = seriesToVolume((await readDicomFolder(T1_SAG))[0]);
+    const src = t1.source as Extract<Volume['source'], { kind: 'dicom' }>;
+    expect(str(sr, 'StudyInstanceUID')).toBe(src.studyInstanceUID);
+    const all = flatten(items(sr, 'ContentSequence'));
+    expect(value(named(all, 'Length')[0]).toFixed(1)).toBe(shownMm.toFixed(1));
+    const image = all.find((it) => str(it, 'ValueType') === 'IMAGE' && str(it, 'RelationshipType') === 'SELECTED FROM')!;
+    expect(str(items(image, 'ReferencedSOPSequence')[0], 'ReferencedSOPInstanceUID')).toBe(src.instances[k].sopInstanceUID);
     expect(errors).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@ import { packedCorrections } from './corrections';
 import { measureState, measurementsToSave } from './measurements';
 import { hasResult, resultsState } from './results';
 import { PRIOR_RUN, runState } from './run';
+import { studyState } from './study';
 
 export const saveState = reactive({
   save: null as SaveJob | null,
@@ -67,6 +68,15 @@ export async function save(target: { kind: 'pacs'; node: string } | { kind: 'fol
       measurements: measurements.length ? measurements : undefined,
     }),
   );
+  if (job) saveKnown(job);
+}
+
+/** The measurements alone (an SR), when there is no result of this session to save them with. */
+export async function saveMeasurementsOnly(target: { kind: 'pacs'; node: string } | { kind: 'folder'; folder?: string }): Promise<void> {
+  const study = studyState.study;
+  const measurements = measurementsToSave();
+  if (!study || !measurements.length) return;
+  const job = await busy('Preparing the DICOM objects', () => window.halo['save.measurements']({ studyId: study.studyId, target, measurements }));
   if (job) saveKnown(job);
 }
 
