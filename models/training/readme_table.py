@@ -8,6 +8,8 @@ import argparse
 import json
 from pathlib import Path
 
+from train import TRAINED_EARLIER
+
 PAPER = "| the paper (BraTS2020, 1,082 slices) | | 0.866 | 0.881 | 34 (3 %) | | | | |"
 
 
@@ -20,8 +22,31 @@ def paired(value, non_empty) -> str:
     return f3(value) + ("" if non_empty is None else f" ({f3(non_empty)})")
 
 
+def mean(xs):
+    xs = [x for x in xs if x is not None]
+    return sum(xs) / len(xs) if xs else None
+
+
+def never_trained_on(report: dict) -> dict:
+    """Means over the validation patients no weights of this model were ever trained on (TRAINED_EARLIER)."""
+    earlier = set(TRAINED_EARLIER.get(report["model"]["id"], []))
+    cases = [c for c in report["cases"] if c["case"] not in earlier]
+    slices = [s for c in cases for s in c["paper"]["perSlice"]]
+    return {
+        "patients": len(cases), "tumourSlices": sum(c["tumourSlices"] for c in cases),
+        "single": mean([c["single"]["dice"] for c in cases]), "ensemble": mean([c["ensemble"]["dice"] for c in cases]),
+        "empty": sum(c["paper"]["empty"]["ensemble"] for c in cases),
+        "volume": mean([(c.get("volumeDice3d") or {}).get("ensemble") for c in cases]),
+        "volumeBaseline": mean([(c.get("volumeDice3d") or {}).get("baseline") for c in cases]),
+        "auroc": mean([c["varianceAuroc"] for c in cases]), "fp": mean([c["falsePositiveCm2"] for c in cases]),
+        "baseline": mean([c["baseline"]["dice"] for c in cases]),
+        "pooledEnsemble": mean([s["dice"]["ensemble"] for s in slices]), "pooledSingle": mean([s["dice"]["single"] for s in slices]),
+    }
+
+
 def table(report: dict) -> str:
     m = report["model"]
+    earlier = set(TRAINED_EARLIER.get(m["id"], []))
     head = (f"| `{m['id']}` {m['version']}, patient | tumour slices in 80-128 | Dice, 1 sample | Dice, ensemble of "
             f"{report['ensemble']} | empty | 3D Dice, whole volume | variance AUROC | false positives cm²/tumour-free "
             "slice | FLAIR-threshold baseline: Dice / 3D |")
@@ -29,11 +54,12 @@ def table(report: dict) -> str:
     for c in sorted(report["cases"], key=lambda c: c["case"]):
         p, v = c["paper"], c.get("volumeDice3d") or {}
         n = c["tumourSlices"]
+        name = c["case"] + (" (trained on earlier)" if c["case"] in earlier else "")
         if n == 0:
-            rows.append(f"| {c['case']} | 0 (tumour outside the range) | – | – | – | {f3(v.get('ensemble'))} | "
+            rows.append(f"| {name} | 0 (tumour outside the range) | – | – | – | {f3(v.get('ensemble'))} | "
                         f"{c['varianceAuroc']:.2f} | {c['falsePositiveCm2']:.1f} | – / {f3(v.get('baseline'))} |")
             continue
-        rows.append(f"| {c['case']} | {n} | {f3(c['single']['dice'])} | {f3(c['ensemble']['dice'])} | "
+        rows.append(f"| {name} | {n} | {f3(c['single']['dice'])} | {f3(c['ensemble']['dice'])} | "
                     f"{p['empty']['ensemble']} | {f3(v.get('ensemble'))} | {c['varianceAuroc']:.2f} | "
                     f"{c['falsePositiveCm2']:.1f} | {f3(c['baseline']['dice'])} / {f3(v.get('baseline'))} |")
     mean, mp = report["mean"], report["mean"]["paper"]
@@ -49,6 +75,14 @@ def table(report: dict) -> str:
                 f"{paired(pooled['dice']['single'], pooled['nonEmptyDice']['single'])} | "
                 f"**{f3(pooled['dice']['ensemble'])}** ({f3(pooled['nonEmptyDice']['ensemble'])}) | "
                 f"{pooled['empty']['ensemble']} | | | | {f3(pooled['dice']['baseline'])} |")
+    if earlier:
+        u = never_trained_on(report)
+        rows.append(f"| **mean of the {u['patients']} never trained on** | {u['tumourSlices']} | {f3(u['single'])} | "
+                    f"**{f3(u['ensemble'])}** | {u['empty']} ({100 * u['empty'] / u['tumourSlices']:.1f} %) | "
+                    f"**{f3(u['volume'])}** | **{u['auroc']:.2f}** | **{u['fp']:.1f}** | "
+                    f"{f3(u['baseline'])} / {f3(u['volumeBaseline'])} |")
+        rows.append(f"| **pooled over their {u['tumourSlices']} slices** | | {f3(u['pooledSingle'])} | "
+                    f"**{f3(u['pooledEnsemble'])}** | | | | | |")
     rows.append(PAPER)
     return "\n".join(rows)
 
