@@ -38,6 +38,17 @@ def quantise(cond: np.ndarray, levels: int) -> np.ndarray:
     return np.round(cond * (levels - 1)).astype(np.uint8)
 
 
+def write_pack(arrays: dict, out: Path) -> None:
+    """One .npz, xz-compressed with a delta filter, written atomically."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    filters = [{"id": lzma.FILTER_DELTA, "dist": 1}, {"id": lzma.FILTER_LZMA2, "preset": 6}]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_bytes(lzma.compress(buf.getvalue(), format=lzma.FORMAT_XZ, filters=filters))
+    tmp.replace(out)
+
+
 def tracked_bytes() -> int:
     """The size of the tracked tree, which travels to the device with the pack."""
     root = Path(__file__).resolve().parents[2]
@@ -57,13 +68,7 @@ def pack(model_id: str, out: Path, free_share: float = 1.0, levels: int = 256) -
         arrays[f"val_mask_{len(names)}"] = vol.masks[zs].astype(bool)
         names.append(name)
     arrays["val_names"] = np.array(names)
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    filters = [{"id": lzma.FILTER_DELTA, "dist": 1}, {"id": lzma.FILTER_LZMA2, "preset": 6}]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(lzma.compress(buf.getvalue(), format=lzma.FORMAT_XZ, filters=filters))
-    tmp.replace(out)
+    write_pack(arrays, out)
     size, budget = out.stat().st_size, CARRY_LIMIT - tracked_bytes()
     print(f"wrote {out}: {keep.sum()} of {len(keep)} training slices, {len(names)} validation patients, "
           f"{size / 2**20:.1f} MiB; the device carries {budget / 2**20:.1f} MiB beside the tracked tree"
