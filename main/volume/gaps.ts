@@ -52,23 +52,24 @@ export interface NamedGap extends SliceGap {
   text: string;
 }
 
+/** How a caller's user writes a range of slices: the CLI's `--slices A:B` (0-based, half-open), the app's 1-based numbers. */
+export type RangeWords = (from: number, to: number) => string;
+export const appRange: RangeWords = (from, to) => (to - from === 1 ? `slice ${from + 1}` : `slices ${from + 1}-${to}`);
+export const cliRange: RangeWords = (from, to) => `--slices ${from}:${to}`;
+
 /**
- * Refuse a run over first..last (k, inclusive) that includes a missing slice: the model would see an empty
- * slice, or its neighbours' interpolation, and the result would claim a slice that was never imaged. `range`
- * names the range as the caller's user gave it ("--slices 18:24", "slices 19-23").
+ * Refuse a chosen run over from..to-1 that includes a missing slice: the model would see an empty slice and the
+ * result would stand for a slice that was never imaged. Says which gap, and the ranges on either side of it.
  */
-export function refuseRangeAcrossGap(gaps: readonly NamedGap[], first: number, last: number, range: string, nz: number): void {
-  const hit = gaps.find((g) => g.first <= last && g.last >= first);
+export function refuseRangeAcrossGap(gaps: readonly NamedGap[], from: number, to: number, nz: number, words: RangeWords): void {
+  const hit = gaps.find((g) => g.first < to && g.last >= from);
   if (!hit) return;
-  const sides = [
-    hit.first > 0 ? `slices 1-${hit.first}` : '',
-    hit.last < nz - 1 ? `slices ${hit.last + 2}-${nz}` : '',
-  ].filter(Boolean);
+  const sides = [hit.first > 0 ? words(0, hit.first) : '', hit.last < nz - 1 ? words(hit.last + 1, nz) : ''].filter(Boolean);
   throw new InputError(
-    `${range} cross${range.startsWith('slices') ? '' : 'es'} a gap: in ${hit.text}. Halo does not segment across missing images ` +
-      `(the result there would be a guess, not a measurement). Segment a range on one side of the gap` +
+    `${words(from, to)} include${to - from === 1 ? 's' : ''} missing images: in ${hit.text}. Halo does not segment across a gap ` +
+      '(a result there would be a guess, not a measurement). Segment a range on one side of it' +
       (sides.length ? ` (${sides.join(' or ')})` : '') +
-      ', or the whole study (its parts on either side are segmented, the gap is left out); ' +
-      'or find the missing images (re-export or re-send the series) and open it again.',
+      ', or the whole study (the parts on either side are segmented, the gap is left out); ' +
+      'or find the missing images (re-export or re-send the series) and open the study again.',
   );
 }
