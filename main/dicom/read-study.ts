@@ -325,6 +325,8 @@ export function seriesToVolume(series: DicomSeries): Volume {
   if (!(rows >= 1 && cols >= 1)) {
     throw new InputError(`${where}: ${series.instances[0].path} has Rows ${rows}, Columns ${cols}; the image has no pixels`);
   }
+  // Before any slice's pixels are looked at; again below with the missing slices counted.
+  checkVolumeSize([cols, rows, series.instances.length], where);
   const rowDir = unit(iop.slice(0, 3));
   const colDir = unit(iop.slice(3, 6));
   if (Math.abs(dot(rowDir, colDir)) > 1e-3) {
