@@ -7,7 +7,7 @@ import { loadModel, type ModelCard, type ModelEntry } from '../model/card';
 import { DenoiserSession, type DevicePreference } from '../model/onnx-session';
 import type { SamplerSettings } from '../sampler/samplers';
 import { loadStudy, type Study, type StudyInput } from '../study/load-study';
-import { missingSlices, refuseRangeAcrossGap, type RangeWords } from '../volume/gaps';
+import { bridgeGaps, missingSlices, refuseRangeAcrossGap, type RangeWords } from '../volume/gaps';
 import type { SequenceRole, Volume } from '../volume/volume';
 import { brainIfUnstripped } from './brain-extraction';
 import { BrainStats } from './brain-stats';
@@ -104,7 +104,10 @@ export async function openSegmentation(input: StudyInput, opts: SegmentationOpti
   const denoiser = await sessionP!;
   try {
     // A study with the skull: the brain comes from the FLAIR (the reference), which shows it best against the scalp.
-    const brain = brainIfUnstripped(study.reference.data, study.reference.geometry) ?? undefined;
+    const g = study.reference.geometry;
+    const brain = brainIfUnstripped(bridgeGaps(study.reference.data, g.dims, study.gaps), g) ?? undefined;
+    // Missing slices hold no brain, whatever was bridged over them: they are never segmented.
+    for (const k of missingSlices(study.gaps)) brain?.fill(0, k * g.dims[0] * g.dims[1], (k + 1) * g.dims[0] * g.dims[1]);
     const prepared = prepareStudy(card, study.reference.geometry, card.inputs.map((r) => study.aligned[r]!), gathered, brain);
     if (!prepared) {
       throw new InputError(

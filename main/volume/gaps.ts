@@ -73,3 +73,23 @@ export function refuseRangeAcrossGap(gaps: readonly NamedGap[], from: number, to
       'or find the missing images (re-export or re-send the series) and open the study again.',
   );
 }
+
+/**
+ * A copy of `data` with each missing slice filled from its nearest imaged neighbour (the lower one on a tie), or
+ * `data` itself when nothing is missing. Only for finding the brain: a 3D method would see the empty slices as a
+ * cut and keep one side of the head; the model never sees these slices.
+ */
+export function bridgeGaps(data: Float32Array, dims: readonly [number, number, number], gaps: readonly SliceGap[]): Float32Array {
+  if (!gaps.length) return data;
+  const plane = dims[0] * dims[1];
+  const out = data.slice();
+  for (const g of gaps) {
+    for (let k = g.first; k <= g.last; k++) {
+      const below = g.first - 1;
+      const above = g.last + 1;
+      const from = below < 0 ? above : above >= dims[2] || k - below <= above - k ? below : above;
+      if (from >= 0 && from < dims[2]) out.copyWithin(k * plane, from * plane, (from + 1) * plane);
+    }
+  }
+  return out;
+}
