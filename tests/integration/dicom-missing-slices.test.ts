@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HaloEvents } from '../../main/app/contract';
+import { unpack } from '../../main/app/binary';
 import { AppServices, type Host } from '../../main/app/services';
 import { parsePart10 } from '../../main/dicom/dcmjs';
 import type { DicomSource } from '../../main/dicom/derived';
@@ -141,6 +142,9 @@ describe('the app (handlers, as the viewer calls them)', () => {
       expect(view.missing).toEqual({ FLAIR: [...removedKs, truncatedK] });
       expect(view.problems[0]).toContain(`A file cannot be read and was skipped: ${join(flair, TRUNCATED)} ends 20000 bytes`);
       expect(view.problems[1]).toMatch(new RegExp(`^The FLAIR series "FLAIR": slices between z=65\\.0 and z=72\\.0 mm are missing \\(about 6 images`));
+      // The FLAIR's thumbnail is its imaged slice nearest the middle (the middle one, k 24, is missing), not black.
+      const thumb = unpack<unknown>(svc.thumbnail(view.studyId, view.roles.FLAIR!)).arrays.pixels;
+      expect(thumb.some((v) => v > 128)).toBe(true);
 
       const settings = { studyId: view.studyId, modelId: 'wt-4seq', steps: 1, ensemble: 1, device: 'cpu' as const };
       // 'Around' slice 19 (k 18) ±2 includes k 19-20 of the gap: refused, naming it.
