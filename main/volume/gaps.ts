@@ -65,8 +65,9 @@ export function refuseRangeAcrossGap(gaps: readonly NamedGap[], from: number, to
   const hit = gaps.find((g) => g.first < to && g.last >= from);
   if (!hit) return;
   const sides = [hit.first > 0 ? words(0, hit.first) : '', hit.last < nz - 1 ? words(hit.last + 1, nz) : ''].filter(Boolean);
+  const range = words(from, to);
   throw new InputError(
-    `${words(from, to)} include${to - from === 1 ? 's' : ''} missing images: in ${hit.text}. Halo does not segment across a gap ` +
+    `${range[0].toUpperCase()}${range.slice(1)} include${to - from === 1 ? 's' : ''} missing images: in ${hit.text}. Halo does not segment across a gap ` +
       '(a result there would be a guess, not a measurement). Segment a range on one side of it' +
       (sides.length ? ` (${sides.join(' or ')})` : '') +
       ', or the whole study (the parts on either side are segmented, the gap is left out); ' +

@@ -117,7 +117,7 @@ describe('a study with missing slices (bridge + Chromium)', () => {
     await page.fill('[data-test=ensemble]', '1');
     await goToSlice(17); // slice 18 ± 2 = 16-20: slice 20 is missing
     await page.click('[data-test=segment]');
-    await expect.poll(() => text('[data-test=error]'), { timeout: 60_000, interval: 200 }).toContain('slices 16-20 include missing images');
+    await expect.poll(() => text('[data-test=error]'), { timeout: 60_000, interval: 200 }).toContain('Slices 16-20 include missing images');
     expect(await text('[data-test=error]')).toMatch(/in the FLAIR series "FLAIR": slices between z=65\.0 and z=72\.0 mm are missing .*Halo does not segment across a gap/);
     expect(await debug((d) => d.runId())).toBeNull();
     await page.screenshot({ path: join(OUT, 'gap-refused.png') });

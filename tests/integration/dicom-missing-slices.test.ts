@@ -150,7 +150,7 @@ describe('the app (handlers, as the viewer calls them)', () => {
       // 'Around' slice 19 (k 18) ±2 includes k 19-20 of the gap: refused, naming it.
       const across = svc.startSegmentation({ ...settings, focus: 18, range: { from: 16, to: 21 } });
       await expect(across).rejects.toThrow(InputError);
-      await expect(across).rejects.toThrow(/^slices 17-21 include missing images: in the FLAIR series "FLAIR": slices between z=65\.0 and z=72\.0 mm .*\(slices 1-19 or slices 26-48\)/);
+      await expect(across).rejects.toThrow(/^Slices 17-21 include missing images: in the FLAIR series "FLAIR": slices between z=65\.0 and z=72\.0 mm .*\(slices 1-19 or slices 26-48\)/);
 
       // 'Around' slice 27 (k 26) ±1: slices 26-28 lie between the two gaps.
       const run = await svc.startSegmentation({ ...settings, focus: 26, range: { from: 25, to: 28 } });
