@@ -73,7 +73,8 @@ export async function openStudyFolder(folder: string, overrides: Partial<Record<
     instanceCount: d.instanceCount,
     guessedRole: guesses.get(d.seriesInstanceUID)!.role,
   }));
-  const problems: string[] = scan.unreadableFiles.map((f) => `A file cannot be read and was skipped: ${f.reason}. Its slice is shown as missing; re-export or re-send it.`);
+  const unreadable = scan.unreadableFiles.map((f) => `A file cannot be read and was skipped: ${f.reason}. Its slice is shown as missing; re-export or re-send it.`);
+  const problems: string[] = [...unreadable];
   const studies = new Set(images.map((s) => s.studyInstanceUID));
   if (studies.size > 1) problems.push(`This folder holds ${studies.size} different studies; showing the series of one of them only if you assign them by hand.`);
 
@@ -135,13 +136,15 @@ export async function openStudyFolder(folder: string, overrides: Partial<Record<
   }
   const ref = display.volumes[displayRole]!;
   view.reference = { ...gridView(ref.geometry), seriesInstanceUID: roles[displayRole]! };
+  const gapProblems: string[] = [];
   for (const role of assigned) {
     const gaps = referenceGaps(ref, [{ name: `The ${role} series "${describeSeries(seriesOf(images, roles, role)).seriesDescription}"`, volume: display.volumes[role]! }]);
     if (!gaps.length) continue;
     view.missing[role] = missingSlices(gaps);
-    // After the unreadable files (which often are the reason), before the rest: what is shown is incomplete.
-    problems.splice(scan.unreadableFiles.length, 0, ...gaps.map((g) => `${g.text}: shown as missing; segmenting a range that includes them is refused.`));
+    gapProblems.push(...gaps.map((g) => `${g.text}: shown as missing; segmenting a range that includes them is refused.`));
   }
+  // After the unreadable files (which often are the reason), before the rest: what is shown is incomplete.
+  problems.splice(unreadable.length ? problems.indexOf(unreadable[unreadable.length - 1]) + 1 : 0, 0, ...gapProblems);
   view.resampled = assigned.filter((r) => r !== displayRole && !sameGrid(display.volumes[r]!.geometry, ref.geometry));
   return { id, folder, view, display, prior, images };
 }
