@@ -224,8 +224,13 @@ export interface StudyView {
   reference: (GridView & { seriesInstanceUID: string }) | null;
   /** Roles shown resampled onto the reference grid (their own grid differs). */
   resampled: Role[];
-  /** Problems a radiologist can act on (missing FLAIR, ambiguous roles, series that do not match). */
+  /** Problems a radiologist can act on (missing FLAIR, ambiguous roles, series that do not match, missing slices). */
   problems: string[];
+  /**
+   * Per assigned role, the reference-grid slices (k) its series has no image for (missing or unreadable files):
+   * shown empty and marked missing; a segmentation range that includes one is refused.
+   */
+  missing: Partial<Record<Role, number[]>>;
   /** Results already in the study (SEG, Parametric Map), oldest first. */
   results: PriorResultView[];
 }

@@ -12,6 +12,8 @@ import { describeSeries, scanDicomFolder, seriesToVolume, seriesVoxels, type Dic
 import { checkStudySize } from '../io/input-limits';
 import { str } from '../dicom/values';
 import { alignToReference } from '../study/align';
+import { referenceGaps } from '../study/load-study';
+import { missingSlices } from '../volume/gaps';
 import { guessRoles } from '../study/roles';
 import { sameGrid, type Geometry, type Volume } from '../volume/volume';
 import type { GridView, Role, SeriesView, StudyView } from './contract';
@@ -71,7 +73,8 @@ export async function openStudyFolder(folder: string, overrides: Partial<Record<
     instanceCount: d.instanceCount,
     guessedRole: guesses.get(d.seriesInstanceUID)!.role,
   }));
-  const problems: string[] = [];
+  const unreadable = scan.unreadableFiles.map((f) => `A file cannot be read and was skipped: ${f.reason}. Its slice is shown as missing; re-export or re-send it.`);
+  const problems: string[] = [...unreadable];
   const studies = new Set(images.map((s) => s.studyInstanceUID));
   if (studies.size > 1) problems.push(`This folder holds ${studies.size} different studies; showing the series of one of them only if you assign them by hand.`);
 
@@ -106,6 +109,7 @@ export async function openStudyFolder(folder: string, overrides: Partial<Record<
     reference: null,
     resampled: [],
     problems,
+    missing: {},
     results: [],
   };
   const prior = findPriorResults(scan.series, view.studyInstanceUID);
@@ -132,6 +136,15 @@ export async function openStudyFolder(folder: string, overrides: Partial<Record<
   }
   const ref = display.volumes[displayRole]!;
   view.reference = { ...gridView(ref.geometry), seriesInstanceUID: roles[displayRole]! };
+  const gapProblems: string[] = [];
+  for (const role of assigned) {
+    const gaps = referenceGaps(ref, [{ name: `The ${role} series "${describeSeries(seriesOf(images, roles, role)).seriesDescription}"`, volume: display.volumes[role]! }]);
+    if (!gaps.length) continue;
+    view.missing[role] = missingSlices(gaps);
+    gapProblems.push(...gaps.map((g) => `${g.text}: shown as missing; segmenting a range that includes them is refused.`));
+  }
+  // After the unreadable files (which often are the reason), before the rest: what is shown is incomplete.
+  problems.splice(unreadable.length ? problems.indexOf(unreadable[unreadable.length - 1]) + 1 : 0, 0, ...gapProblems);
   view.resampled = assigned.filter((r) => r !== displayRole && !sameGrid(display.volumes[r]!.geometry, ref.geometry));
   return { id, folder, view, display, prior, images };
 }
@@ -141,8 +154,7 @@ function loadDisplay(images: DicomSeries[], roles: Partial<Record<Role, string>>
   const assigned = ROLES.filter((r) => roles[r]);
   const volumes: Partial<Record<Role, Volume>> = {};
   const names: Partial<Record<Role, string>> = {};
-  const seriesOf = (role: Role) => images.find((s) => s.seriesInstanceUID === roles[role])!;
-  checkStudySize(assigned.map((role) => ({ what: `the ${role} series`, voxels: seriesVoxels(seriesOf(role)) })));
+  checkStudySize(assigned.map((role) => ({ what: `the ${role} series`, voxels: seriesVoxels(seriesOf(images, roles, role)) })));
   for (const role of assigned) {
     const series = images.find((s) => s.seriesInstanceUID === roles[role])!;
     volumes[role] = seriesToVolume(series);
@@ -155,6 +167,9 @@ function loadDisplay(images: DicomSeries[], roles: Partial<Record<Role, string>>
   assigned.forEach((r, n) => (aligned[r] = data[n]));
   return { volumes, aligned };
 }
+
+const seriesOf = (images: DicomSeries[], roles: Partial<Record<Role, string>>, role: Role): DicomSeries =>
+  images.find((s) => s.seriesInstanceUID === roles[role])!;
 
 function isImageSeries(s: DicomSeries): boolean {
   const ds = s.instances[0].dataset;

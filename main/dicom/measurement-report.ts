@@ -116,6 +116,9 @@ function placeOnImage(m: MeasurementInput, n: number, inp: MeasurementReportInpu
     if (Math.abs(k - m.k) > 0.01) throw new InputError(`${where} does not lie in the plane of slice ${m.k + 1} (a point is at slice ${(k + 1).toFixed(2)}); measure on one slice.`);
     if (i < -0.5 || j < -0.5 || i > g.dims[0] - 0.5 || j > g.dims[1] - 0.5) throw new InputError(`${where} reaches outside the image; move its ends onto the image.`);
   }
+  if (!v.source.instances[m.k]) {
+    throw new InputError(`${where} was drawn on a slice the ${ROLE_NAME[m.role]} series has no image for (missing from the series); delete it and measure on a slice that is there.`);
+  }
   return { source: v.source, index: m.k, pixels: idx.map(([i, j]) => ({ x: r3(i + 0.5), y: r3(j + 0.5) })) };
 }
 
@@ -140,7 +143,7 @@ export function buildMeasurementReport(inp: MeasurementReportInputs): Buffer {
   const referenced = new Map<string, { series: string; sopClassUID: string; sopInstanceUID: string }>();
   inp.measurements.forEach((m, n) => {
     const { source, index, pixels } = placeOnImage(m, n + 1, inp);
-    const inst = source.instances[index];
+    const inst = source.instances[index]!; // checked in placeOnImage
     referenced.set(inst.sopInstanceUID, { series: source.seriesInstanceUID, sopClassUID: inst.sopClassUID, sopInstanceUID: inst.sopInstanceUID });
     const common = {
       ReferencedSOPSequence: { ReferencedSOPClassUID: inst.sopClassUID, ReferencedSOPInstanceUID: inst.sopInstanceUID },

@@ -204,7 +204,7 @@ describe('measurements (bridge + Chromium)', () => {
     // Both measurements are selected from the FLAIR image of the slice they were drawn on.
     const refs = all.filter((it) => str(it, 'ValueType') === 'IMAGE' && str(it, 'RelationshipType') === 'SELECTED FROM');
     expect(refs.length).toBeGreaterThanOrEqual(2);
-    for (const r of refs) expect(str(items(r, 'ReferencedSOPSequence')[0], 'ReferencedSOPInstanceUID')).toBe(src.instances[k].sopInstanceUID);
+    for (const r of refs) expect(str(items(r, 'ReferencedSOPSequence')[0], 'ReferencedSOPInstanceUID')).toBe(src.instances[k]!.sopInstanceUID);
     // The SEG saved with it is listed as evidence.
     const segUid = names.find((f) => f.includes('_SEG-mask_'))!.match(/_([\d.]+)\.dcm$/)![1];
     const other = items(items(sr, 'PertinentOtherEvidenceSequence')[0], 'ReferencedSeriesSequence').flatMap((s) => items(s, 'ReferencedSOPSequence'));
@@ -265,7 +265,7 @@ describe('measurements (bridge + Chromium)', () => {
     const all = flatten(items(sr, 'ContentSequence'));
     expect(value(named(all, 'Length')[0]).toFixed(1)).toBe(shownMm.toFixed(1));
     const image = all.find((it) => str(it, 'ValueType') === 'IMAGE' && str(it, 'RelationshipType') === 'SELECTED FROM')!;
-    expect(str(items(image, 'ReferencedSOPSequence')[0], 'ReferencedSOPInstanceUID')).toBe(src.instances[k].sopInstanceUID);
+    expect(str(items(image, 'ReferencedSOPSequence')[0], 'ReferencedSOPInstanceUID')).toBe(src.instances[k]!.sopInstanceUID);
     expect(errors).toEqual([]);
   });
 });

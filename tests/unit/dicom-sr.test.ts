@@ -77,13 +77,13 @@ it('stores RANO diameters, a length and an elliptical ROI with exact values, pix
   expect(str(longLine, 'GraphicType')).toBe('POLYLINE');
   expect(nums(longLine, 'GraphicData')).toEqual([100.5, 120.5, 130.5, 120.5]);
   const image = items(longLine, 'ContentSequence')[0];
-  expect(str(items(image, 'ReferencedSOPSequence')[0], 'ReferencedSOPInstanceUID')).toBe(src.instances[2].sopInstanceUID);
+  expect(str(items(image, 'ReferencedSOPSequence')[0], 'ReferencedSOPInstanceUID')).toBe(src.instances[2]!.sopInstanceUID);
 
   // The length drawn on the T1ce references the T1ce's own image of that slice.
   const length = named(flatten(items(groups[1], 'ContentSequence')), 'Length')[0];
   expect(numeric(length)).toBeCloseTo(Math.hypot(3 * sx, 4 * sy), 3);
   const lengthImage = items(items(length, 'ContentSequence')[0], 'ContentSequence')[0];
-  expect(str(items(lengthImage, 'ReferencedSOPSequence')[0], 'ReferencedSOPInstanceUID')).toBe(t1ce.instances[1].sopInstanceUID);
+  expect(str(items(lengthImage, 'ReferencedSOPSequence')[0], 'ReferencedSOPInstanceUID')).toBe(t1ce.instances[1]!.sopInstanceUID);
 
   // The ellipse: area from its axes (pi/4 x 20 x 10 voxels), the statistics as given, major axis first.
   const roi = flatten(items(groups[2], 'ContentSequence'));
@@ -116,5 +116,15 @@ it('refuses a measurement on a series resampled onto the FLAIR grid (its pixels 
   const m: MeasurementInput = { kind: 'length', role: 'T1ce', k: 1, points: [at(50, 60, 1), at(53, 64, 1)] };
   expect(() => buildMeasurementReport({ reference: volumes.FLAIR!, volumes: { ...volumes, T1ce: shifted }, measurements: [m], observer: 'x' })).toThrow(
     /resampled onto the FLAIR's grid/,
+  );
+});
+
+it('refuses a measurement on a slice the series has no image for (a missing file), naming it', () => {
+  const flair = volumes.FLAIR!;
+  const src = flair.source as Extract<Volume['source'], { kind: 'dicom' }>;
+  const gapped = { ...flair, source: { ...src, instances: src.instances.map((inst, k) => (k === 1 ? null : inst)) }, gaps: [{ first: 1, last: 1 }] };
+  const m: MeasurementInput = { kind: 'length', role: 'FLAIR', k: 1, points: [at(50, 60, 1), at(53, 64, 1)] };
+  expect(() => buildMeasurementReport({ reference: gapped, volumes: { ...volumes, FLAIR: gapped }, measurements: [m], observer: 'x' })).toThrow(
+    /Measurement 1 \(length on FLAIR, slice 2\) was drawn on a slice the FLAIR series has no image for/,
   );
 });
