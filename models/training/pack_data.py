@@ -37,7 +37,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True, choices=sorted(train.DATASETS))
     ap.add_argument("--out", required=True)
+    ap.add_argument("--lgg", action="store_true", help="with the skull-on LGG patients too (train.py --lgg)")
     args = ap.parse_args()
+    if args.lgg:
+        train.add_lgg(args.model)
     pack(args.model, Path(args.out))
 
 
