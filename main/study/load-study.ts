@@ -8,7 +8,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors';
 import { checkStudySize } from '../io/input-limits';
-import { decodeNifti, niftiLayout } from '../io/nifti';
+import { decodeNifti, readNiftiLayout } from '../io/nifti';
 import { SEQUENCE_ROLES, type SequenceRole, type Volume } from '../volume/volume';
 import type { DicomSource } from '../dicom/derived';
 import { str } from '../dicom/values';
@@ -51,10 +51,10 @@ export interface Study {
 
 /** File name patterns of BraTS 2021 (`_flair`) and 2023 (`-t2f`) cases. */
 const BRATS_NAMES: Record<SequenceRole, RegExp> = {
-  T1: /[_-](t1|t1n)\.nii(\.gz)?$/i,
-  T1ce: /[_-](t1ce|t1c)\.nii(\.gz)?$/i,
-  T2: /[_-](t2|t2w)\.nii(\.gz)?$/i,
-  FLAIR: /[_-](flair|t2f)\.nii(\.gz)?$/i,
+  T1: /[_-](t1|t1n)\.nii(\.gz|\.xz)?$/i,
+  T1ce: /[_-](t1ce|t1c)\.nii(\.gz|\.xz)?$/i,
+  T2: /[_-](t2|t2w)\.nii(\.gz|\.xz)?$/i,
+  FLAIR: /[_-](flair|t2f)\.nii(\.gz|\.xz)?$/i,
 };
 
 export async function findCaseFiles(folder: string): Promise<Partial<Record<SequenceRole, string>>> {
@@ -91,7 +91,7 @@ export async function loadStudy(input: StudyInput, required: readonly SequenceRo
     const found = Object.entries(files).map(([r, f]) => `${r}: ${f}`).join(', ') || 'none';
     throw new InputError(
       `Missing ${missing.join(', ')} in ${where} (found ${found}). The model needs ${required.join(', ')}` +
-        (input.kind === 'case' ? '; BraTS names end in _t1/_t1ce/_t2/_flair or -t1n/-t1c/-t2w/-t2f (.nii or .nii.gz).' : '.'),
+        (input.kind === 'case' ? '; BraTS names end in _t1/_t1ce/_t2/_flair or -t1n/-t1c/-t2w/-t2f (.nii, .nii.gz or .nii.xz).' : '.'),
     );
   }
   // Each file is read once (hashed for the cache and decoded from the same bytes); all decode at once.
@@ -103,7 +103,8 @@ export async function loadStudy(input: StudyInput, required: readonly SequenceRo
     ),
   );
   // The headers first: inputs that together would not fit in memory are refused before any is decompressed.
-  checkStudySize(raw.map((bytes, n) => ({ what: files[needed[n]]!, voxels: niftiLayout(bytes, files[needed[n]]!).voxels })));
+  const layouts = await Promise.all(raw.map((bytes, n) => readNiftiLayout(bytes, files[needed[n]]!)));
+  checkStudySize(layouts.map((layout, n) => ({ what: files[needed[n]]!, voxels: layout.voxels })));
   const decoded = Promise.all(
     raw.map((bytes, n) =>
       decodeNifti(bytes, files[needed[n]]!).then((volume) => {

@@ -21,6 +21,7 @@ PROVENANCE = {
     "slices-pt001": "BraTS 2020 slices shipped with JuliaWolleb/Diffusion-based-Segmentation, the paper's own code (MIT)",
     "Brats18-2mm": "BraTS 2018 training set, via the public repository koriavinash1/BioExp (MIT); BraTS data terms apply; stored at 2 mm in-plane",
     "BraTS19": "BraTS 2019 training set, via the public repository VoxLogicA-Project/VoxLogicA-UI (GPL-3.0); BraTS data terms apply; stored at 2 mm in-plane",
+    "TCGA-LGG": "TCGA-LGG via TCIA, as the Kaggle LGG segmentation set (Buda et al. 2019) in the public repository TruongVanHien194276/Brain_Segmentation_data; TCIA data terms (CC BY 3.0); skull on, 8-bit, stored at 2x reduced in-plane",
 }
 CITATION = ("Menze et al., IEEE TMI 2015; Bakas et al., Sci Data 2017; Bakas et al., arXiv:1811.02629 (2018); "
             "Baid et al., arXiv:2107.02314 (2021). Method: Wolleb et al., MIDL 2022; Nichol & Dhariwal, ICML 2021.")
@@ -34,6 +35,9 @@ PAPER_TARGETS = {"ensembleDice": 0.88, "singleDice": 0.86, "volumeDice3d": 0.88,
 def describe(split):
     out = []
     for kind, name in split:
+        if kind == "lgg":
+            out.append({"case": name, "site": train.LGG_PATIENTS[name][1], "source": PROVENANCE["TCGA-LGG"]})
+            continue
         folder, site = train.PATIENTS_4SEQ.get(name, ("", None))
         key = ("Brats18-2mm" if "2mm" in folder else "Brats18") if name.startswith("Brats18_") else \
             "BraTS19" if name.startswith("BraTS19_") else name
@@ -153,7 +157,10 @@ def main():
     ap.add_argument("--crop-per", choices=["volume", "slice"], default=None,
                     help="the engine's crop box: the volume's (multiple of 32) or each slice's own (multiple of 16, for "
                          "a model trained on tight crops); default: the card's, else volume")
+    ap.add_argument("--lgg", action="store_true", help="the model was trained with train.py --lgg")
     args = ap.parse_args()
+    if args.lgg:
+        train.add_lgg(args.model)
     spec = train.DATASETS[args.model]
     ckpts = HERE / "checkpoints" / args.model
     state = torch.load(ckpts / args.checkpoint)

@@ -81,9 +81,12 @@ def main():
     ap.add_argument("--out", required=True, help="e.g. .pack/wt-4seq.npz.xz (ignored by git, carried to the device)")
     ap.add_argument("--free-share", type=float, default=1.0, help="share of the tumour-free training slices kept")
     ap.add_argument("--levels", type=int, default=256, choices=(64, 128, 256), help="intensity steps stored")
+    ap.add_argument("--lgg", action="store_true", help="with the skull-on LGG patients too (train.py --lgg)")
     args = ap.parse_args()
     if not 0 < args.free_share <= 1:
         raise SystemExit(f"--free-share {args.free_share:g}: a share of the tumour-free slices, above 0 and at most 1")
+    if args.lgg:
+        train.add_lgg(args.model)
     pack(args.model, Path(args.out), args.free_share, args.levels)
 
 
