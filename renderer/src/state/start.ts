@@ -35,6 +35,7 @@ export async function start(): Promise<void> {
   window.halo.on('save.status', onSaveStatus);
   viewer.onMaskEdited = collectEdit;
   viewer.onViewChange = refreshView;
+  viewer.onCrosshairChange = refreshView;
   viewer.onSliceChange = (k) => {
     const prev = viewState.k;
     viewState.k = k;
