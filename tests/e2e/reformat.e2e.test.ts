@@ -228,6 +228,53 @@ describe('reformats: one sequence in three planes (bridge + Chromium)', () => {
       expect(p.outside, `${view}: no mask drawn away from it (incl. the slices without a result)`).toBeLessThan(0.05);
     }
     await shot('02-mask-in-reformats');
+
+    // An edit in the acquisition plane shows in the reformats: a brush stroke along the sagittal plane's column i,
+    // on brain without mask, turns that stretch green in the sagittal reformat (on row k = 24 only).
+    const free = await page.evaluate(
+      ([ci]) => {
+        const w = window as unknown as Win & { haloViewer: { nonZeroOf(r: string, k: number): Uint8Array } };
+        const nx = w.haloDebug.dims()[0];
+        const m = w.haloViewer.maskOf(24)!;
+        const brain = w.haloViewer.nonZeroOf('FLAIR', 24);
+        const ny = m.length / nx;
+        for (let j = 10; j < ny - 30; j++) {
+          let ok = true;
+          for (let d = -6; d < 26 && ok; d++) for (let di = -6; di <= 6 && ok; di++) ok = !m[(j + d) * nx + ci + di] && !!brain[(j + d) * nx + ci + di];
+          if (ok) return j;
+        }
+        return -1;
+      },
+      [i],
+    );
+    expect(free).toBeGreaterThan(0);
+    // Voxels (i, j, k) of the sagittal plane: green or not, as drawn now (placed again: the strip's text may wrap
+    // after an edit and resize the views).
+    const greenAt = async (voxels: [number, number][]) => {
+      const pts = await Promise.all(voxels.map(([jj, kk]) => page.evaluate(([a, b, c]) => (window as unknown as Win).haloViewer.voxelToCanvas('FLAIR-sagittal', a, b, c)!, [i, jj, kk])));
+      const img = decodePng(await page.locator('[data-test=viewport-FLAIR-sagittal] canvas').first().screenshot());
+      return pts.map(([x, y]) => {
+        const p = 4 * (Math.round(y) * img.width + Math.round(x));
+        return img.data[p + 1] - img.data[p] > 30;
+      });
+    };
+    const probe: [number, number][] = [[free + 10, 24], [free + 10, 20]];
+    expect(await greenAt(probe)).toEqual([false, false]);
+    await page.keyboard.press('b');
+    const axial = page.locator('[data-test=viewport-FLAIR]');
+    const box = (await axial.boundingBox())!;
+    const from = await page.evaluate(([a, b]) => (window as unknown as Win).haloViewer.voxelToCanvas('FLAIR', a, b)!, [i, free]);
+    const to = await page.evaluate(([a, b]) => (window as unknown as Win).haloViewer.voxelToCanvas('FLAIR', a, b)!, [i, free + 20]);
+    await page.mouse.move(box.x + from[0], box.y + from[1]);
+    await page.mouse.down();
+    for (let n = 1; n <= 10; n++) await page.mouse.move(box.x + from[0] + ((to[0] - from[0]) * n) / 10, box.y + from[1] + ((to[1] - from[1]) * n) / 10);
+    await page.mouse.up();
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(800);
+    expect(await greenAt(probe)).toEqual([true, false]);
+    await page.keyboard.press('Control+z');
+    await page.waitForTimeout(800);
+    expect(await greenAt(probe)).toEqual([false, false]);
     // For the README: mask outline and variance in the three planes.
     await page.selectOption('[data-test=mask-style]', 'outline');
     await page.keyboard.press('v');
