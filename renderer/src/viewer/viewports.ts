@@ -7,7 +7,7 @@
  */
 import { Enums, RenderingEngine, cache, volumeLoader, type Types } from '@cornerstonejs/core';
 import type { GridView, Role } from '../../../main/app/contract';
-import { add, dot, edgeLabels, percentileWindow, sub, voxelToWorld, type V3 } from './geometry';
+import { add, dot, edgeLabels, lesionWindow, percentileWindow, sub, voxelToWorld, type V3 } from './geometry';
 import { planeCamera, planeNames, viewRight, worldToVoxel, type Axis, type PlaneName } from './planes';
 
 export interface LoadedVolume {
@@ -92,6 +92,7 @@ export class Viewports {
   private elements = new Map<string, HTMLDivElement>();
   /** Each sequence's automatic window (the presets derive from it) and its window now (kept across layouts). */
   private windows = new Map<Role, { lower: number; upper: number }>();
+  private lesionWindows = new Map<Role, { lower: number; upper: number }>();
   private current = new Map<Role, { lower: number; upper: number }>();
   private k = 0;
   /** Where the reformats cut the grid: column i (the plane normal to i) and row j (the plane normal to j). */
@@ -122,6 +123,7 @@ export class Viewports {
       createGridVolume(this.volumeId(v.role), grid, v.data);
       const w = percentileWindow(v.data);
       this.windows.set(v.role, w);
+      this.lesionWindows.set(v.role, lesionWindow(v.data));
       this.current.set(v.role, w);
     }
     this.k = Math.floor(grid.dims[2] / 2);
@@ -295,7 +297,7 @@ export class Viewports {
             ? { lower: base.lower + 0.1 * w, upper: base.upper - 0.15 * w }
             : preset === 'wide'
               ? { lower: Math.min(0, base.lower - 0.2 * w), upper: base.upper + 0.4 * w }
-              : { lower: base.lower + 0.3 * w, upper: base.upper };
+              : this.lesionWindows.get(r)!;
       this.applyWindow(r, range);
     }
     this.preset = role === 'all' ? preset : 'custom';
@@ -464,6 +466,7 @@ export class Viewports {
     this.prefix = '';
     this.grid = null;
     this.windows.clear();
+    this.lesionWindows.clear();
     this.current.clear();
     this.roles = [];
   }
