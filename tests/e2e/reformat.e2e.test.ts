@@ -183,6 +183,36 @@ describe('reformats: one sequence in three planes (bridge + Chromium)', () => {
     await page.waitForTimeout(200);
     expect(await check()).toBe(k0 + 5);
 
+    // Scrolling redraws the acquisition plane only: a reformat already shows every slice, its line is SVG. Ten
+    // arrows queued in one task (as with a held key): the time until the last slice is drawn, and the frames.
+    const frames = await page.evaluate(async (k) => {
+      const w = window as unknown as Win;
+      const views = ['FLAIR', 'FLAIR-sagittal', 'FLAIR-coronal'];
+      const drawn: Record<string, number[]> = Object.fromEntries(views.map((v) => [v, []]));
+      const listeners = views.map((v) => {
+        const el = document.querySelector(`[data-test=viewport-${v}]`)!;
+        const f = () => drawn[v].push(w.haloViewer.slice);
+        el.addEventListener('CORNERSTONE_IMAGE_RENDERED', f);
+        return () => el.removeEventListener('CORNERSTONE_IMAGE_RENDERED', f);
+      });
+      const grid = document.querySelector('[data-test=viewport-grid]')!;
+      const t0 = performance.now();
+      for (let n = 0; n < 10; n++) grid.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowUp', bubbles: true, cancelable: true }));
+      while (!drawn.FLAIR.includes(k + 10) && performance.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 20));
+      const ms = performance.now() - t0;
+      await new Promise((r) => setTimeout(r, 500)); // nothing else may be drawn after it
+      listeners.forEach((off) => off());
+      return { ms, drawn };
+    }, k0 + 5);
+    console.log(`three planes, 10 queued arrows: ${frames.ms.toFixed(0)} ms until drawn; frames: ${JSON.stringify(frames.drawn)}`);
+    expect(frames.drawn.FLAIR.at(-1)).toBe(k0 + 15);
+    expect(frames.drawn['FLAIR-sagittal']).toEqual([]);
+    expect(frames.drawn['FLAIR-coronal']).toEqual([]);
+    await page.keyboard.press('PageDown');
+    await page.keyboard.press('PageDown');
+    await expect.poll(() => page.evaluate(() => (window as unknown as Win).haloViewer.slice)).toBe(k0 + 5);
+    await page.waitForTimeout(200);
+
     // A click in the sagittal reformat moves the slice in view (and the coronal plane) to the voxel clicked.
     const [ci, cj] = await page.evaluate(() => (window as unknown as Win).haloViewer.crosshair);
     const target = await at('FLAIR-sagittal', ci, cj - 15, k0 - 8);
