@@ -16,6 +16,31 @@ const nodeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
 const folderPath = z.string().min(1).max(4096);
 const none = z.object({}).strict();
 
+const saveTarget = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('pacs'), node: nodeName }).strict(),
+  /** Electron: a folder dialog (folder absent). Bridge: an allow-listed folder. */
+  z.object({ kind: z.literal('folder'), folder: folderPath.optional() }).strict(),
+]);
+const point = z.tuple([z.number(), z.number(), z.number()]);
+/**
+ * A measurement as drawn (patient coordinates, LPS mm) on slice k of the reference grid in the viewport of `role`;
+ * an ellipse carries the statistics the viewer showed. The report recomputes every length from the points.
+ */
+export const MeasurementSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('length'), role: RoleSchema, k: z.number().int().min(0), points: z.tuple([point, point]) }).strict(),
+  z.object({ kind: z.literal('bidirectional'), role: RoleSchema, k: z.number().int().min(0), points: z.tuple([point, point, point, point]) }).strict(),
+  z
+    .object({
+      kind: z.literal('ellipse'),
+      role: RoleSchema,
+      k: z.number().int().min(0),
+      points: z.tuple([point, point, point, point]),
+      stats: z.object({ mean: z.number(), stdDev: z.number().min(0), min: z.number(), max: z.number() }).strict(),
+    })
+    .strict(),
+]);
+export type MeasurementArg = z.infer<typeof MeasurementSchema>;
+
 /** name -> argument schema. The only way in: anything not listed here is refused. */
 export const HandlerArgs = {
   'app.info': none,
@@ -63,18 +88,18 @@ export const HandlerArgs = {
   'save.start': z
     .object({
       runId: id,
-      target: z.discriminatedUnion('kind', [
-        z.object({ kind: z.literal('pacs'), node: nodeName }).strict(),
-        /** Electron: a folder dialog (folder absent). Bridge: an allow-listed folder. */
-        z.object({ kind: z.literal('folder'), folder: folderPath.optional() }).strict(),
-      ]),
+      target: saveTarget,
       /** Exactly the slices the viewer shows, and their ensemble size: nothing else is written. */
       slices: z.array(z.number().int().min(0)).min(1).max(4096),
       ensemble: z.number().int().min(1).max(200),
       /** The user's corrected masks (bit-packed, base64) of edited slices; they replace the model's in the binary SEG. */
       edits: z.array(z.object({ k: z.number().int().min(0), mask: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/).max(2_000_000) }).strict()).max(4096).optional(),
+      /** The user's measurements: saved with the result as a DICOM SR measurement report. */
+      measurements: z.array(MeasurementSchema).max(1000).optional(),
     })
     .strict(),
+  /** The measurements alone (a DICOM SR), for a study with no result of this session to save them with. */
+  'save.measurements': z.object({ studyId: id, target: saveTarget, measurements: z.array(MeasurementSchema).min(1).max(1000) }).strict(),
   'save.retry': z.object({ jobId: id, itemId: id }).strict(),
   'pacs.getSettings': none,
   'pacs.setSettings': z
@@ -298,6 +323,7 @@ export interface HandlerResults {
   'segment.grow': SegmentRun;
   'segment.slice': Uint8Array;
   'save.start': SaveJob;
+  'save.measurements': SaveJob;
   'save.retry': SaveJob;
   'pacs.getSettings': PacsSettingsView;
   'pacs.setSettings': PacsSettingsView;

@@ -33,6 +33,7 @@ export const handlers: Impl = {
   'segment.grow': (svc, a) => svc.growEnsemble(a.runId, a.add, a.focus),
   'segment.slice': async (svc, a) => svc.sliceResult(a.runId, a.k),
   'save.start': (svc, a) => svc.save(a),
+  'save.measurements': (svc, a) => svc.saveMeasurements(a),
   'save.retry': (svc, a) => svc.retry(a.jobId, a.itemId),
   'pacs.getSettings': (svc) => svc.pacs.getSettings(),
   'pacs.setSettings': (svc, a) => svc.pacs.setSettings(a),

@@ -38,7 +38,7 @@ export interface Display {
 }
 
 /** The sequence whose grid the viewer uses: the FLAIR (results live on it), else the first assigned one. */
-const DISPLAY_ORDER: Role[] = ['FLAIR', 'T1ce', 'T1', 'T2'];
+export const DISPLAY_ORDER: Role[] = ['FLAIR', 'T1ce', 'T1', 'T2'];
 
 export const newId = (): string => randomBytes(9).toString('base64url');
 

@@ -6,6 +6,7 @@ its brain voxels (numpy's linear percentile) and scaled to [0, 1], 0 outside the
 spacing (pixel centres aligned, edges clamped), then a crop/pad to the brain's bounding box over the whole volume,
 centred and rounded up to a multiple of 32.
 """
+import io
 import lzma
 import math
 import pickle
@@ -205,11 +206,16 @@ class PackedVolume:
 
 
 def unpack(path: Path):
-    """(cond float32 [N, C, H, W], mask float32 [N, 1, H, W], validation volumes, their names)."""
-    z = np.load(path)
-    cond = z["cond"].astype(np.float32) / 255
+    """(cond float32 [N, C, H, W], mask float32 [N, 1, H, W], validation volumes, their names). Reads the .npz
+    packs of earlier sessions and the xz-compressed ones pack_data.py writes now (.npz.xz, with their levels)."""
+    if path.suffix == ".xz":
+        z = np.load(io.BytesIO(lzma.decompress(path.read_bytes())))
+    else:
+        z = np.load(path)
+    top = float(z["levels"]) - 1 if "levels" in z else 255.0
+    cond = z["cond"].astype(np.float32) / top
     mask = z["mask"].astype(np.float32)
     names = [str(n) for n in z["val_names"]]
-    vols = [PackedVolume(z[f"val_cond_{i}"].astype(np.float32) / 255, z[f"val_mask_{i}"].astype(np.float32))
+    vols = [PackedVolume(z[f"val_cond_{i}"].astype(np.float32) / top, z[f"val_mask_{i}"].astype(np.float32))
             for i in range(len(names))]
     return cond, mask, vols, names

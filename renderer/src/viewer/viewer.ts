@@ -1,7 +1,8 @@
 /**
  * The viewer the renderer's state talks to (and the end-to-end tests read, as window.haloViewer): Cornerstone3D
  * initialised once, and per study the viewports (viewports.ts), their overlays (overlays.ts), the mouse tools
- * (tools.ts) and the zoom/pan link between them (synchronisers.ts), loaded and disposed together.
+ * (tools.ts), the measurements (measurements.ts) and the zoom/pan link between them (synchronisers.ts), loaded
+ * and disposed together.
  *
  * Slices are addressed by k of the reference grid; the views in the acquisition plane are always moved together.
  * The layout chooses the views (viewports.ts: a sequence in one plane); changing it keeps the volumes and the
@@ -15,6 +16,7 @@ import { MASK_SEGMENTATION, Overlays, type OverlayState } from './overlays';
 import { referenceLine, type Axis, type PlaneName } from './planes';
 import { createReformatToolGroup, destroyReformatToolGroup } from './reformat-tools';
 import { linkZoomPan, unlinkZoomPan } from './synchronisers';
+import { readMeasurements, removeAllMeasurements, removeMeasurement, type MeasurementView } from './measurements';
 import { bindEditTool, createToolGroup, destroyToolGroup, registerTools, undoStroke, type EditTool } from './tools';
 import { nonZeroSlice, Viewports, type LoadedVolume, type ViewSpec, type WindowPreset } from './viewports';
 
@@ -25,6 +27,9 @@ export interface ReferenceLine {
   from: [number, number];
   to: [number, number];
 }
+
+/** A measurement was drawn, moved (or its values computed) or deleted. */
+const ANNOTATION_EVENTS = [ToolEnums.Events.ANNOTATION_COMPLETED, ToolEnums.Events.ANNOTATION_MODIFIED, ToolEnums.Events.ANNOTATION_REMOVED];
 
 let initialised: Promise<void> | null = null;
 async function initOnce(): Promise<void> {
@@ -45,6 +50,9 @@ export class Viewer {
   private brushSize: number | undefined;
   /** Called after the user painted, erased or undid on the mask. */
   onMaskEdited: () => void = () => undefined;
+  /** Called (once a frame at most) when a measurement was added, moved, deleted or got its values. */
+  onMeasurementsChanged: () => void = () => undefined;
+  private measurementFrame = 0;
 
   constructor() {
     this.vp.onSliceMoved = (k) => this.overlays.flushStale(k);
@@ -59,6 +67,7 @@ export class Viewer {
     await this.showViews(views, elements);
     this.editTool = 'none';
     eventTarget.addEventListener(ToolEnums.Events.SEGMENTATION_DATA_MODIFIED, this.onSegmentationModified);
+    for (const e of ANNOTATION_EVENTS) eventTarget.addEventListener(e, this.onAnnotationChanged);
     this.vp.setSlice(Math.floor(grid.dims[2] / 2));
   }
 
@@ -91,6 +100,11 @@ export class Viewer {
 
   dispose(): void {
     eventTarget.removeEventListener(ToolEnums.Events.SEGMENTATION_DATA_MODIFIED, this.onSegmentationModified);
+    for (const e of ANNOTATION_EVENTS) eventTarget.removeEventListener(e, this.onAnnotationChanged);
+    cancelAnimationFrame(this.measurementFrame);
+    // Measurements belong to the study on screen: never carried over to the next one.
+    removeAllMeasurements();
+    this.onMeasurementsChanged();
     this.overlays.detach();
     this.unbindViews();
     this.vp.dispose();
@@ -250,9 +264,26 @@ export class Viewer {
     this.onMaskEdited();
   }
 
+  // The measurements.
+  /** Every measurement on this study, with the sequence and slice it was drawn on and the values shown. */
+  measurements(): MeasurementView[] {
+    const grid = this.vp.grid;
+    if (!grid) return [];
+    return readMeasurements(grid, (volumeId) => this.vp.roles.find((r) => this.vp.volumeId(r) === volumeId) ?? null);
+  }
+  removeMeasurement(uid: string): void {
+    removeMeasurement(uid);
+    this.vp.render();
+  }
+
+  private onAnnotationChanged = () => {
+    cancelAnimationFrame(this.measurementFrame);
+    this.measurementFrame = requestAnimationFrame(() => this.onMeasurementsChanged());
+  };
+
   private onSegmentationModified = (e: Event) => {
     const id = (e as CustomEvent<{ segmentationId: string }>).detail?.segmentationId;
-    if (id === MASK_SEGMENTATION && this.editTool !== 'none') {
+    if (id === MASK_SEGMENTATION && (this.editTool === 'brush' || this.editTool === 'eraser')) {
       this.overlays.edited(this.vp.slice);
       this.onMaskEdited();
     }
