@@ -14,7 +14,7 @@ import { saveState } from './save';
 import { runState } from './run';
 import { forgetRun, prepareModel } from './segmentation';
 import { studyState } from './study';
-import { refreshView, viewer, viewportElements, viewState } from './view';
+import { layoutViews, refreshView, viewer, viewportElements, viewState } from './view';
 
 export const RETRIEVING = 'Retrieving from the PACS';
 
@@ -115,11 +115,10 @@ async function show(study: StudyView, cancelled: string | null, opening: number)
     // Let Vue create the viewport elements first.
     await new Promise((r) => requestAnimationFrame(() => r(null)));
     if (opening !== openings) return;
-    await viewer.load(study.studyId, study.reference!, volumes, viewportElements());
+    await viewer.load(study.studyId, study.reference!, volumes, layoutViews(), viewportElements());
     if (opening !== openings) return;
     viewState.nz = viewer.sliceCount;
     viewState.k = viewer.slice;
-    viewState.labels = viewer.labels();
     viewer.setOverlay(viewState.overlay);
     refreshView();
     viewState.viewerReady = true;

@@ -37,6 +37,7 @@ export async function start(): Promise<void> {
   viewer.onMaskEdited = collectEdit;
   viewer.onMeasurementsChanged = refreshMeasurements;
   viewer.onViewChange = refreshView;
+  viewer.onCrosshairChange = refreshView;
   viewer.onSliceChange = (k) => {
     const prev = viewState.k;
     viewState.k = k;
