@@ -242,6 +242,17 @@ export interface SegmentRun {
   slices: number[];
 }
 
+/** What `study.brain` answers besides the mask: what it belongs to, so the viewer can check before drawing. */
+export interface StudyBrainMeta {
+  studyId: string;
+  studyInstanceUID: string;
+  /** The FLAIR the brain was found on (the reference grid). */
+  seriesInstanceUID: string;
+  dims: [number, number, number];
+  /** False on a skull-stripped study: then no mask comes. */
+  extracted: boolean;
+}
+
 /** 'stored': the PACS confirmed the store, but reading it back (the verification) did not succeed; see the reason. */
 export type SaveState = 'queued' | 'sent' | 'stored' | 'verified' | 'written' | 'failed';
 export interface SaveItem {

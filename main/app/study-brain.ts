@@ -6,18 +6,8 @@
 import { InputError } from '../errors';
 import { brainIfUnstripped } from '../engine/brain-extraction';
 import { pack } from './binary';
+import type { StudyBrainMeta } from './contract';
 import type { OpenStudy } from './studies';
-
-/** What `study.brain` answers besides the mask: what it belongs to, so the viewer can check before drawing. */
-export interface StudyBrainMeta {
-  studyId: string;
-  studyInstanceUID: string;
-  /** The FLAIR the brain was found on (the reference grid). */
-  seriesInstanceUID: string;
-  dims: [number, number, number];
-  /** False on a skull-stripped study: then no mask comes. */
-  extracted: boolean;
-}
 
 const made = new WeakMap<OpenStudy, Uint8Array | null>();
 

@@ -8,10 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { unpack } from '../../main/app/binary';
-import type { HaloEvents } from '../../main/app/contract';
+import type { HaloEvents, StudyBrainMeta } from '../../main/app/contract';
 import { dispatch } from '../../main/app/handlers';
 import { AppServices, type Host } from '../../main/app/services';
-import type { StudyBrainMeta } from '../../main/app/study-brain';
 import { CASE_27, DATA } from '../support/paths';
 import { lggCase } from '../support/shared-nifti';
 

@@ -8,6 +8,7 @@
 import { eventTarget, init as csInit } from '@cornerstonejs/core';
 import { Enums as ToolEnums, init as toolsInit } from '@cornerstonejs/tools';
 import type { GridView, Role } from '../../../main/app/contract';
+import { BrainOverlay } from './brain-overlay';
 import { MASK_SEGMENTATION, Overlays, type OverlayState } from './overlays';
 import { linkZoomPan, unlinkZoomPan } from './synchronisers';
 import { bindEditTool, createToolGroup, destroyToolGroup, registerTools, undoStroke, type EditTool } from './tools';
@@ -28,6 +29,7 @@ async function initOnce(): Promise<void> {
 export class Viewer {
   private vp = new Viewports();
   private overlays = new Overlays(this.vp);
+  private brain = new BrainOverlay(this.vp);
   private editTool: EditTool = 'none';
   /** Called after the user painted, erased or undid on the mask. */
   onMaskEdited: () => void = () => undefined;
@@ -53,6 +55,7 @@ export class Viewer {
 
   dispose(): void {
     eventTarget.removeEventListener(ToolEnums.Events.SEGMENTATION_DATA_MODIFIED, this.onSegmentationModified);
+    this.brain.remove();
     this.overlays.detach();
     destroyToolGroup();
     unlinkZoomPan();
@@ -148,6 +151,20 @@ export class Viewer {
   }
   debugMaskPoints(role: Role, n = 200): ReturnType<Overlays['debugMaskPoints']> {
     return this.overlays.debugMaskPoints(role, n);
+  }
+
+  // The brain Halo segments inside (a study with the skull): outlined on every viewport.
+  showBrain(mask: Uint8Array): Promise<void> {
+    return this.brain.show(mask);
+  }
+  setBrainVisible(visible: boolean): void {
+    this.brain.setVisible(visible);
+  }
+  get brainShown(): boolean {
+    return this.brain.shown;
+  }
+  brainOf(k: number): Uint8Array | null {
+    return this.brain.slice(k);
   }
 
   // The tools.
