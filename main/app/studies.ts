@@ -12,6 +12,7 @@ import { describeSeries, scanDicomFolder, seriesToVolume, seriesVoxels, type Dic
 import { checkStudySize } from '../io/input-limits';
 import { str } from '../dicom/values';
 import { alignToReference } from '../study/align';
+import { refuseDisplaced } from '../study/displacement';
 import { guessRoles } from '../study/roles';
 import { sameGrid, type Geometry, type Volume } from '../volume/volume';
 import type { GridView, Role, SeriesView, StudyView } from './contract';
@@ -130,6 +131,8 @@ export async function openStudyFolder(folder: string, overrides: Partial<Record<
     problems.unshift(`These series cannot be shown together: ${err.message}`);
     return { id, folder, view, display: null, prior, images };
   }
+  const moved = movedSequences(display, assigned, displayRole);
+  if (moved) problems.push(moved);
   const ref = display.volumes[displayRole]!;
   view.reference = { ...gridView(ref.geometry), seriesInstanceUID: roles[displayRole]! };
   view.resampled = assigned.filter((r) => r !== displayRole && !sameGrid(display.volumes[r]!.geometry, ref.geometry));
@@ -154,6 +157,19 @@ function loadDisplay(images: DicomSeries[], roles: Partial<Record<Role, string>>
   const aligned: Partial<Record<Role, Float32Array>> = {};
   assigned.forEach((r, n) => (aligned[r] = data[n]));
   return { volumes, aligned };
+}
+
+/** The movement between series that segmenting would refuse (displacement.ts), as a problem; null when none. */
+function movedSequences(display: Display, assigned: Role[], displayRole: Role): string | null {
+  const named = (v: Volume) => (v.source.kind === 'dicom' ? ` "${v.source.seriesDescription}"` : '');
+  const onGrid = (r: Role) => ({ name: `the ${r} series${named(display.volumes[r]!)}`, volume: display.volumes[r]!, aligned: display.aligned[r]! });
+  try {
+    refuseDisplaced(onGrid(displayRole), assigned.filter((r) => r !== displayRole).map(onGrid));
+    return null;
+  } catch (err) {
+    if (err instanceof InputError) return err.message;
+    throw err;
+  }
 }
 
 function isImageSeries(s: DicomSeries): boolean {

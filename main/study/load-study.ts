@@ -13,6 +13,7 @@ import { SEQUENCE_ROLES, type SequenceRole, type Volume } from '../volume/volume
 import type { DicomSource } from '../dicom/derived';
 import { str } from '../dicom/values';
 import { alignToReference } from './align';
+import { refuseDisplaced } from './displacement';
 import { assignRoles, type RoleOverrides } from './roles';
 
 export type StudyInput =
@@ -203,5 +204,7 @@ function assemble(
   const data = alignToReference(reference, others, name('FLAIR'));
   const aligned: Partial<Record<SequenceRole, Float32Array>> = {};
   roles.forEach((r, n) => (aligned[r] = data[n]));
+  const onGrid = (r: SequenceRole) => ({ name: name(r), volume: volumes[r]!, aligned: aligned[r]! });
+  refuseDisplaced(onGrid('FLAIR'), roles.filter((r) => r !== 'FLAIR').map(onGrid));
   return { label, reference, volumes, aligned, identity, roleNotes: { notes: [], warnings: [] } };
 }
