@@ -71,7 +71,7 @@ export function refuseDisplaced(reference: SequenceOnGrid, others: SequenceOnGri
   if (!moved.length) return;
   const lps = (v: Vec3) => `${v.map((x) => x.toFixed(1)).join(', ')} mm L, P, S`;
   throw new InputError(
-    `The patient moved between series: ` +
+    `The patient moved between series (or a series does not show the head where the FLAIR does): ` +
       moved.map((d) => `${d.name} lies ${d.shiftMm.toFixed(1)} mm from ${reference.name} (${lps(d.shift)}; head overlap Dice ${d.dice.toFixed(2)})`).join('; ') +
       `. Their voxels do not line up (Halo allows ${MAX_SHIFT_MM} mm and Dice ${MIN_DICE}), so a result would mix two head positions. ` +
       'Choose series acquired without movement between them, or register them onto the FLAIR first.',

@@ -42,13 +42,13 @@ describe('sequences that moved between series', () => {
   it('refuses a T1 shifted 5 mm to the left, naming the series and the shift', async () => {
     const folder = demoWithMovedT1('shifted', shiftBy([5, 0, 0]));
     const err = await loadStudy({ kind: 'dicom', folder }, ALL).then(() => null, (e: Error) => e);
-    expect(err?.message).toMatch(/^The patient moved between series: the T1 series "T1" lies (4\.\d|5\.\d) mm from the FLAIR series "FLAIR" \((4|5)\.\d, -?0\.\d, -?0\.\d mm L, P, S; head overlap Dice 0\.\d\d\)/);
+    expect(err?.message).toMatch(/^The patient moved between series \(or a series does not show the head where the FLAIR does\): the T1 series "T1" lies (4\.\d|5\.\d) mm from the FLAIR series "FLAIR" \((4|5)\.\d, -?0\.\d, -?0\.\d mm L, P, S; head overlap Dice 0\.\d\d\)/);
     expect(err?.message).toMatch(new RegExp(`Halo allows ${MAX_SHIFT_MM} mm.*register them onto the FLAIR first\\.$`));
   }, 120_000);
 
   it('refuses a T1 nodded 5° about the neck', async () => {
     const folder = demoWithMovedT1('nodded', nodAbout(5, [120, 120, -60]));
-    await expect(loadStudy({ kind: 'dicom', folder }, ALL)).rejects.toThrow(/^The patient moved between series: the T1 series "T1" lies \d+\.\d mm from the FLAIR series/);
+    await expect(loadStudy({ kind: 'dicom', folder }, ALL)).rejects.toThrow(/^The patient moved between series \(or a series does not show the head where the FLAIR does\): the T1 series "T1" lies \d+\.\d mm from the FLAIR series/);
   }, 120_000);
 
   it('in the app: the study opens with the movement as a problem, and Segment is refused with it', async () => {
@@ -58,9 +58,9 @@ describe('sequences that moved between series', () => {
     try {
       const view = (await svc.openFolder(folder))!;
       expect(view.reference).not.toBeNull(); // still viewable
-      expect(view.problems.join('\n')).toMatch(/The patient moved between series: the T1 series "T1" lies/);
+      expect(view.problems.join('\n')).toMatch(/The patient moved between series \(or a series does not show the head where the FLAIR does\): the T1 series "T1" lies/);
       await expect(svc.startSegmentation({ studyId: view.studyId, modelId: 'wt-4seq', steps: 1, ensemble: 1, focus: 20, range: { from: 20, to: 21 }, device: 'cpu' })).rejects.toThrow(
-        /The patient moved between series: the T1 series "T1" lies/,
+        /The patient moved between series \(or a series does not show the head where the FLAIR does\): the T1 series "T1" lies/,
       );
     } finally {
       await svc.dispose();
