@@ -51,6 +51,11 @@ export const HandlerArgs = {
   'study.setRoles': z.object({ studyId: id, roles: z.partialRecord(RoleSchema, uid) }).strict(),
   /** One sequence on the reference (FLAIR) grid, binary (see binary.ts). */
   'study.volume': z.object({ studyId: id, role: RoleSchema }).strict(),
+  /**
+   * The brain Halo segments inside, on the reference grid, binary (study-brain.ts): the brain it extracted from the
+   * FLAIR of a study with the skull; no mask on a skull-stripped study. Only for the open study.
+   */
+  'study.brain': z.object({ studyId: id }).strict(),
   /** A small grey picture of a series' middle slice, binary (meta: rows, cols; `pixels`, or none when unreadable). */
   'study.thumbnail': z.object({ studyId: id, seriesInstanceUID: uid }).strict(),
   'segment.start': z
@@ -267,6 +272,17 @@ export interface SegmentRun {
   slices: number[];
 }
 
+/** What `study.brain` answers besides the mask: what it belongs to, so the viewer can check before drawing. */
+export interface StudyBrainMeta {
+  studyId: string;
+  studyInstanceUID: string;
+  /** The FLAIR the brain was found on (the reference grid). */
+  seriesInstanceUID: string;
+  dims: [number, number, number];
+  /** False on a skull-stripped study: then no mask comes. */
+  extracted: boolean;
+}
+
 /** 'stored': the PACS confirmed the store, but reading it back (the verification) did not succeed; see the reason. */
 export type SaveState = 'queued' | 'sent' | 'stored' | 'verified' | 'written' | 'failed';
 export interface SaveItem {
@@ -321,6 +337,7 @@ export interface HandlerResults {
   'study.setRoles': StudyView;
   'study.volume': Uint8Array;
   'study.result': Uint8Array;
+  'study.brain': Uint8Array;
   'study.thumbnail': Uint8Array;
   'segment.start': SegmentRun;
   'segment.prepare': { ready: boolean; seconds: number };

@@ -26,6 +26,7 @@ export const handlers: Impl = {
   'study.setRoles': (svc, a) => svc.setRoles(a.studyId, a.roles),
   'study.volume': (svc, a) => svc.volume(a.studyId, a.role),
   'study.result': async (svc, a) => svc.priorResult(a.studyId, a.sopInstanceUID),
+  'study.brain': async (svc, a) => svc.brain(a.studyId),
   'study.thumbnail': async (svc, a) => svc.thumbnail(a.studyId, a.seriesInstanceUID),
   'segment.start': (svc, a) => svc.startSegmentation(a),
   'segment.prepare': (svc, a) => svc.prepareSegmentation(a),

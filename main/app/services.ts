@@ -17,6 +17,7 @@ import { RunService } from './run-service';
 import { SaveService } from './save-service';
 import { readPriorResult } from './prior-results';
 import { DISPLAY_ORDER, openStudyFolder, type OpenStudy } from './studies';
+import { studyBrain } from './study-brain';
 import { seriesThumbnail, type Thumbnail } from './thumbnails';
 import pkg from '../../package.json' with { type: 'json' };
 
@@ -99,6 +100,11 @@ export class AppServices {
     const arrays: Record<string, Float32Array> = {};
     for (const [k, v] of planes) arrays[`k${k}`] = v;
     return pack({ studyInstanceUID: s.view.studyInstanceUID, sopInstanceUID, kind: r.view.kind, slices: [...planes.keys()].sort((a, b) => a - b) }, arrays);
+  }
+
+  /** The brain Halo segments inside, for the viewer's outline (see study-brain.ts). */
+  brain(studyId: string): Uint8Array {
+    return studyBrain(this.study(studyId));
   }
 
   /** The series browser's picture of one series of the open study (made once, then kept). */

@@ -14,6 +14,7 @@ import { str } from '../dicom/values';
 import { alignToReference } from '../study/align';
 import { referenceGaps } from '../study/load-study';
 import { missingSlices } from '../volume/gaps';
+import { refuseDisplaced } from '../study/displacement';
 import { guessRoles } from '../study/roles';
 import { sameGrid, type Geometry, type Volume } from '../volume/volume';
 import type { GridView, Role, SeriesView, StudyView } from './contract';
@@ -134,6 +135,8 @@ export async function openStudyFolder(folder: string, overrides: Partial<Record<
     problems.unshift(`These series cannot be shown together: ${err.message}`);
     return { id, folder, view, display: null, prior, images };
   }
+  const moved = movedSequences(display, assigned, displayRole);
+  if (moved) problems.push(moved);
   const ref = display.volumes[displayRole]!;
   view.reference = { ...gridView(ref.geometry), seriesInstanceUID: roles[displayRole]! };
   const gapProblems: string[] = [];
@@ -170,6 +173,18 @@ function loadDisplay(images: DicomSeries[], roles: Partial<Record<Role, string>>
 
 const seriesOf = (images: DicomSeries[], roles: Partial<Record<Role, string>>, role: Role): DicomSeries =>
   images.find((s) => s.seriesInstanceUID === roles[role])!;
+/** The movement between series that segmenting would refuse (displacement.ts), as a problem; null when none. */
+function movedSequences(display: Display, assigned: Role[], displayRole: Role): string | null {
+  const named = (v: Volume) => (v.source.kind === 'dicom' ? ` "${v.source.seriesDescription}"` : '');
+  const onGrid = (r: Role) => ({ name: `the ${r} series${named(display.volumes[r]!)}`, volume: display.volumes[r]!, aligned: display.aligned[r]! });
+  try {
+    refuseDisplaced(onGrid(displayRole), assigned.filter((r) => r !== displayRole).map(onGrid));
+    return null;
+  } catch (err) {
+    if (err instanceof InputError) return err.message;
+    throw err;
+  }
+}
 
 function isImageSeries(s: DicomSeries): boolean {
   const ds = s.instances[0].dataset;

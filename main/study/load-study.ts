@@ -14,6 +14,7 @@ import type { DicomSource } from '../dicom/derived';
 import { str } from '../dicom/values';
 import { describeGap, gapsOf, missingSlices, type NamedGap } from '../volume/gaps';
 import { alignToReference, slicesReading } from './align';
+import { refuseDisplaced } from './displacement';
 import { assignRoles, type RoleOverrides } from './roles';
 
 export type StudyInput =
@@ -228,6 +229,8 @@ function assemble(
       aligned[r] = copy;
     }
   }
+  const onGrid = (r: SequenceRole) => ({ name: name(r), volume: volumes[r]!, aligned: aligned[r]! });
+  refuseDisplaced(onGrid('FLAIR'), roles.filter((r) => r !== 'FLAIR').map(onGrid));
   const warnings = gaps.map((g) => `${g.text}; ${g.first === g.last ? 'it is' : 'they are'} shown empty and never segmented.`);
   return { label, reference, volumes, aligned, identity, roleNotes: { notes: [], warnings: [] }, gaps, ...(warnings.length ? { warnings } : {}) };
 }

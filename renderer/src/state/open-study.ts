@@ -8,6 +8,7 @@ import { unpack } from '../../../main/app/binary';
 import type { Role, StudyView } from '../../../main/app/contract';
 import { ROLES } from '../../../main/app/contract';
 import { appState, busy } from './app';
+import { forgetBrain } from './brain';
 import { forgetEdits } from './edit-tool';
 import { forgetResults, resultsState } from './results';
 import { saveState } from './save';
@@ -91,6 +92,7 @@ async function show(study: StudyView, cancelled: string | null, opening: number)
   forgetRun();
   forgetResults();
   forgetEdits();
+  forgetBrain();
   resultsState.memberCount = 0;
   saveState.save = null;
   studyState.study = study;

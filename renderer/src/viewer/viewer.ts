@@ -12,6 +12,7 @@ import { eventTarget, init as csInit } from '@cornerstonejs/core';
 import { Enums as ToolEnums, init as toolsInit } from '@cornerstonejs/tools';
 import type { GridView, Role } from '../../../main/app/contract';
 import type { V3 } from './geometry';
+import { BrainOverlay } from './brain-overlay';
 import { MASK_SEGMENTATION, Overlays, type OverlayState } from './overlays';
 import { referenceLine, type Axis, type PlaneName } from './planes';
 import { createReformatToolGroup, destroyReformatToolGroup } from './reformat-tools';
@@ -46,6 +47,7 @@ async function initOnce(): Promise<void> {
 export class Viewer {
   private vp = new Viewports();
   private overlays = new Overlays(this.vp);
+  private brain = new BrainOverlay(this.vp);
   private editTool: EditTool = 'none';
   private brushSize: number | undefined;
   /** Called after the user painted, erased or undid on the mask. */
@@ -75,8 +77,10 @@ export class Viewer {
   async setViews(views: ViewSpec[], elements: Map<string, HTMLDivElement>): Promise<void> {
     if (!this.vp.engine) return;
     this.overlays.detachViews();
+    this.brain.detach();
     this.unbindViews();
     await this.showViews(views, elements);
+    await this.brain.attach();
     bindEditTool(this.editTool, this.brushSize);
     this.vp.render();
   }
@@ -105,6 +109,7 @@ export class Viewer {
     // Measurements belong to the study on screen: never carried over to the next one.
     removeAllMeasurements();
     this.onMeasurementsChanged();
+    this.brain.remove();
     this.overlays.detach();
     this.unbindViews();
     this.vp.dispose();
@@ -244,6 +249,20 @@ export class Viewer {
   }
   debugMaskPoints(viewId: string, n = 200, margin = 3): ReturnType<Overlays['debugMaskPoints']> {
     return this.overlays.debugMaskPoints(viewId, n, margin);
+  }
+
+  // The brain Halo segments inside (a study with the skull): outlined on every viewport.
+  showBrain(mask: Uint8Array): Promise<void> {
+    return this.brain.show(mask);
+  }
+  setBrainVisible(visible: boolean): void {
+    this.brain.setVisible(visible);
+  }
+  get brainShown(): boolean {
+    return this.brain.shown;
+  }
+  brainOf(k: number): Uint8Array | null {
+    return this.brain.slice(k);
   }
 
   // The tools.
