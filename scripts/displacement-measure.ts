@@ -14,7 +14,6 @@ import { loadStudy } from '../main/study/load-study';
 import { resampleOnto } from '../main/study/align';
 import { measureDisplacement, type SequenceOnGrid } from '../main/study/displacement';
 import { sameGrid, type Geometry, type Vec3, type Volume } from '../main/volume/volume';
-import { readNifti } from '../main/io/nifti';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DATA = resolve(ROOT, '..', 'shared', 'data');
