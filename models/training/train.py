@@ -50,9 +50,10 @@ PATIENTS_4SEQ = {
 # from now on. The first five were the validation set of every model up to wt-4seq 0.5.0 and were never trained on.
 VALIDATION = ["Brats18_2013_20_1", "Brats18_CBICA_ALU_1", "Brats18_TCIA01_425_1", "Brats18_TCIA10_637_1",
               "BraTS2021_00495", "Brats18_2013_23_1", "Brats18_CBICA_AME_1", "Brats18_TCIA02_370_1"]
-# ...but the last three were training patients of wt-4seq up to step 26,000, and every wt-4seq since continues from
-# those weights: on them its numbers flatter it. Cards and the README report the never-trained-on five apart.
-TRAINED_EARLIER = {"wt-4seq": ["Brats18_2013_23_1", "Brats18_CBICA_AME_1", "Brats18_TCIA02_370_1"]}
+# ...but the last three were training patients of wt-4seq up to step 26,000 and of wt-flair-t1 0.3.0, and every
+# later version continues from those weights: on them its numbers flatter it. Cards and the README report the
+# never-trained-on five apart.
+TRAINED_EARLIER = {m: ["Brats18_2013_23_1", "Brats18_CBICA_AME_1", "Brats18_TCIA02_370_1"] for m in ("wt-4seq", "wt-flair-t1")}
 TRAIN_4SEQ = [p for p in PATIENTS_4SEQ if p not in VALIDATION]
 
 DATASETS = {
@@ -95,6 +96,8 @@ def add_lgg(model_id: str) -> None:
                          f"{', '.join(sorted(LGG_SEQUENCES))} (no T2): use it with wt-flair-t1")
     DATASETS[model_id] = {**spec, "train": spec["train"] + [("lgg", p) for p in LGG_TRAIN],
                           "val": spec["val"] + [("lgg", p) for p in LGG_VALIDATION]}
+
+
 MODEL_SPACING = 2.0
 ARCH = dict(model_channels=16, channel_mult=(1, 2, 4, 4), num_res_blocks=1, attention_levels=(3,), heads=4)
 # Whole-brain context: slices are padded to PAD x PAD and the training crop (CROP x CROP after a random
