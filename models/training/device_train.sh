@@ -51,7 +51,10 @@ try:
     last = torch.load(f"/tmp/ckpt/resume/{model}/last.pt", weights_only=False)
 except FileNotFoundError:
     sys.exit("resume: no last.pt (see resume.log in logs.tar)")
-torch.save({k: v for k, v in last.items() if k != "opt"}, f"{out}/resume-carry.pt")
+# As train.carried_point: weights and EMA in half precision, no optimiser (train.py's imports need not load here).
+half = lambda sd: {k: v.half() if v.is_floating_point() else v for k, v in sd.items()}
+torch.save({**{k: v for k, v in last.items() if k != "opt"}, "model": half(last["model"]), "ema": half(last["ema"])},
+           f"{out}/resume-carry.pt")
 print("resume: last step", last["step"])
 PY
 exit $status

@@ -88,6 +88,14 @@ LGG_TRAIN = [p for p in LGG_PATIENTS if p not in LGG_VALIDATION]
 LGG_SEQUENCES = {"FLAIR", "T1", "T1ce"}
 
 
+def carried_point(state: dict) -> dict:
+    """What is committed to carry training to the next session: weights and EMA in half precision (half the bytes
+    of the tree that travels to the GPU machine with the data pack; load_state_dict makes them float again), no
+    optimiser state."""
+    half = lambda sd: {k: v.half() if v.is_floating_point() else v for k, v in sd.items()}
+    return {**{k: v for k, v in state.items() if k != "opt"}, "model": half(state["model"]), "ema": half(state["ema"])}
+
+
 def add_lgg(model_id: str) -> None:
     """Train and validate on the skull-on LGG patients too (--lgg), beside the model's BraTS patients."""
     spec = DATASETS[model_id]
@@ -363,7 +371,7 @@ def main():
     if args.carry:
         state = torch.load(ckpt, weights_only=False)
         Path(args.resume_dir).mkdir(exist_ok=True)
-        save(Path(args.resume_dir) / f"{args.model}.pt", {k: v for k, v in state.items() if k != "opt"})
+        save(Path(args.resume_dir) / f"{args.model}.pt", carried_point(state))
         print(f"wrote {Path(args.resume_dir) / f'{args.model}.pt'} (step {state['step']})")
         return
     if ckpt.exists() and not args.resume:
