@@ -10,7 +10,9 @@ import type { SliceResult } from '../engine/ensemble';
 import { openSegmentation, type SegmentationOptions } from '../engine/segment-study';
 import { readNifti } from '../io/nifti';
 import { sameGrid, sliceSize } from '../volume/volume';
+import { VARIANCE_THRESHOLD } from '../engine/variance-near-mask';
 import { auroc, dice, hd95, jaccard, mean, percentile, type Mask } from './metrics';
+import { scoreUncertainty, type RawAndShown, type UncertaintyScores } from './uncertainty-metrics';
 import { PAPER_SLICES, paperSlices, perMethod, pooled, predictions, scorePaper, scoreVolume, type PaperScores, type PerMethod } from './paper-protocol';
 
 /** Ground truth in BraTS 2018/2020/2021 (`_seg`) and 2023 (`-seg`) case folders. */
@@ -53,6 +55,11 @@ export interface CaseReport {
   /** Mean false-positive area of the ensemble mask on tumour-free slices, cm² per slice (null: none evaluated). */
   falsePositiveCm2: number | null;
   baseline: Scores & { falsePositiveCm2: number | null };
+  /**
+   * The variance map as a guide (uncertainty-metrics.ts): tint far from the tumour, wrong pixels tinted and AUROC,
+   * for the raw variance and for the variance shown near the mask, at the viewer's default threshold.
+   */
+  uncertainty?: UncertaintyScores;
   /** The paper's protocol only: its per-slice scores, empty counts and the 3D Dice over its slices. */
   paper?: PaperScores;
   /** The paper's protocol with the volume: 3D Dice of the stacked masks over every slice. */
@@ -74,8 +81,13 @@ export interface EvaluationReport {
   baseline: string;
   task: string;
   cases: CaseReport[];
-  mean: Omit<CaseReport, 'case' | 'seconds' | 'paper' | 'volumeDice3d'> & { patients: number; paper?: PaperMean };
+  mean: Omit<CaseReport, 'case' | 'seconds' | 'paper' | 'volumeDice3d' | 'uncertainty'> & { patients: number; paper?: PaperMean; uncertainty?: UncertaintyMean };
 }
+
+/** Means over patients of the uncertainty scores (nulls left out). */
+export type UncertaintyMean = Omit<UncertaintyScores, 'tintedFarCm3' | 'tintedNearCm3' | 'wrongTinted' | 'auroc'> & {
+  [K in 'tintedFarCm3' | 'tintedNearCm3' | 'wrongTinted' | 'auroc']: RawAndShown<number | null>;
+};
 
 /** The paper's protocol over all cases: means of patients, and the paper's own pooling over all slices. */
 export interface PaperMean {
@@ -178,6 +190,14 @@ export async function evaluateCases(dir: string, opts: EvaluateOptions): Promise
         cols: grid.dims[0],
         spacing: [grid.spacing[1], grid.spacing[0]],
         seconds: (performance.now() - t0) / 1000,
+      });
+      report.uncertainty = scoreUncertainty(results, {
+        truth: Uint8Array.from(seg.data, (v) => (v > 0 ? 1 : 0)),
+        dims: grid.dims,
+        spacing: grid.spacing,
+        brain: (k) => engine.study.brainFor(k),
+        scored: new Set(scored),
+        threshold: VARIANCE_THRESHOLD,
       });
       if (paper) {
         const masks = new Map(results.map((r) => [r.k, predictions(r, baselineMask(r.k))]));
@@ -293,5 +313,19 @@ function meanOver(cases: CaseReport[]): EvaluationReport['mean'] {
     wrongPixelFraction: m((c) => c.wrongPixelFraction) ?? 0,
     falsePositiveCm2: m((c) => c.falsePositiveCm2),
     baseline: { ...s((c) => c.baseline), falsePositiveCm2: m((c) => c.baseline.falsePositiveCm2) },
+    ...(cases.every((c) => c.uncertainty) ? { uncertainty: uncertaintyMean(cases.map((c) => c.uncertainty!)) } : {}),
+  };
+}
+
+function uncertaintyMean(u: UncertaintyScores[]): UncertaintyMean {
+  const m = (f: (x: UncertaintyScores) => number | null) => mean(u.map(f).filter((v): v is number => v !== null));
+  const both = (key: 'tintedFarCm3' | 'tintedNearCm3' | 'wrongTinted' | 'auroc') => ({ raw: m((x) => x[key].raw), nearMask: m((x) => x[key].nearMask) });
+  return {
+    threshold: u[0].threshold,
+    nearMaskMm: u[0].nearMaskMm,
+    tintedFarCm3: both('tintedFarCm3'),
+    tintedNearCm3: both('tintedNearCm3'),
+    wrongTinted: both('wrongTinted'),
+    auroc: both('auroc'),
   };
 }
