@@ -141,7 +141,7 @@ export function formatUncertaintyTable(r: EvaluationReport): string {
   const arrow = <T,>(x: { raw: T; nearMask: T }, f: (v: T) => string) => `${f(x.raw)} → ${f(x.nearMask)}`;
   const head = [`case`, `tinted > ${FAR_FROM_TUMOUR_MM} mm from the tumour, cm³`, `tinted within ${FAR_FROM_TUMOUR_MM} mm, cm³`, 'wrong pixels tinted', 'AUROC var'];
   type U = Pick<NonNullable<typeof mu>, 'tintedFarCm3' | 'tintedNearCm3' | 'wrongTinted' | 'auroc'>;
-  const row = (name: string, u: U) => [name, arrow(u.tintedFarCm3, f1), arrow(u.tintedNearCm3, f1), arrow(u.wrongTinted, pct), arrow(u.auroc, f3)];
+  const row = (name: string, u: U) => [name, arrow(u.tintedFarCm3, (v) => f1(v).trim()), arrow(u.tintedNearCm3, (v) => f1(v).trim()), arrow(u.wrongTinted, pct), arrow(u.auroc, (v) => f3(v).trim())];
   const rows = [head, ...r.cases.map((c) => row(c.case, c.uncertainty!)), row(`mean of ${r.mean.patients}`, mu)];
   const widths = head.map((_, i) => Math.max(...rows.map((x) => x[i].length)));
   const line = (x: string[]) => x.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
