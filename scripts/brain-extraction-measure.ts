@@ -8,8 +8,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { brainIfUnstripped, extractBrain } from '../main/engine/brain-extraction';
+import { readNifti } from '../main/io/nifti';
 import { DATA } from '../tests/support/paths';
-import { readNiftiXz } from '../tests/support/shared-nifti';
 
 const fmt = (x: number, d = 3) => x.toFixed(d);
 
@@ -17,8 +17,8 @@ async function main() {
   const openMs = join(DATA, 'skull-on/open-ms');
   console.log('| open-ms volume | grid | Dice | volume error | time (CPU) | skull detected |\n| --- | --- | --- | --- | --- | --- |');
   for (const name of readdirSync(openMs).sort()) {
-    const flair = await readNiftiXz(join(openMs, name, `${name}_flair.nii.xz`));
-    const truth = (await readNiftiXz(join(openMs, name, `${name}_brainmask.nii.xz`))).data;
+    const flair = await readNifti(join(openMs, name, `${name}_flair.nii.xz`));
+    const truth = (await readNifti(join(openMs, name, `${name}_brainmask.nii.xz`))).data;
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     // What a study costs: the skull test at 3 mm, then the extraction.
@@ -42,8 +42,8 @@ async function main() {
   const lgg = join(DATA, 'skull-on/lgg');
   console.log('\n| lgg patient | tumour voxels | outside the brain |\n| --- | --- | --- |');
   for (const name of readdirSync(lgg).sort()) {
-    const flair = await readNiftiXz(join(lgg, name, `${name}_flair.nii.xz`));
-    const seg = (await readNiftiXz(join(lgg, name, `${name}_seg.nii.xz`))).data;
+    const flair = await readNifti(join(lgg, name, `${name}_flair.nii.xz`));
+    const seg = (await readNifti(join(lgg, name, `${name}_seg.nii.xz`))).data;
     const brain = extractBrain(flair.data, flair.geometry);
     let tumour = 0, outside = 0;
     for (let p = 0; p < brain.length; p++) {

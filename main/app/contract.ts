@@ -16,6 +16,31 @@ const nodeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
 const folderPath = z.string().min(1).max(4096);
 const none = z.object({}).strict();
 
+const saveTarget = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('pacs'), node: nodeName }).strict(),
+  /** Electron: a folder dialog (folder absent). Bridge: an allow-listed folder. */
+  z.object({ kind: z.literal('folder'), folder: folderPath.optional() }).strict(),
+]);
+const point = z.tuple([z.number(), z.number(), z.number()]);
+/**
+ * A measurement as drawn (patient coordinates, LPS mm) on slice k of the reference grid in the viewport of `role`;
+ * an ellipse carries the statistics the viewer showed. The report recomputes every length from the points.
+ */
+export const MeasurementSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('length'), role: RoleSchema, k: z.number().int().min(0), points: z.tuple([point, point]) }).strict(),
+  z.object({ kind: z.literal('bidirectional'), role: RoleSchema, k: z.number().int().min(0), points: z.tuple([point, point, point, point]) }).strict(),
+  z
+    .object({
+      kind: z.literal('ellipse'),
+      role: RoleSchema,
+      k: z.number().int().min(0),
+      points: z.tuple([point, point, point, point]),
+      stats: z.object({ mean: z.number(), stdDev: z.number().min(0), min: z.number(), max: z.number() }).strict(),
+    })
+    .strict(),
+]);
+export type MeasurementArg = z.infer<typeof MeasurementSchema>;
+
 /** name -> argument schema. The only way in: anything not listed here is refused. */
 export const HandlerArgs = {
   'app.info': none,
@@ -26,6 +51,11 @@ export const HandlerArgs = {
   'study.setRoles': z.object({ studyId: id, roles: z.partialRecord(RoleSchema, uid) }).strict(),
   /** One sequence on the reference (FLAIR) grid, binary (see binary.ts). */
   'study.volume': z.object({ studyId: id, role: RoleSchema }).strict(),
+  /**
+   * The brain Halo segments inside, on the reference grid, binary (study-brain.ts): the brain it extracted from the
+   * FLAIR of a study with the skull; no mask on a skull-stripped study. Only for the open study.
+   */
+  'study.brain': z.object({ studyId: id }).strict(),
   /** A small grey picture of a series' middle slice, binary (meta: rows, cols; `pixels`, or none when unreadable). */
   'study.thumbnail': z.object({ studyId: id, seriesInstanceUID: uid }).strict(),
   'segment.start': z
@@ -63,18 +93,18 @@ export const HandlerArgs = {
   'save.start': z
     .object({
       runId: id,
-      target: z.discriminatedUnion('kind', [
-        z.object({ kind: z.literal('pacs'), node: nodeName }).strict(),
-        /** Electron: a folder dialog (folder absent). Bridge: an allow-listed folder. */
-        z.object({ kind: z.literal('folder'), folder: folderPath.optional() }).strict(),
-      ]),
+      target: saveTarget,
       /** Exactly the slices the viewer shows, and their ensemble size: nothing else is written. */
       slices: z.array(z.number().int().min(0)).min(1).max(4096),
       ensemble: z.number().int().min(1).max(200),
       /** The user's corrected masks (bit-packed, base64) of edited slices; they replace the model's in the binary SEG. */
       edits: z.array(z.object({ k: z.number().int().min(0), mask: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/).max(2_000_000) }).strict()).max(4096).optional(),
+      /** The user's measurements: saved with the result as a DICOM SR measurement report. */
+      measurements: z.array(MeasurementSchema).max(1000).optional(),
     })
     .strict(),
+  /** The measurements alone (a DICOM SR), for a study with no result of this session to save them with. */
+  'save.measurements': z.object({ studyId: id, target: saveTarget, measurements: z.array(MeasurementSchema).min(1).max(1000) }).strict(),
   'save.retry': z.object({ jobId: id, itemId: id }).strict(),
   'pacs.getSettings': none,
   'pacs.setSettings': z
@@ -199,8 +229,13 @@ export interface StudyView {
   reference: (GridView & { seriesInstanceUID: string }) | null;
   /** Roles shown resampled onto the reference grid (their own grid differs). */
   resampled: Role[];
-  /** Problems a radiologist can act on (missing FLAIR, ambiguous roles, series that do not match). */
+  /** Problems a radiologist can act on (missing FLAIR, ambiguous roles, series that do not match, missing slices). */
   problems: string[];
+  /**
+   * Per assigned role, the reference-grid slices (k) its series has no image for (missing or unreadable files):
+   * shown empty and marked missing; a segmentation range that includes one is refused.
+   */
+  missing: Partial<Record<Role, number[]>>;
   /** Results already in the study (SEG, Parametric Map), oldest first. */
   results: PriorResultView[];
 }
@@ -235,6 +270,17 @@ export interface SegmentRun {
   /** Which series was taken as the post-contrast T1 and why. */
   seriesNotes?: string[];
   slices: number[];
+}
+
+/** What `study.brain` answers besides the mask: what it belongs to, so the viewer can check before drawing. */
+export interface StudyBrainMeta {
+  studyId: string;
+  studyInstanceUID: string;
+  /** The FLAIR the brain was found on (the reference grid). */
+  seriesInstanceUID: string;
+  dims: [number, number, number];
+  /** False on a skull-stripped study: then no mask comes. */
+  extracted: boolean;
 }
 
 /** 'stored': the PACS confirmed the store, but reading it back (the verification) did not succeed; see the reason. */
@@ -291,6 +337,7 @@ export interface HandlerResults {
   'study.setRoles': StudyView;
   'study.volume': Uint8Array;
   'study.result': Uint8Array;
+  'study.brain': Uint8Array;
   'study.thumbnail': Uint8Array;
   'segment.start': SegmentRun;
   'segment.prepare': { ready: boolean; seconds: number };
@@ -298,6 +345,7 @@ export interface HandlerResults {
   'segment.grow': SegmentRun;
   'segment.slice': Uint8Array;
   'save.start': SaveJob;
+  'save.measurements': SaveJob;
   'save.retry': SaveJob;
   'pacs.getSettings': PacsSettingsView;
   'pacs.setSettings': PacsSettingsView;

@@ -7,7 +7,8 @@ import { PROVIDER_LABEL } from '../model/device';
 import { CancelledError, InputError } from '../errors';
 import { defaultCacheDir } from '../engine/cache';
 import type { SliceResult } from '../engine/ensemble';
-import { BRAIN_EXTRACTED_NOTE, openSegmentation, viewportFirst, type SegmentationSession } from '../engine/segment-study';
+import { BRAIN_EXTRACTED_NOTE, openSegmentation, runnableSlices, viewportFirst, type SegmentationSession } from '../engine/segment-study';
+import { appRange } from '../volume/gaps';
 import { loadModel } from '../model/card';
 import type { DevicePreference } from '../model/onnx-session';
 import { pack } from './binary';
@@ -51,7 +52,7 @@ export class RunService {
     const from = a.range ? Math.min(a.range.from, nz) : 0;
     const to = a.range ? Math.min(a.range.to, nz) : nz;
     if (from >= to) throw new InputError(`The slice range ${from + 1}-${to} is outside this series (1-${nz}).`);
-    const slices = Array.from({ length: to - from }, (_, i) => from + i).filter((k) => session.engine.study.hasBrain[k]);
+    const slices = runnableSlices(session.study, session.engine.study.hasBrain, from, to, a.range ? appRange : undefined);
     if (!slices.length) throw new InputError('None of the chosen slices contains brain; nothing to segment.');
     return this.launch(s, session, viewportFirst(slices, Math.min(a.focus, nz - 1)), a.ensemble);
   }

@@ -1,17 +1,21 @@
 /**
  * Saving what the viewer shows: the binary SEG, the fractional SEG and the variance Parametric Map of exactly
- * the slices (and ensemble size) the renderer names, to a folder or through the outbox to a PACS.
+ * the slices (and ensemble size) the renderer names, and the user's measurements as a DICOM SR measurement
+ * report, to a folder or through the outbox to a PACS.
  */
 import { mkdir, readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../errors';
 import { ensembleStatistics, type SliceResult } from '../engine/ensemble';
 import { assembleVolumes } from '../engine/outputs';
 import { buildDicomOutputs } from '../engine/dicom-outputs';
+import { buildMeasurementReport } from '../dicom/measurement-report';
 import { writeFileAtomic } from '../io/atomic';
 import { connectPacs } from '../pacs/client';
 import { instanceIdsOf } from '../pacs/dicom';
 import { Outbox, type OutboxEvent } from '../pacs/outbox';
+import type { SequenceRole, Volume } from '../volume/volume';
 import type { ParsedArgOf, SaveItem, SaveJob } from './contract';
 import { userMessage, type Host } from './host';
 import type { PacsService } from './pacs-service';
@@ -28,12 +32,22 @@ interface SaveRecord {
   target: { kind: 'pacs'; node: string } | { kind: 'folder'; folder: string };
 }
 
-/** The three objects, with a short name a person can tell apart in a folder listing. */
+/** The objects, with a short name a person can tell apart in a folder listing. */
 const OBJECTS = [
   { key: 'seg', label: 'Segmentation (binary mask)', name: 'SEG-mask' },
   { key: 'fractional', label: 'Segmentation (fractional probability)', name: 'SEG-probability' },
   { key: 'variance', label: 'Parametric Map (ensemble variance)', name: 'PM-variance' },
+  { key: 'measurements', label: 'Measurement report (DICOM SR)', name: 'SR-measurements' },
 ] as const;
+
+/** Who measured (TID 1500's Person Observer Name): the account logged in to this computer. */
+function observerName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
 
 export class SaveService {
   private saves = new Map<string, SaveRecord>();
@@ -45,21 +59,52 @@ export class SaveService {
 
   async save(run: Run, a: ParsedArgOf<'save.start'>, patientId: string): Promise<SaveJob> {
     const { results, edited } = applyEdits(selectResults(run, a.slices, a.ensemble), a.edits ?? []);
-    let target: SaveRecord['target'];
-    if (a.target.kind === 'pacs') {
-      await this.pacs.settings(a.target.node); // validates the file (and opens this node's credentials) early
-      target = { kind: 'pacs', node: a.target.node };
-    } else {
-      const folder = await this.host.chooseFolder('save', a.target.folder);
-      if (!folder) throw new InputError('Saving was cancelled: no folder chosen.');
-      target = { kind: 'folder', folder };
-    }
+    const target = await this.targetOf(a.target);
     const study = run.session.study;
     const vols = assembleVolumes(study.reference.geometry, results, a.ensemble);
     const dicom = buildDicomOutputs(study, run.session.model.card, vols, results.map((r) => r.k), {
       brainExtracted: run.session.brainExtracted,
     });
     if (edited.length) dicom.seg = markEdited(dicom.seg, edited);
+    const objects: Partial<Record<(typeof OBJECTS)[number]['key'], Buffer>> = { ...dicom };
+    if (a.measurements?.length) {
+      objects.measurements = buildMeasurementReport({
+        reference: study.reference,
+        volumes: study.volumes,
+        measurements: a.measurements,
+        savedWith: [dicom.seg, dicom.fractional, dicom.variance].map((b) => instanceIdsOf(b, 'a saved object')),
+        observer: observerName(),
+      });
+    }
+    const note = edited.length ? `, edited on ${plural(edited.length, 'slice')}` : '';
+    const entries = OBJECTS.filter((o) => objects[o.key]).map((o) =>
+      o.key === 'measurements'
+        ? { bytes: objects[o.key]!, label: `${o.label}, ${plural(a.measurements!.length, 'measurement')}`, name: o.name }
+        : { bytes: objects[o.key]!, label: `${o.label}, ${results.length} slices, n=${a.ensemble}${o.key === 'seg' ? note : ''}`, name: `${o.name}_n${a.ensemble}` },
+    );
+    return this.store(a.runId, target, entries, patientId);
+  }
+
+  /** The measurements alone, as an SR, when there is no result of ours to save them with (none run, or a stored one shown). */
+  async saveMeasurements(study: { reference: Volume; volumes: Partial<Record<SequenceRole, Volume>> }, a: ParsedArgOf<'save.measurements'>, patientId: string): Promise<SaveJob> {
+    const target = await this.targetOf(a.target);
+    const bytes = buildMeasurementReport({ reference: study.reference, volumes: study.volumes, measurements: a.measurements, observer: observerName() });
+    const o = OBJECTS[3];
+    return this.store('', target, [{ bytes, label: `${o.label}, ${plural(a.measurements.length, 'measurement')}`, name: o.name }], patientId);
+  }
+
+  private async targetOf(t: ParsedArgOf<'save.start'>['target']): Promise<SaveRecord['target']> {
+    if (t.kind === 'pacs') {
+      await this.pacs.settings(t.node); // validates the file (and opens this node's credentials) early
+      return { kind: 'pacs', node: t.node };
+    }
+    const folder = await this.host.chooseFolder('save', t.folder);
+    if (!folder) throw new InputError('Saving was cancelled: no folder chosen.');
+    return { kind: 'folder', folder };
+  }
+
+  /** Keep the objects in the app's saved folder, list them as the job's items, and deliver them. */
+  private async store(runId: string, target: SaveRecord['target'], entries: { bytes: Buffer; label: string; name: string }[], patientId: string): Promise<SaveJob> {
     const jobId = newId();
     const dir = join(savedDir(), jobId);
     await mkdir(dir, { recursive: true });
@@ -67,20 +112,18 @@ export class SaveService {
     const names = new Map<string, string>();
     const items: SaveItem[] = [];
     const who = safeName(patientId) || 'halo';
-    for (const o of OBJECTS) {
-      const bytes = dicom[o.key];
-      const ids = instanceIdsOf(bytes, o.label);
+    for (const e of entries) {
+      const ids = instanceIdsOf(e.bytes, e.label);
       const itemId = newId();
-      const name = `${who}_${o.name}_n${a.ensemble}_${ids.sopInstanceUID}.dcm`;
+      const name = `${who}_${e.name}_${ids.sopInstanceUID}.dcm`;
       const file = join(dir, name);
-      await writeFileAtomic(file, bytes);
+      await writeFileAtomic(file, e.bytes);
       files.set(itemId, file);
       names.set(itemId, name);
-      const note = o.key === 'seg' && edited.length ? `, edited on ${edited.length} slice${edited.length === 1 ? '' : 's'}` : '';
-      items.push({ itemId, label: `${o.label}, ${results.length} slices, n=${a.ensemble}${note}`, sopInstanceUID: ids.sopInstanceUID, fileName: name, state: 'queued' });
+      items.push({ itemId, label: e.label, sopInstanceUID: ids.sopInstanceUID, fileName: name, state: 'queued' });
     }
     const record: SaveRecord = {
-      job: { jobId, runId: a.runId, target: target.kind === 'pacs' ? `PACS ${target.node}` : `folder ${target.folder}`, items },
+      job: { jobId, runId, target: target.kind === 'pacs' ? `PACS ${target.node}` : `folder ${target.folder}`, items },
       files,
       names,
       target,
@@ -187,6 +230,8 @@ function firstMembers(r: SliceResult, n: number, threshold: number): SliceResult
   const members = r.members.slice(0, n);
   return { ...r, members, ...ensembleStatistics(members, threshold) };
 }
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 /** Letters, digits, dot, dash only: safe in a file name on every system. */
 function safeName(s: string): string {

@@ -16,7 +16,8 @@ import { demoDir } from './paths';
 import { RunService } from './run-service';
 import { SaveService } from './save-service';
 import { readPriorResult } from './prior-results';
-import { openStudyFolder, type OpenStudy } from './studies';
+import { DISPLAY_ORDER, openStudyFolder, type OpenStudy } from './studies';
+import { studyBrain } from './study-brain';
 import { seriesThumbnail, type Thumbnail } from './thumbnails';
 import pkg from '../../package.json' with { type: 'json' };
 
@@ -101,6 +102,11 @@ export class AppServices {
     return pack({ studyInstanceUID: s.view.studyInstanceUID, sopInstanceUID, kind: r.view.kind, slices: [...planes.keys()].sort((a, b) => a - b) }, arrays);
   }
 
+  /** The brain Halo segments inside, for the viewer's outline (see study-brain.ts). */
+  brain(studyId: string): Uint8Array {
+    return studyBrain(this.study(studyId));
+  }
+
   /** The series browser's picture of one series of the open study (made once, then kept). */
   thumbnail(studyId: string, seriesInstanceUID: string): Uint8Array {
     const s = this.study(studyId);
@@ -164,6 +170,14 @@ export class AppServices {
   save(a: ParsedArgOf<'save.start'>): Promise<SaveJob> {
     const run = this.runs.get(a.runId);
     return this.saves.save(run, a, this.studies.get(run.meta.studyId)?.view.patientId ?? '');
+  }
+
+  /** The measurements alone, referencing the images of the open study they were drawn on. */
+  saveMeasurements(a: ParsedArgOf<'save.measurements'>): Promise<SaveJob> {
+    const s = this.study(a.studyId);
+    const shown = s.display && DISPLAY_ORDER.find((r) => s.display!.volumes[r]);
+    if (!s.display || !shown) throw new InputError('This study shows no images, so nothing can have been measured on it.');
+    return this.saves.saveMeasurements({ reference: s.display.volumes[shown]!, volumes: s.display.volumes }, a, s.view.patientId);
   }
 
   retry(jobId: string, itemId: string): Promise<SaveJob> {

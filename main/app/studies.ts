@@ -12,6 +12,9 @@ import { describeSeries, scanDicomFolder, seriesToVolume, seriesVoxels, type Dic
 import { checkStudySize } from '../io/input-limits';
 import { str } from '../dicom/values';
 import { alignToReference } from '../study/align';
+import { referenceGaps } from '../study/load-study';
+import { missingSlices } from '../volume/gaps';
+import { refuseDisplaced } from '../study/displacement';
 import { guessRoles } from '../study/roles';
 import { sameGrid, type Geometry, type Volume } from '../volume/volume';
 import type { GridView, Role, SeriesView, StudyView } from './contract';
@@ -38,7 +41,7 @@ export interface Display {
 }
 
 /** The sequence whose grid the viewer uses: the FLAIR (results live on it), else the first assigned one. */
-const DISPLAY_ORDER: Role[] = ['FLAIR', 'T1ce', 'T1', 'T2'];
+export const DISPLAY_ORDER: Role[] = ['FLAIR', 'T1ce', 'T1', 'T2'];
 
 export const newId = (): string => randomBytes(9).toString('base64url');
 
@@ -71,7 +74,8 @@ export async function openStudyFolder(folder: string, overrides: Partial<Record<
     instanceCount: d.instanceCount,
     guessedRole: guesses.get(d.seriesInstanceUID)!.role,
   }));
-  const problems: string[] = [];
+  const unreadable = scan.unreadableFiles.map((f) => `A file cannot be read and was skipped: ${f.reason}. Its slice is shown as missing; re-export or re-send it.`);
+  const problems: string[] = [...unreadable];
   const studies = new Set(images.map((s) => s.studyInstanceUID));
   if (studies.size > 1) problems.push(`This folder holds ${studies.size} different studies; showing the series of one of them only if you assign them by hand.`);
 
@@ -106,6 +110,7 @@ export async function openStudyFolder(folder: string, overrides: Partial<Record<
     reference: null,
     resampled: [],
     problems,
+    missing: {},
     results: [],
   };
   const prior = findPriorResults(scan.series, view.studyInstanceUID);
@@ -130,8 +135,19 @@ export async function openStudyFolder(folder: string, overrides: Partial<Record<
     problems.unshift(`These series cannot be shown together: ${err.message}`);
     return { id, folder, view, display: null, prior, images };
   }
+  const moved = movedSequences(display, assigned, displayRole);
+  if (moved) problems.push(moved);
   const ref = display.volumes[displayRole]!;
   view.reference = { ...gridView(ref.geometry), seriesInstanceUID: roles[displayRole]! };
+  const gapProblems: string[] = [];
+  for (const role of assigned) {
+    const gaps = referenceGaps(ref, [{ name: `The ${role} series "${describeSeries(seriesOf(images, roles, role)).seriesDescription}"`, volume: display.volumes[role]! }]);
+    if (!gaps.length) continue;
+    view.missing[role] = missingSlices(gaps);
+    gapProblems.push(...gaps.map((g) => `${g.text}: shown as missing; segmenting a range that includes them is refused.`));
+  }
+  // After the unreadable files (which often are the reason), before the rest: what is shown is incomplete.
+  problems.splice(unreadable.length ? problems.indexOf(unreadable[unreadable.length - 1]) + 1 : 0, 0, ...gapProblems);
   view.resampled = assigned.filter((r) => r !== displayRole && !sameGrid(display.volumes[r]!.geometry, ref.geometry));
   return { id, folder, view, display, prior, images };
 }
@@ -141,8 +157,7 @@ function loadDisplay(images: DicomSeries[], roles: Partial<Record<Role, string>>
   const assigned = ROLES.filter((r) => roles[r]);
   const volumes: Partial<Record<Role, Volume>> = {};
   const names: Partial<Record<Role, string>> = {};
-  const seriesOf = (role: Role) => images.find((s) => s.seriesInstanceUID === roles[role])!;
-  checkStudySize(assigned.map((role) => ({ what: `the ${role} series`, voxels: seriesVoxels(seriesOf(role)) })));
+  checkStudySize(assigned.map((role) => ({ what: `the ${role} series`, voxels: seriesVoxels(seriesOf(images, roles, role)) })));
   for (const role of assigned) {
     const series = images.find((s) => s.seriesInstanceUID === roles[role])!;
     volumes[role] = seriesToVolume(series);
@@ -154,6 +169,21 @@ function loadDisplay(images: DicomSeries[], roles: Partial<Record<Role, string>>
   const aligned: Partial<Record<Role, Float32Array>> = {};
   assigned.forEach((r, n) => (aligned[r] = data[n]));
   return { volumes, aligned };
+}
+
+const seriesOf = (images: DicomSeries[], roles: Partial<Record<Role, string>>, role: Role): DicomSeries =>
+  images.find((s) => s.seriesInstanceUID === roles[role])!;
+/** The movement between series that segmenting would refuse (displacement.ts), as a problem; null when none. */
+function movedSequences(display: Display, assigned: Role[], displayRole: Role): string | null {
+  const named = (v: Volume) => (v.source.kind === 'dicom' ? ` "${v.source.seriesDescription}"` : '');
+  const onGrid = (r: Role) => ({ name: `the ${r} series${named(display.volumes[r]!)}`, volume: display.volumes[r]!, aligned: display.aligned[r]! });
+  try {
+    refuseDisplaced(onGrid(displayRole), assigned.filter((r) => r !== displayRole).map(onGrid));
+    return null;
+  } catch (err) {
+    if (err instanceof InputError) return err.message;
+    throw err;
+  }
 }
 
 function isImageSeries(s: DicomSeries): boolean {

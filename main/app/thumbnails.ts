@@ -1,5 +1,5 @@
 /**
- * Series thumbnails for the series browser: the middle slice of a series, as stored (rows top to bottom),
+ * Series thumbnails for the series browser: the middle (imaged) slice of a series, as stored (rows top to bottom),
  * windowed to its 1st–99th percentile and shrunk to fit a square of `size` pixels with its true aspect ratio.
  */
 import { seriesToVolume, type DicomSeries } from '../dicom/read-study';
@@ -21,7 +21,11 @@ export function seriesThumbnail(series: DicomSeries, size = 96): Thumbnail | nul
   }
   const [nx, ny, nz] = vol.geometry.dims;
   const [sx, sy] = vol.geometry.spacing;
-  const plane = vol.data.subarray(Math.floor(nz / 2) * nx * ny, (Math.floor(nz / 2) + 1) * nx * ny);
+  // The imaged slice nearest the middle: a series with missing slices may have none at the middle itself.
+  const imaged = (k: number) => vol.source.kind !== 'dicom' || vol.source.instances[k] !== null;
+  const mid = Math.floor(nz / 2);
+  const k = Array.from({ length: nz }, (_, n) => n).sort((a, b) => Math.abs(a - mid) - Math.abs(b - mid) || a - b).find(imaged) ?? mid;
+  const plane = vol.data.subarray(k * nx * ny, (k + 1) * nx * ny);
   const sorted = Float32Array.from(plane).sort();
   const lo = sorted[Math.floor(0.01 * (sorted.length - 1))];
   const hi = sorted[Math.floor(0.99 * (sorted.length - 1))];

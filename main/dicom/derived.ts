@@ -63,11 +63,14 @@ export function checkDerivedInputs(inp: DerivedInputs, what: string): CheckedInp
       throw new Error(`${what}: input series ${other.source.seriesInstanceUID} is in another frame of reference`);
     }
   }
-  const processed = new Set<number>(inp.processedSlices ?? Array.from({ length: g.dims[2] }, (_, k) => k));
+  const processed = new Set<number>(inp.processedSlices ?? Array.from({ length: g.dims[2] }, (_, k) => k).filter((k) => src.instances[k]));
   for (const k of processed) {
     if (!(Number.isInteger(k) && k >= 0 && k < g.dims[2])) throw new Error(`${what}: processed slice ${k} is outside 0..${g.dims[2] - 1}`);
   }
   if (processed.size === 0) throw new Error(`${what}: no processed slices, nothing to store`);
+  // A result never claims a slice the series has no image for (missing or unreadable file): nothing was computed.
+  const imageless = [...processed].filter((k) => !src.instances[k]);
+  if (imageless.length) throw new Error(`${what}: processed slices ${sliceRanges(imageless.sort((a, b) => a - b))} have no source image`);
   return { ...inp, src, geometry: g, processed, frames: [...processed].sort((a, b) => a - b) };
 }
 
@@ -93,13 +96,15 @@ export function coverage(c: CheckedInputs): { short: string; full: string } {
   const n = c.frames.length;
   const all = n === total;
   const brain = c.brainExtracted ? ` ${BRAIN_EXTRACTED_COMMENT}` : '';
+  const imageless = c.src.instances.flatMap((inst, k) => (inst ? [] : [k]));
+  const missing = imageless.length ? ` The source series has no image for slices ${sliceRanges(imageless)} (missing or unreadable files).` : '';
   return {
     short: all ? '' : `${n}/${total} slices`,
     full: all
       ? `Computed on all ${total} slices of the source series ${c.src.seriesInstanceUID}.${brain}`
       : `PARTIAL RESULT: computed on ${n} of ${total} slices of the source series ${c.src.seriesInstanceUID} ` +
         `(slice numbers 1-${total} in position order): ${sliceRanges(c.frames)}. ` +
-        `The other slices were not processed and have no frame here: absence of a frame is not absence of tumour.${brain}`,
+        `The other slices were not processed and have no frame here: absence of a frame is not absence of tumour.${missing}${brain}`,
   };
 }
 
@@ -140,7 +145,7 @@ export function derivedHeader(
     const s = v.source as DicomSource;
     return {
       SeriesInstanceUID: s.seriesInstanceUID,
-      ReferencedInstanceSequence: s.instances.map((i) => ({
+      ReferencedInstanceSequence: s.instances.filter((i) => i !== null).map((i) => ({
         ReferencedSOPClassUID: i.sopClassUID,
         ReferencedSOPInstanceUID: i.sopInstanceUID,
       })),
@@ -176,8 +181,8 @@ export function derivedHeader(
     ReferencedSeriesSequence: sameStudy.map(seriesItem),
     // The source images of the frames, also at the top level (General Reference), as highdicom and dcmqi write it.
     SourceImageSequence: c.frames.map((k) => ({
-      ReferencedSOPClassUID: c.src.instances[k].sopClassUID,
-      ReferencedSOPInstanceUID: c.src.instances[k].sopInstanceUID,
+      ReferencedSOPClassUID: c.src.instances[k]!.sopClassUID,
+      ReferencedSOPInstanceUID: c.src.instances[k]!.sopInstanceUID,
       PurposeOfReferenceCodeSequence: [codeItem(CODES.sourceImageForProcessing)],
     })),
   };
@@ -220,7 +225,7 @@ export function stackOrganization(frames: number[]): Dataset {
 /** Per-frame groups common to SEG and PM for source slice k: derivation, plane position and orientation. */
 export function framePlaneAndDerivation(c: CheckedInputs, k: number, derivation: typeof CODES.segmentation | null): Dataset {
   const g = c.geometry;
-  const inst = c.src.instances[k];
+  const inst = c.src.instances[k]!; // checked in checkDerivedInputs
   const derivationItem: Dataset = {
     SourceImageSequence: [
       {

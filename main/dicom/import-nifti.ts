@@ -1,5 +1,5 @@
 /**
- * Turn a BraTS NIfTI case (one .nii/.nii.gz per sequence) into a DICOM MR study: one series per sequence, one
+ * Turn a BraTS NIfTI case (one .nii/.nii.gz/.nii.xz per sequence) into a DICOM MR study: one series per sequence, one
  * MR Image file per axial slice, exact geometry from the NIfTI affine, original int16 values. The result is
  * honestly labelled as derived (converted) data: unknown acquisition parameters stay empty.
  */
@@ -64,7 +64,7 @@ export async function importNiftiCase(caseDir: string, outDir: string, options: 
   const files = SEQUENCE_ROLES.filter((r) => byRole[r]).map((role) => ({ role, path: byRole[role]! }));
   if (files.length === 0) {
     throw new InputError(
-      `no BraTS sequence files in ${caseDir}: expected names ending in _flair/_t1/_t1ce/_t2 or -t2f/-t1n/-t1c/-t2w, with .nii or .nii.gz`,
+      `no BraTS sequence files in ${caseDir}: expected names ending in _flair/_t1/_t1ce/_t2 or -t2f/-t1n/-t1c/-t2w, with .nii, .nii.gz or .nii.xz`,
     );
   }
   files.sort((x, y) => ROLE_SERIES[x.role].number - ROLE_SERIES[y.role].number);

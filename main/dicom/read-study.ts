@@ -6,7 +6,9 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors';
 import { checkVolumeSize } from '../io/input-limits';
+import { gapsOf } from '../volume/gaps';
 import { MAX_VOXEL_MM, MIN_VOXEL_MM, type Geometry, type Vec3, type Volume } from '../volume/volume';
+import type { DicomSource } from './derived';
 import { type Dataset, type Part10, hasPart10Preamble, IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, parsePart10 } from './dcmjs';
 import { num, nums, str, strs } from './values';
 
@@ -30,6 +32,11 @@ export interface DicomFolderScan {
   series: DicomSeries[];
   /** Files without a DICOM Part 10 preamble (README, .DS_Store ...) and DICOMDIR indexes, skipped. */
   skippedFiles: string[];
+  /**
+   * DICOM files that cannot be read (truncated, corrupt, no UIDs), skipped: one broken file must not hide the
+   * rest of its series. `reason` names the file and the damage; the slice it held shows up as a gap.
+   */
+  unreadableFiles: { path: string; reason: string }[];
 }
 
 /** Non-image or not-a-volume storage classes that carry pixel data but must not be read as an image volume. */
@@ -64,6 +71,7 @@ export async function scanDicomFolder(folder: string): Promise<DicomFolderScan> 
   }
   const bySeries = new Map<string, DicomSeries>();
   const skippedFiles: string[] = [];
+  const unreadableFiles: DicomFolderScan['unreadableFiles'] = [];
   const seenInstances = new Set<string>();
   for (const file of await listFiles(folder)) {
     const bytes = await readFile(file);
@@ -72,18 +80,28 @@ export async function scanDicomFolder(folder: string): Promise<DicomFolderScan> 
       skippedFiles.push(file);
       continue;
     }
-    const parsed = parseInstance(file, bytes);
+    let parsed: Part10;
+    try {
+      parsed = parseInstance(file, bytes);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      unreadableFiles.push({ path: file, reason: err.message });
+      continue;
+    }
     // A DICOMDIR (CD/USB exports, which are read-only) indexes the images beside it; the images themselves are read.
     if (str(parsed.meta, 'MediaStorageSOPClassUID') === MEDIA_STORAGE_DIRECTORY) {
       skippedFiles.push(file);
       continue;
     }
     const ds = parsed.dataset;
-    checkPixelLength(file, bytes, parsed);
     const seriesUID = str(ds, 'SeriesInstanceUID');
     const sopInstanceUID = str(ds, 'SOPInstanceUID');
-    if (!seriesUID || !sopInstanceUID) {
-      throw new InputError(`${file} has no SeriesInstanceUID or SOPInstanceUID: it is not a valid DICOM instance; remove it from ${folder}`);
+    const damage = !seriesUID || !sopInstanceUID
+      ? `${file} has no SeriesInstanceUID or SOPInstanceUID: it is not a valid DICOM instance (truncated inside its header?)`
+      : pixelTruncation(file, bytes, parsed);
+    if (damage) {
+      unreadableFiles.push({ path: file, reason: damage });
+      continue;
     }
     // The same instance twice (a copied file) adds nothing; keep the first.
     if (seenInstances.has(sopInstanceUID)) continue;
@@ -100,7 +118,7 @@ export async function scanDicomFolder(folder: string): Promise<DicomFolderScan> 
       (num(a.instances[0].dataset, 'SeriesNumber') ?? 0) - (num(b.instances[0].dataset, 'SeriesNumber') ?? 0) ||
       a.seriesInstanceUID.localeCompare(b.seriesInstanceUID),
   );
-  return { series, skippedFiles };
+  return { series, skippedFiles, unreadableFiles };
 }
 
 /**
@@ -119,21 +137,19 @@ function parseInstance(file: string, bytes: Uint8Array): Part10 {
     } catch {
       // as damaged as the strict parse said
     }
-    throw new InputError(
-      `${file} looks like a DICOM file but cannot be parsed (${(err as Error).message}): it may be truncated or corrupt; re-export it or remove it from the folder`,
-    );
+    throw new InputError(`${file} looks like a DICOM file but cannot be parsed (${(err as Error).message}): it may be truncated or corrupt`);
   }
 }
 
 /**
  * dcmjs zero-fills a native Pixel Data value that runs past the end of the file, so a file cut inside its
  * pixels parses "fine". Find the Pixel Data element header (7FE0,0010) whose length matches the value dcmjs
- * returned and check that the value really fits in the file.
+ * returned and check that the value really fits in the file; says how it does not, else undefined.
  */
-function checkPixelLength(file: string, bytes: Uint8Array, parsed: Part10): void {
+function pixelTruncation(file: string, bytes: Uint8Array, parsed: Part10): string | undefined {
   const pd = parsed.dataset.PixelData;
   const buf = Array.isArray(pd) ? pd[0] : pd;
-  if (!(buf instanceof ArrayBuffer)) return;
+  if (!(buf instanceof ArrayBuffer)) return undefined;
   const explicit = str(parsed.meta, 'TransferSyntaxUID') !== IMPLICIT_VR_LITTLE_ENDIAN;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let at = 132; at + 12 <= bytes.length; at++) {
@@ -143,12 +159,11 @@ function checkPixelLength(file: string, bytes: Uint8Array, parsed: Part10): void
       explicit && (vr === 'OW' || vr === 'OB') ? [12, view.getUint32(at + 8, true)] : [8, view.getUint32(at + 4, true)];
     if (length !== buf.byteLength) continue;
     if (at + header + length > bytes.length) {
-      throw new InputError(
-        `${file} ends ${at + header + length - bytes.length} bytes before the end of its pixel data: the file is truncated; re-export it or remove it from the folder`,
-      );
+      return `${file} ends ${at + header + length - bytes.length} bytes before the end of its pixel data: the file is truncated`;
     }
-    return;
+    return undefined;
   }
+  return undefined;
 }
 
 /** The voxels a series' volume would hold, from its first header (for the input limits, before decoding). */
@@ -310,6 +325,7 @@ export function seriesToVolume(series: DicomSeries): Volume {
   if (!(rows >= 1 && cols >= 1)) {
     throw new InputError(`${where}: ${series.instances[0].path} has Rows ${rows}, Columns ${cols}; the image has no pixels`);
   }
+  // Before any slice's pixels are looked at; again below with the missing slices counted.
   checkVolumeSize([cols, rows, series.instances.length], where);
   const rowDir = unit(iop.slice(0, 3));
   const colDir = unit(iop.slice(3, 6));
@@ -318,7 +334,7 @@ export function seriesToVolume(series: DicomSeries): Volume {
   }
   const normal = unit(cross(rowDir, colDir));
 
-  const slices = series.instances.map((inst) => {
+  const slices: PlacedSlice[] = series.instances.map((inst) => {
     const ds = inst.dataset;
     const o = nums(ds, 'ImageOrientationPatient');
     const ps = nums(ds, 'PixelSpacing');
@@ -340,33 +356,14 @@ export function seriesToVolume(series: DicomSeries): Volume {
   });
   slices.sort((a, b) => a.along - b.along);
 
-  let sliceGap: number;
-  if (slices.length === 1) {
-    // A 2D image: the "gap" is only used to draw the slab; SliceThickness is the honest choice.
-    sliceGap = num(first, 'SliceThickness') ?? 1;
-    if (!(sliceGap > 0)) sliceGap = 1;
-  } else {
-    // Use the mean gap (first to last) so the end slices are exact, then demand every slice sits on the grid.
-    sliceGap = (slices[slices.length - 1].along - slices[0].along) / (slices.length - 1);
-    if (!(sliceGap > 1e-3)) {
-      throw new InputError(`${where}: several slices share one position; the series holds more than one volume (echoes, time points or repeats); split it first`);
-    }
-    // Scanners round positions (GE writes IPP to 0.1 mm in SliceLocation terms: the real pd-ax-oblique series
-    // has 6.93-7.06 mm gaps around 7.0), so allow 2%; a missing slice is 100% off and still caught.
-    const tol = Math.max(0.05, 0.02 * sliceGap);
-    for (let k = 0; k < slices.length; k++) {
-      const expected = slices[0].ipp.map((v, a) => v + k * sliceGap * normal[a]);
-      const off = norm(slices[k].ipp.map((v, a) => v - expected[a]));
-      if (off > tol) {
-        throw new InputError(
-          `${where}: slice ${slices[k].inst.path} is ${off.toFixed(3)} mm off a regular grid of ${sliceGap.toFixed(3)} mm spacing (missing slices, variable spacing or gantry tilt); Halo needs a complete, evenly spaced stack`,
-        );
-      }
-    }
-  }
+  const { sliceGap, ks } = placeOnGrid(slices, normal, where, num(first, 'SliceThickness'));
+  const nz = ks[ks.length - 1] + 1;
+  checkVolumeSize([cols, rows, nz], where);
+  const present = new Set(ks);
+  const gaps = gapsOf(Array.from({ length: nz }, (_, k) => k).filter((k) => !present.has(k)));
 
   const geometry: Geometry = {
-    dims: [cols, rows, slices.length],
+    dims: [cols, rows, nz],
     // PixelSpacing is [between rows (down a column), between columns (along a row)]; i runs along a row.
     spacing: [pixelSpacing[1], pixelSpacing[0], sliceGap],
     origin: [...slices[0].ipp],
@@ -376,8 +373,13 @@ export function seriesToVolume(series: DicomSeries): Volume {
   if (frameOfReferenceUID) geometry.frameOfReferenceUID = frameOfReferenceUID;
 
   const sliceLen = rows * cols;
-  const data = new Float32Array(sliceLen * slices.length);
-  slices.forEach((s, k) => decodeSlice(s.inst, data.subarray(k * sliceLen, (k + 1) * sliceLen)));
+  // Missing slices stay 0: shown empty, and never brain, so never segmented.
+  const data = new Float32Array(sliceLen * nz);
+  slices.forEach((s, n) => decodeSlice(s.inst, data.subarray(ks[n] * sliceLen, (ks[n] + 1) * sliceLen)));
+  const instances: DicomSource['instances'] = new Array(nz).fill(null);
+  slices.forEach((s, n) => {
+    instances[ks[n]] = { sopClassUID: str(s.inst.dataset, 'SOPClassUID'), sopInstanceUID: str(s.inst.dataset, 'SOPInstanceUID'), path: s.inst.path };
+  });
 
   const firstDataset: Dataset = { ...slices[0].inst.dataset };
   delete firstDataset.PixelData;
@@ -390,14 +392,69 @@ export function seriesToVolume(series: DicomSeries): Volume {
       studyInstanceUID: str(first, 'StudyInstanceUID'),
       seriesInstanceUID: series.seriesInstanceUID,
       seriesDescription: str(first, 'SeriesDescription'),
-      instances: slices.map((s) => ({
-        sopClassUID: str(s.inst.dataset, 'SOPClassUID'),
-        sopInstanceUID: str(s.inst.dataset, 'SOPInstanceUID'),
-        path: s.inst.path,
-      })),
+      instances,
       firstDataset,
     },
+    ...(gaps.length ? { gaps } : {}),
   };
+}
+
+/** A slice of a series with its position: `along` the slice normal, in mm. */
+interface PlacedSlice {
+  inst: DicomInstance;
+  ipp: Vec3;
+  along: number;
+}
+
+/**
+ * The regular grid a sorted stack of slices lies on: the spacing and each slice's index k on it. Spacing is the
+ * median step between neighbours, so a few missing slices (a step of 2, 3 ... spacings) leave gaps in k instead
+ * of stretching the grid; then every slice must sit on the grid, or the stack is refused (variable spacing, tilt).
+ */
+function placeOnGrid(slices: PlacedSlice[], normal: Vec3, where: string, sliceThickness: number | undefined): { sliceGap: number; ks: number[] } {
+  if (slices.length === 1) {
+    // A 2D image: the "gap" is only used to draw the slab; SliceThickness is the honest choice.
+    return { sliceGap: sliceThickness !== undefined && sliceThickness > 0 ? sliceThickness : 1, ks: [0] };
+  }
+  const steps = slices.slice(1).map((s, n) => s.along - slices[n].along);
+  if (!(Math.min(...steps) > 1e-3)) {
+    throw new InputError(`${where}: several slices share one position; the series holds more than one volume (echoes, time points or repeats); split it first`);
+  }
+  const median = [...steps].sort((a, b) => a - b)[Math.floor((steps.length - 1) / 2)];
+  // Scanners round positions (GE writes IPP to 0.1 mm in SliceLocation terms: the real pd-ax-oblique series
+  // has 6.93-7.06 mm gaps around 7.0), so allow 2% of a spacing.
+  const tol = (spacing: number) => Math.max(0.05, 0.02 * spacing);
+  const ks = [0];
+  steps.forEach((step, n) => {
+    const m = Math.round(step / median);
+    if (m < 1 || Math.abs(step - m * median) > tol(median) * m) {
+      throw new InputError(
+        `${where}: ${slices[n].inst.path} and ${slices[n + 1].inst.path} are ${step.toFixed(3)} mm apart, not a whole number of the ` +
+          `series' ${median.toFixed(3)} mm spacing (variable spacing, or two stacks in one series); Halo needs an evenly spaced stack. Re-export the series.`,
+      );
+    }
+    ks.push(ks[n] + m);
+  });
+  const nz = ks[ks.length - 1] + 1;
+  if (nz - slices.length > slices.length) {
+    throw new InputError(
+      `${where}: its ${slices.length} images span ${nz} slices of ${median.toFixed(3)} mm, so more than half would be missing: ` +
+        'this is not one stack with a few images missing (two slabs, or a sparse export?). Export the complete series.',
+    );
+  }
+  // The spacing from the end slices (exact ends), then every slice on the grid in 3D (catches gantry tilt, where
+  // positions step along another direction than the normal).
+  const sliceGap = (slices[slices.length - 1].along - slices[0].along) / (nz - 1);
+  slices.forEach((s, n) => {
+    const expected = slices[0].ipp.map((v, a) => v + ks[n] * sliceGap * normal[a]);
+    const off = norm(s.ipp.map((v, a) => v - expected[a]));
+    if (off > tol(sliceGap)) {
+      throw new InputError(
+        `${where}: slice ${s.inst.path} is ${off.toFixed(3)} mm off a regular grid of ${sliceGap.toFixed(3)} mm spacing (variable spacing or gantry tilt); Halo needs an evenly spaced stack`,
+      );
+    }
+  });
+  return { sliceGap, ks };
 }
 
 /**

@@ -97,7 +97,7 @@ function invert(mask: Uint8Array): Uint8Array {
 }
 
 /** The largest 6-connected component of a mask (empty when the mask is). */
-function largestComponent(mask: Uint8Array, [nx, ny, nz]: [number, number, number]): Uint8Array {
+export function largestComponent(mask: Uint8Array, [nx, ny, nz]: [number, number, number]): Uint8Array {
   const plane = nx * ny;
   const label = new Int32Array(mask.length);
   const queue = new Int32Array(mask.length);
@@ -138,7 +138,7 @@ function largestComponent(mask: Uint8Array, [nx, ny, nz]: [number, number, numbe
 }
 
 /** Fills, in each slice, the background not 4-connected to the slice's edge (in place). */
-function fillHolesPerSlice(mask: Uint8Array, [nx, ny, nz]: [number, number, number]): void {
+export function fillHolesPerSlice(mask: Uint8Array, [nx, ny, nz]: [number, number, number]): void {
   const plane = nx * ny;
   const outside = new Uint8Array(plane);
   const queue = new Int32Array(plane);

@@ -7,6 +7,7 @@ import { loadModel, type ModelCard, type ModelEntry } from '../model/card';
 import { DenoiserSession, type DevicePreference } from '../model/onnx-session';
 import type { SamplerSettings } from '../sampler/samplers';
 import { loadStudy, type Study, type StudyInput } from '../study/load-study';
+import { bridgeGaps, missingSlices, refuseRangeAcrossGap, type RangeWords } from '../volume/gaps';
 import type { SequenceRole, Volume } from '../volume/volume';
 import { brainIfUnstripped } from './brain-extraction';
 import { BrainStats } from './brain-stats';
@@ -103,7 +104,10 @@ export async function openSegmentation(input: StudyInput, opts: SegmentationOpti
   const denoiser = await sessionP!;
   try {
     // A study with the skull: the brain comes from the FLAIR (the reference), which shows it best against the scalp.
-    const brain = brainIfUnstripped(study.reference.data, study.reference.geometry) ?? undefined;
+    const g = study.reference.geometry;
+    const brain = brainIfUnstripped(bridgeGaps(study.reference.data, g.dims, study.gaps), g) ?? undefined;
+    // Missing slices hold no brain, whatever was bridged over them: they are never segmented.
+    for (const k of missingSlices(study.gaps)) brain?.fill(0, k * g.dims[0] * g.dims[1], (k + 1) * g.dims[0] * g.dims[1]);
     const prepared = prepareStudy(card, study.reference.geometry, card.inputs.map((r) => study.aligned[r]!), gathered, brain);
     if (!prepared) {
       throw new InputError(
@@ -138,6 +142,21 @@ function assembleSession(
   const engine = new EnsembleEngine(denoiser, card, prepared, { sampler, ensemble, seed }, cache);
   const warnings = [...study.roleNotes.warnings, ...(study.warnings ?? []), ...(brainExtracted ? [`${BRAIN_EXTRACTED_NOTE}.`] : [])];
   return { model, study, engine, denoiser, warnings, brainExtracted, close: () => denoiser.release() };
+}
+
+/**
+ * The slices a run over from..to-1 samples: those with brain and an image in every sequence. A range the user
+ * chose (`chosen`: how to name ranges to them) that includes a missing slice is refused, naming the gap. The whole
+ * study (no range chosen) runs on its parts on either side of each gap, because that is what a radiologist who
+ * asks for the study expects: the model segments each slice from that slice alone, so the parts are as good as in
+ * a complete series, and refusing would leave nothing to read while the images that are there could be segmented.
+ * The gap is named in the warnings, left unsegmented, and no output claims it (the volume is a lower bound there).
+ */
+export function runnableSlices(study: Study, hasBrain: readonly boolean[], from: number, to: number, chosen?: RangeWords): number[] {
+  const nz = study.reference.geometry.dims[2];
+  if (chosen) refuseRangeAcrossGap(study.gaps, from, to, nz, chosen);
+  const missing = new Set(missingSlices(study.gaps));
+  return Array.from({ length: to - from }, (_, i) => from + i).filter((k) => hasBrain[k] && !missing.has(k));
 }
 
 /** Slice indices ordered by distance from `focus` (the slice in view first, then outwards). */

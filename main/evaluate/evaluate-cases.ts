@@ -15,8 +15,8 @@ import { auroc, dice, hd95, jaccard, mean, percentile, type Mask } from './metri
 import { scoreUncertainty, type RawAndShown, type UncertaintyScores } from './uncertainty-metrics';
 import { PAPER_SLICES, paperSlices, perMethod, pooled, predictions, scorePaper, scoreVolume, type PaperScores, type PerMethod } from './paper-protocol';
 
-/** Ground truth in BraTS 2018/2020/2021 (`_seg`) and 2023 (`-seg`) case folders. */
-const SEG_NAME = /[_-]seg\.nii(\.gz)?$/i;
+/** Ground truth in BraTS 2018/2020/2021 (`_seg`) and 2023 (`-seg`) case folders, plain, gzipped or xz-compressed. */
+const SEG_NAME = /[_-]seg\.nii(\.gz|\.xz)?$/i;
 /** The baseline: FLAIR above this percentile of the case's brain voxels. */
 export const BASELINE_PERCENTILE = 90;
 
@@ -33,6 +33,8 @@ export interface EvaluateOptions extends Omit<SegmentationOptions, 'cacheDir'> {
   protocol?: 'slices' | 'paper';
   /** With the paper's protocol: sample every slice with brain too, for the whole-volume 3D Dice and false positives. */
   volume?: boolean;
+  /** Only these case folders (by name) of `dir`, e.g. a data set's validation patients; every one must exist. */
+  patients?: string[];
   signal?: AbortSignal;
   onProgress?: (p: { caseName: string; caseIndex: number; caseCount: number; fraction: number; etaSeconds: number | null }) => void;
 }
@@ -45,6 +47,12 @@ export interface Scores {
 
 export interface CaseReport {
   case: string;
+  /** Whether Halo extracted the brain (a study with the skull), as `halo segment` would; else brain = non-zero voxels. */
+  brainExtracted: boolean;
+  /** Share of the ground truth's tumour voxels outside the brain (never segmented: they count as missed). */
+  tumourOutsideBrain: number;
+  /** Tumour slices with no brain at all (not sampled): scored as empty predictions, Dice 0. */
+  tumourSlicesWithoutBrain: number;
   tumourSlices: number;
   tumourFreeSlices: number;
   single: Scores;
@@ -62,7 +70,10 @@ export interface CaseReport {
   uncertainty?: UncertaintyScores;
   /** The paper's protocol only: its per-slice scores, empty counts and the 3D Dice over its slices. */
   paper?: PaperScores;
-  /** The paper's protocol with the volume: 3D Dice of the stacked masks over every slice. */
+  /**
+   * 3D Dice of the stacked masks over every slice (slices without brain predict nothing): the paper's protocol
+   * with the volume, or `slices: 'all'` with stride 1.
+   */
   volumeDice3d?: PerMethod<number>;
   seconds: number;
 }
@@ -81,7 +92,15 @@ export interface EvaluationReport {
   baseline: string;
   task: string;
   cases: CaseReport[];
-  mean: Omit<CaseReport, 'case' | 'seconds' | 'paper' | 'volumeDice3d' | 'uncertainty'> & { patients: number; paper?: PaperMean; uncertainty?: UncertaintyMean };
+  mean: Omit<CaseReport, 'case' | 'seconds' | 'paper' | 'volumeDice3d' | 'uncertainty' | 'brainExtracted' | 'tumourSlicesWithoutBrain'> & {
+    patients: number;
+    /** The brain was extracted in this many of the patients. */
+    brainExtracted: number;
+    tumourSlicesWithoutBrain: number;
+    paper?: PaperMean;
+    volumeDice3d?: PerMethod<number | null>;
+    uncertainty?: UncertaintyMean;
+  };
 }
 
 /** Means over patients of the uncertainty scores (nulls left out). */
@@ -114,11 +133,25 @@ export async function findLabelledCases(dir: string): Promise<{ folder: string; 
   }
   if (!out.length) {
     throw new InputError(
-      `No labelled case folders in ${dir}: each case folder needs its sequences and a ground truth named *_seg.nii(.gz) ` +
-        '(BraTS 2018-2021) or *-seg.nii(.gz) (BraTS 2023).',
+      `No labelled case folders in ${dir}: each case folder needs its sequences and a ground truth named *_seg.nii(.gz|.xz) ` +
+        '(BraTS 2018-2021) or *-seg.nii(.gz|.xz) (BraTS 2023).',
     );
   }
   return out;
+}
+
+/** The cases named in `patients` (folder names), in that order; every name must be one of `cases`. */
+export function pickPatients<T extends { folder: string }>(cases: T[], patients: string[] | undefined, dir: string): T[] {
+  if (!patients) return cases;
+  const byName = new Map(cases.map((c) => [basename(c.folder), c]));
+  const missing = patients.filter((p) => !byName.has(p));
+  if (missing.length || !patients.length) {
+    throw new InputError(
+      `--patients ${patients.join(',') || '(none)'}: ${missing.length ? `no labelled case folder ${missing.join(', ')} in ${dir}` : 'no patient named'}. ` +
+        `Name case folders of ${dir}, separated by commas (it holds ${[...byName.keys()].join(', ')}).`,
+    );
+  }
+  return patients.map((p) => byName.get(p)!);
 }
 
 function stridePick<T>(xs: T[], stride: number): T[] {
@@ -129,7 +162,7 @@ export async function evaluateCases(dir: string, opts: EvaluateOptions): Promise
   if (!Number.isInteger(opts.stride) || opts.stride < 1) throw new InputError(`--stride must be a whole number ≥ 1, got ${opts.stride}.`);
   const protocol = opts.protocol ?? 'slices';
   const paper = protocol === 'paper';
-  const cases = await findLabelledCases(dir);
+  const cases = pickPatients(await findLabelledCases(dir), opts.patients, dir);
   const reports: CaseReport[] = [];
   let header: Omit<EvaluationReport, 'cases' | 'mean'> | undefined;
   for (const [caseIndex, c] of cases.entries()) {
@@ -148,7 +181,7 @@ export async function evaluateCases(dir: string, opts: EvaluateOptions): Promise
         stride: paper ? 1 : opts.stride,
         ...(paper ? { volume: !!opts.volume } : {}),
         provider: denoiser.device.provider,
-        baseline: `FLAIR above its ${BASELINE_PERCENTILE}th percentile inside the brain (per case)`,
+        baseline: `FLAIR above its ${BASELINE_PERCENTILE}th percentile inside the brain (per case; the extracted brain where Halo extracted it)`,
         task: paper
           ? 'whole tumour (ground-truth labels > 0), the paper\'s Table 1: axial slices 80-128 with tumour, metrics per slice averaged per patient and pooled, on the input grid'
           : 'whole tumour (ground-truth labels > 0), axial slices, metrics per slice averaged per patient, on the input grid',
@@ -162,6 +195,9 @@ export async function evaluateCases(dir: string, opts: EvaluateOptions): Promise
       const withBrain = engine.study.hasBrain.flatMap((b, k) => (b ? [k] : []));
       const tumour = withBrain.filter((k) => truth(k).some((v) => v));
       const free = withBrain.filter((k) => !tumour.includes(k));
+      // With the brain extracted, tumour can lie outside it: never segmented, so missed (counted, and scored so).
+      const outside = tumourOutside(grid.dims[2], truth, (k) => engine.study.brainFor(k));
+      const allSlices = !paper && opts.slices === 'all' && opts.stride === 1;
       let scored: number[];
       let chosen: number[];
       if (paper) {
@@ -190,6 +226,9 @@ export async function evaluateCases(dir: string, opts: EvaluateOptions): Promise
         cols: grid.dims[0],
         spacing: [grid.spacing[1], grid.spacing[0]],
         seconds: (performance.now() - t0) / 1000,
+        tumourSlicesWithoutBrain: paper ? [] : stridePick(outside.slicesWithoutBrain, opts.stride),
+        brainExtracted: session.brainExtracted,
+        tumourOutsideBrain: outside.fraction,
       });
       report.uncertainty = scoreUncertainty(results, {
         truth: Uint8Array.from(seg.data, (v) => (v > 0 ? 1 : 0)),
@@ -199,6 +238,7 @@ export async function evaluateCases(dir: string, opts: EvaluateOptions): Promise
         scored: new Set(scored),
         threshold: VARIANCE_THRESHOLD,
       });
+      if (allSlices) report.volumeDice3d = scoreVolume(grid.dims[2], new Map(results.map((r) => [r.k, predictions(r, baselineMask(r.k))])), truth);
       if (paper) {
         const masks = new Map(results.map((r) => [r.k, predictions(r, baselineMask(r.k))]));
         const range = scored.filter((k) => tumour.includes(k));
@@ -212,6 +252,27 @@ export async function evaluateCases(dir: string, opts: EvaluateOptions): Promise
   }
   const m = meanOver(reports);
   return { ...header!, cases: reports, mean: paper ? { ...m, paper: paperMean(reports) } : m };
+}
+
+/** The ground truth's tumour voxels outside the brain: their share, and the tumour slices with no brain at all. */
+function tumourOutside(depth: number, truth: (k: number) => Mask, brain: (k: number) => Uint8Array) {
+  let tumour = 0, outside = 0;
+  const slicesWithoutBrain: number[] = [];
+  for (let k = 0; k < depth; k++) {
+    const gt = truth(k);
+    const b = brain(k);
+    let here = 0, out = 0, anyBrain = false;
+    for (let p = 0; p < gt.length; p++) {
+      if (b[p]) anyBrain = true;
+      if (!gt[p]) continue;
+      here++;
+      if (!b[p]) out++;
+    }
+    tumour += here;
+    outside += out;
+    if (here && !anyBrain) slicesWithoutBrain.push(k);
+  }
+  return { fraction: tumour ? outside / tumour : 0, slicesWithoutBrain };
 }
 
 function paperMean(cases: CaseReport[]): PaperMean {
@@ -241,6 +302,10 @@ function baselineMasker(flair: Float32Array, brains: Uint8Array[], slices: numbe
 }
 
 interface CaseInputs {
+  brainExtracted: boolean;
+  tumourOutsideBrain: number;
+  /** Tumour slices that have no brain (never sampled): every method predicts nothing there. */
+  tumourSlicesWithoutBrain: number[];
   truth: (k: number) => Mask;
   brain: (k: number) => Uint8Array;
   baselineMask: (k: number) => Mask;
@@ -284,11 +349,23 @@ export function scoreCase(name: string, results: SliceResult[], c: CaseInputs): 
       wrong.push(r.mask[p] !== gt[p] ? 1 : 0);
     }
   }
+  for (const k of c.tumourSlicesWithoutBrain) {
+    const gt = c.truth(k);
+    const nothing = new Uint8Array(gt.length);
+    tumourSlices++;
+    for (const acc of [single, ens, base]) {
+      acc.dice.push(dice(nothing, gt));
+      acc.jaccard.push(jaccard(nothing, gt));
+    }
+  }
   const scores = (a: typeof single): Scores => ({ dice: mean(a.dice), jaccard: mean(a.jaccard), hd95_mm: mean(a.hd95) });
   return {
     case: name,
+    brainExtracted: c.brainExtracted,
+    tumourOutsideBrain: c.tumourOutsideBrain,
+    tumourSlicesWithoutBrain: c.tumourSlicesWithoutBrain.length,
     tumourSlices,
-    tumourFreeSlices: results.length - tumourSlices,
+    tumourFreeSlices: results.length + c.tumourSlicesWithoutBrain.length - tumourSlices,
     single: scores(single),
     ensemble: scores(ens),
     varianceAuroc: auroc(Float64Array.from(variance), Uint8Array.from(wrong)),
@@ -303,8 +380,12 @@ export function scoreCase(name: string, results: SliceResult[], c: CaseInputs): 
 function meanOver(cases: CaseReport[]): EvaluationReport['mean'] {
   const m = (f: (c: CaseReport) => number | null) => mean(cases.map(f).filter((v): v is number => v !== null));
   const s = (f: (c: CaseReport) => Scores): Scores => ({ dice: m((c) => f(c).dice), jaccard: m((c) => f(c).jaccard), hd95_mm: m((c) => f(c).hd95_mm) });
+  const volume = cases.length > 0 && cases.every((c) => c.volumeDice3d);
   return {
     patients: cases.length,
+    brainExtracted: cases.filter((c) => c.brainExtracted).length,
+    tumourOutsideBrain: m((c) => c.tumourOutsideBrain) ?? 0,
+    tumourSlicesWithoutBrain: cases.reduce((a, c) => a + c.tumourSlicesWithoutBrain, 0),
     tumourSlices: cases.reduce((a, c) => a + c.tumourSlices, 0),
     tumourFreeSlices: cases.reduce((a, c) => a + c.tumourFreeSlices, 0),
     single: s((c) => c.single),
@@ -313,6 +394,7 @@ function meanOver(cases: CaseReport[]): EvaluationReport['mean'] {
     wrongPixelFraction: m((c) => c.wrongPixelFraction) ?? 0,
     falsePositiveCm2: m((c) => c.falsePositiveCm2),
     baseline: { ...s((c) => c.baseline), falsePositiveCm2: m((c) => c.baseline.falsePositiveCm2) },
+    ...(volume ? { volumeDice3d: perMethod((method) => m((c) => c.volumeDice3d![method])) } : {}),
     ...(cases.every((c) => c.uncertainty) ? { uncertainty: uncertaintyMean(cases.map((c) => c.uncertainty!)) } : {}),
   };
 }

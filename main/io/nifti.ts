@@ -1,5 +1,6 @@
 /**
- * NIfTI-1 in and out. Reading uses nifti-reader-js; writing is a 348-byte header plus raw data, gzipped.
+ * NIfTI-1 in and out. Reading (.nii, .nii.gz, .nii.xz) uses nifti-reader-js; writing is a 348-byte header plus raw
+ * data, gzipped.
  * Outputs on an input's grid reuse that input's header bytes (so the affine, qform/sform codes and units are
  * exactly the input's); outputs on a DICOM grid get a header whose sform is built from the geometry.
  */
@@ -11,6 +12,7 @@ import * as nifti from 'nifti-reader-js';
 import { InputError } from '../errors';
 import { writeFileAtomic } from './atomic';
 import { checkVolumeSize } from './input-limits';
+import { isXz, unxz, XzTooLargeError } from './xz';
 import { MAX_VOXEL_MM, MIN_VOXEL_MM } from '../volume/volume';
 import type { Geometry, Vec3, Volume } from '../volume/volume';
 
@@ -63,10 +65,17 @@ export interface NiftiLayout {
 }
 
 /**
- * Read and check the header of a NIfTI-1 file (gzipped or not) without decompressing the rest: a header whose
- * dimensions are negative, absurd or beyond the input limit is refused before any voxel memory is allocated.
+ * Read and check the header of a NIfTI-1 file (plain, gzipped or xz-compressed) without decompressing the rest:
+ * a header whose dimensions are negative, absurd or beyond the input limit is refused before any voxel memory is
+ * allocated.
  */
+export async function readNiftiLayout(file: Uint8Array, path: string): Promise<NiftiLayout> {
+  return niftiLayout(isXz(file) ? await unxz(file, path, { prefix: DATA_OFFSET }) : file, path);
+}
+
+/** readNiftiLayout for a plain or gzipped file (xz decodes only asynchronously). */
 export function niftiLayout(file: Uint8Array, path: string): NiftiLayout {
+  if (isXz(file)) throw new Error(`niftiLayout: ${path} is xz-compressed; use readNiftiLayout`);
   let head = file;
   if (isGzip(file)) {
     // Inflate a prefix only: 4 KiB of deflate output at most about 4 MB, and the header is its first 348 bytes.
@@ -82,7 +91,7 @@ export function niftiLayout(file: Uint8Array, path: string): NiftiLayout {
   }
   const buf = head.buffer.slice(head.byteOffset, head.byteOffset + Math.min(head.byteLength, DATA_OFFSET)) as ArrayBuffer;
   if (buf.byteLength < HEADER_BYTES || !nifti.isNIFTI1(buf)) {
-    throw new InputError(`${path} is not a NIfTI-1 file (no "n+1" magic). Halo reads NIfTI-1 .nii and .nii.gz.`);
+    throw new InputError(`${path} is not a NIfTI-1 file (no "n+1" magic). Halo reads NIfTI-1 .nii, .nii.gz and .nii.xz.`);
   }
   const h = nifti.readHeader(buf) as nifti.NIFTI1;
   const ndim = h.dims[0];
@@ -103,29 +112,35 @@ export function niftiLayout(file: Uint8Array, path: string): NiftiLayout {
   return { header: h, dims, voxels, bytes: Math.max(h.vox_offset, HEADER_BYTES) + voxels * type[0] };
 }
 
-/** Bytes a .nii.gz may inflate to beyond what its header promises (padding some writers add). */
+/** Bytes a .nii.gz or .nii.xz may inflate to beyond what its header promises (padding some writers add). */
 const INFLATE_SLACK = 1 << 20;
 
 /**
- * A NIfTI-1 file's bytes (gzipped or not) → a volume. Gunzipping runs on libuv's thread pool, so several files
- * decode at once and the main thread stays free (e.g. to create the ONNX session meanwhile). It stops at what the
- * header's dimensions need, so a small file that inflates to gigabytes (a decompression bomb, or a header that
- * lies) costs no more memory than the volume it claims to be.
+ * A NIfTI-1 file's bytes (plain, gzipped or xz-compressed) → a volume. Gunzipping runs on libuv's thread pool, so
+ * several files decode at once and the main thread stays free (e.g. to create the ONNX session meanwhile). It
+ * stops at what the header's dimensions need, so a small file that inflates to gigabytes (a decompression bomb,
+ * or a header that lies) costs no more memory than the volume it claims to be.
  */
 export async function decodeNifti(file: Uint8Array, path: string): Promise<Volume> {
-  const layout = niftiLayout(file, path);
+  const layout = await readNiftiLayout(file, path);
+  const tooLarge = () =>
+    new InputError(
+      `${path} inflates to more than the ${layout.bytes} bytes its header describes (${layout.dims.join(' x ')} voxels): ` +
+        'the header is wrong or the file is not an image (a decompression bomb?). Re-export it.',
+    );
   let bytes = file;
-  if (isGzip(file)) {
+  if (isXz(file)) {
+    try {
+      bytes = await unxz(file, path, { maxBytes: layout.bytes + INFLATE_SLACK });
+    } catch (err) {
+      throw err instanceof XzTooLargeError ? tooLarge() : err;
+    }
+  } else if (isGzip(file)) {
     const maxOutputLength = layout.bytes + INFLATE_SLACK;
     try {
       bytes = await gunzipAsync(file, { chunkSize: Math.min(gunzipChunkSize(file), maxOutputLength), maxOutputLength });
     } catch (err) {
-      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-        throw new InputError(
-          `${path} inflates to more than the ${layout.bytes} bytes its header describes (${layout.dims.join(' x ')} voxels): ` +
-            'the header is wrong or the file is not an image (a decompression bomb?). Re-export it.',
-        );
-      }
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge();
       throw new InputError(`${path} is not a readable gzip file (truncated or corrupt). Re-export or re-copy it.`);
     }
   }

@@ -4,7 +4,7 @@
  * frame of reference there is no way to know that the voxels line up.
  */
 import { InputError } from '../errors';
-import { sameGrid, voxelToWorld, type Geometry, type Volume } from '../volume/volume';
+import { sameGrid, voxelToWorld, type Geometry, type SliceGap, type Volume } from '../volume/volume';
 
 export function describeGrid(g: Geometry): string {
   const f = (v: number[]) => v.map((x) => +x.toFixed(3)).join(', ');
@@ -41,6 +41,24 @@ export function resampleOnto(moving: Volume, grid: Geometry): Float32Array {
         );
       }
     }
+  }
+  return out;
+}
+
+/**
+ * The slices of `grid` whose resampling from `moving` reads one of moving's slices first..last (trilinear reads
+ * the two moving slices around each sample; the slice plane is linear, so its corners bound what it reads).
+ */
+export function slicesReading(moving: Geometry, gap: SliceGap, grid: Geometry): number[] {
+  if (sameGrid(moving, grid)) return Array.from({ length: gap.last - gap.first + 1 }, (_, i) => gap.first + i);
+  const M = [0, 1, 2].map((r) => [0, 1, 2].map((c) => moving.direction[c][r] * moving.spacing[c]));
+  const inv = invert3(M);
+  const movingK = (p: number[]) => inv[2].reduce((sum, c, a) => sum + c * (p[a] - moving.origin[a]), 0);
+  const [nx, ny, nz] = grid.dims;
+  const out: number[] = [];
+  for (let k = 0; k < nz; k++) {
+    const ks = [0, nx - 1].flatMap((i) => [0, ny - 1].map((j) => movingK(voxelToWorld(grid, i, j, k))));
+    if (Math.floor(Math.min(...ks)) <= gap.last && Math.ceil(Math.max(...ks)) >= gap.first) out.push(k);
   }
   return out;
 }

@@ -8,11 +8,13 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors';
 import { checkStudySize } from '../io/input-limits';
-import { decodeNifti, niftiLayout } from '../io/nifti';
+import { decodeNifti, readNiftiLayout } from '../io/nifti';
 import { SEQUENCE_ROLES, type SequenceRole, type Volume } from '../volume/volume';
 import type { DicomSource } from '../dicom/derived';
 import { str } from '../dicom/values';
-import { alignToReference } from './align';
+import { describeGap, gapsOf, missingSlices, type NamedGap } from '../volume/gaps';
+import { alignToReference, slicesReading } from './align';
+import { refuseDisplaced } from './displacement';
 import { assignRoles, type RoleOverrides } from './roles';
 
 export type StudyInput =
@@ -41,14 +43,19 @@ export interface Study {
   roleNotes: { notes: string[]; warnings: string[] };
   /** What was accepted with a change the user should know of (e.g. a description shortened to its VR's length). */
   warnings?: string[];
+  /**
+   * Slices of the reference grid where some sequence has no image (missing or unreadable files): empty in every
+   * `aligned` sequence, never segmented; a run may not span them (see refuseRangeAcrossGap).
+   */
+  gaps: NamedGap[];
 }
 
 /** File name patterns of BraTS 2021 (`_flair`) and 2023 (`-t2f`) cases. */
 const BRATS_NAMES: Record<SequenceRole, RegExp> = {
-  T1: /[_-](t1|t1n)\.nii(\.gz)?$/i,
-  T1ce: /[_-](t1ce|t1c)\.nii(\.gz)?$/i,
-  T2: /[_-](t2|t2w)\.nii(\.gz)?$/i,
-  FLAIR: /[_-](flair|t2f)\.nii(\.gz)?$/i,
+  T1: /[_-](t1|t1n)\.nii(\.gz|\.xz)?$/i,
+  T1ce: /[_-](t1ce|t1c)\.nii(\.gz|\.xz)?$/i,
+  T2: /[_-](t2|t2w)\.nii(\.gz|\.xz)?$/i,
+  FLAIR: /[_-](flair|t2f)\.nii(\.gz|\.xz)?$/i,
 };
 
 export async function findCaseFiles(folder: string): Promise<Partial<Record<SequenceRole, string>>> {
@@ -85,7 +92,7 @@ export async function loadStudy(input: StudyInput, required: readonly SequenceRo
     const found = Object.entries(files).map(([r, f]) => `${r}: ${f}`).join(', ') || 'none';
     throw new InputError(
       `Missing ${missing.join(', ')} in ${where} (found ${found}). The model needs ${required.join(', ')}` +
-        (input.kind === 'case' ? '; BraTS names end in _t1/_t1ce/_t2/_flair or -t1n/-t1c/-t2w/-t2f (.nii or .nii.gz).' : '.'),
+        (input.kind === 'case' ? '; BraTS names end in _t1/_t1ce/_t2/_flair or -t1n/-t1c/-t2w/-t2f (.nii, .nii.gz or .nii.xz).' : '.'),
     );
   }
   // Each file is read once (hashed for the cache and decoded from the same bytes); all decode at once.
@@ -97,7 +104,8 @@ export async function loadStudy(input: StudyInput, required: readonly SequenceRo
     ),
   );
   // The headers first: inputs that together would not fit in memory are refused before any is decompressed.
-  checkStudySize(raw.map((bytes, n) => ({ what: files[needed[n]]!, voxels: niftiLayout(bytes, files[needed[n]]!).voxels })));
+  const layouts = await Promise.all(raw.map((bytes, n) => readNiftiLayout(bytes, files[needed[n]]!)));
+  checkStudySize(layouts.map((layout, n) => ({ what: files[needed[n]]!, voxels: layout.voxels })));
   const decoded = Promise.all(
     raw.map((bytes, n) =>
       decodeNifti(bytes, files[needed[n]]!).then((volume) => {
@@ -131,7 +139,12 @@ async function loadDicomStudy(
   ]);
   const scan = await scanDicomFolder(folder);
   if (scan.series.length === 0) {
-    throw new InputError(`No DICOM files in ${folder} (${scan.skippedFiles.length} other files skipped). Give the folder of a DICOM study.`);
+    const unreadable = scan.unreadableFiles.map((f) => f.reason);
+    throw new InputError(
+      unreadable.length
+        ? `No readable DICOM files in ${folder}: ${unreadable.slice(0, 3).join('; ')}${unreadable.length > 3 ? ` (and ${unreadable.length - 3} more)` : ''}. Re-export the study.`
+        : `No DICOM files in ${folder} (${scan.skippedFiles.length} other files skipped). Give the folder of a DICOM study.`,
+    );
   }
   const studies = new Set(scan.series.map((s) => s.studyInstanceUID));
   const descriptions = scan.series.map(describeSeries);
@@ -144,7 +157,7 @@ async function loadDicomStudy(
     const series = chosen(role);
     const volume = seriesToVolume(series);
     volumes[role] = volume;
-    const sops = volume.source.kind === 'dicom' ? volume.source.instances.map((i) => i.sopInstanceUID) : [];
+    const sops = volume.source.kind === 'dicom' ? volume.source.instances.map((i) => i?.sopInstanceUID ?? '') : [];
     identity[role] = createHash('sha256').update(`${series.seriesInstanceUID}\n${sops.join('\n')}`).digest('hex');
   }
   if (studies.size > 1) {
@@ -158,7 +171,9 @@ async function loadDicomStudy(
   };
   // The results repeat the FLAIR's patient and study attributes: they must fit, before any sampling starts.
   const copied = checkCopiedValues((volumes.FLAIR!.source as DicomSource).firstDataset, `${name('FLAIR')} in ${folder}`);
-  return { ...assemble(folder, volumes, identity, name), roleNotes: { notes, warnings }, warnings: copied };
+  const study = assemble(folder, volumes, identity, name);
+  const skipped = scan.unreadableFiles.map((f) => `skipped a file that cannot be read: ${f.reason}.`);
+  return { ...study, roleNotes: { notes, warnings }, warnings: [...skipped, ...(study.warnings ?? []), ...copied] };
 }
 
 /**
@@ -203,5 +218,28 @@ function assemble(
   const data = alignToReference(reference, others, name('FLAIR'));
   const aligned: Partial<Record<SequenceRole, Float32Array>> = {};
   roles.forEach((r, n) => (aligned[r] = data[n]));
-  return { label, reference, volumes, aligned, identity, roleNotes: { notes: [], warnings: [] } };
+  const gaps = referenceGaps(reference, others);
+  // Missing in one sequence is missing for the model: every sequence is emptied there (copies, not the volumes).
+  const plane = reference.geometry.dims[0] * reference.geometry.dims[1];
+  const missing = missingSlices(gaps);
+  if (missing.length) {
+    for (const r of roles) {
+      const copy = aligned[r]!.slice();
+      for (const k of missing) copy.fill(0, k * plane, (k + 1) * plane);
+      aligned[r] = copy;
+    }
+  }
+  const onGrid = (r: SequenceRole) => ({ name: name(r), volume: volumes[r]!, aligned: aligned[r]! });
+  refuseDisplaced(onGrid('FLAIR'), roles.filter((r) => r !== 'FLAIR').map(onGrid));
+  const warnings = gaps.map((g) => `${g.text}; ${g.first === g.last ? 'it is' : 'they are'} shown empty and never segmented.`);
+  return { label, reference, volumes, aligned, identity, roleNotes: { notes: [], warnings: [] }, gaps, ...(warnings.length ? { warnings } : {}) };
+}
+
+/** Each sequence's missing slices, as slices of the reference grid, each named in a sentence. */
+export function referenceGaps(reference: Volume, sequences: { name: string; volume: Volume }[]): NamedGap[] {
+  return sequences.flatMap(({ name, volume }) =>
+    (volume.gaps ?? []).flatMap((own) =>
+      gapsOf(slicesReading(volume.geometry, own, reference.geometry)).map((g) => ({ ...g, text: `${name}: ${describeGap(volume.geometry, own)}` })),
+    ),
+  );
 }

@@ -30,16 +30,24 @@ export type VolumeSource =
       studyInstanceUID: string;
       seriesInstanceUID: string;
       seriesDescription: string;
-      /** SOP Class / Instance UID of each slice, index = k. */
-      instances: { sopClassUID: string; sopInstanceUID: string; path: string }[];
+      /** SOP Class / Instance UID of each slice, index = k; null where the series has no image (see `gaps`). */
+      instances: ({ sopClassUID: string; sopInstanceUID: string; path: string } | null)[];
       /** Patient/study-level attributes (naturalized dcmjs dataset of the first slice) to copy into derived objects. */
       firstDataset: Record<string, unknown>;
     };
+
+/** Slices first..last (k, inclusive) of a volume's regular grid that its series has no image for (see gaps.ts). */
+export interface SliceGap {
+  first: number;
+  last: number;
+}
 
 export interface Volume {
   geometry: Geometry;
   data: Float32Array;
   source: VolumeSource;
+  /** Missing slices (DICOM series with images left out or unreadable); absent or empty for a complete stack. */
+  gaps?: SliceGap[];
 }
 
 export const voxelCount = (g: Geometry): number => g.dims[0] * g.dims[1] * g.dims[2];

@@ -1,11 +1,13 @@
 """Preprocessing shared by training, evaluation and (re-implemented from the model card) the TypeScript engine.
 
-Per volume: brain = voxels where any sequence is non-zero; each sequence is clipped at the 1st/99th percentile of
+Per volume: brain = voxels where any sequence is non-zero (for a study with the skull, such as skull-on/lgg: the
+brain the engine extracts from the FLAIR, brain.py); each sequence is clipped at the 1st/99th percentile of
 its brain voxels (numpy's linear percentile) and scaled to [0, 1], 0 outside the brain. Per axial slice
 (rows = j, columns = i of the NIfTI array, i.e. the NIfTI memory order): bilinear resampling to the model's pixel
 spacing (pixel centres aligned, edges clamped), then a crop/pad to the brain's bounding box over the whole volume,
 centred and rounded up to a multiple of 32.
 """
+import io
 import lzma
 import math
 import pickle
@@ -97,8 +99,10 @@ class PreparedVolume:
     """Model-ready slices of one patient: cond [Z, C, H, W] float32, masks [Z, H, W] (model grid, or None),
     the crop box and grid sizes needed to map results back to the original slices."""
 
-    def __init__(self, volumes: list, spacing_rc, model_spacing: float, seg=None):
-        brain = brain_mask(volumes)
+    def __init__(self, volumes: list, spacing_rc, model_spacing: float, seg=None, brain=None):
+        """brain: the extracted brain of a study with the skull ([i, j, k] like the volumes), else None: the
+        voxels where any sequence is non-zero."""
+        brain = brain_mask(volumes) if brain is None else brain.astype(bool)
         # [Z, rows=j, cols=i] from NIfTI [i, j, k]
         norm = np.stack([normalise(v, brain).transpose(2, 1, 0) for v in volumes], axis=1)
         self.source_shape = norm.shape[-2:]
@@ -144,12 +148,20 @@ def brats_case(folder: Path, roles: list) -> dict:
     return {r: files[r] for r in roles + ["seg"] if r in files}
 
 
-def load_case(folder, roles, model_spacing):
-    files = brats_case(folder, roles)
+def load_case(folder, roles, model_spacing, detect_skull=False):
+    """A case folder (BraTS names; skull-on/lgg uses the same) prepared for the model. detect_skull: do what the
+    engine does with every study, i.e. extract the brain from the FLAIR when the volume still has the skull."""
+    files = brats_case(folder, roles + ["FLAIR"])
     vols = [load(files[r]) for r in roles]
     zooms = vols[0][1]
     seg = load(files["seg"])[0] if "seg" in files else None
-    return PreparedVolume([v for v, _ in vols], (zooms[1], zooms[0]), model_spacing, seg)
+    brain = None
+    if detect_skull:
+        import brain as brain_extraction  # scipy: only for studies that may have the skull
+
+        flair, flair_zooms = vols[roles.index("FLAIR")] if "FLAIR" in roles else load(files["FLAIR"])
+        brain = brain_extraction.brain_if_unstripped(flair, flair_zooms)
+    return PreparedVolume([v for v, _ in vols], (zooms[1], zooms[0]), model_spacing, seg, brain)
 
 
 def load_slices_pt001(roles, model_spacing):
@@ -205,11 +217,16 @@ class PackedVolume:
 
 
 def unpack(path: Path):
-    """(cond float32 [N, C, H, W], mask float32 [N, 1, H, W], validation volumes, their names)."""
-    z = np.load(path)
-    cond = z["cond"].astype(np.float32) / 255
+    """(cond float32 [N, C, H, W], mask float32 [N, 1, H, W], validation volumes, their names). Reads the .npz
+    packs of earlier sessions and the xz-compressed ones pack_data.py writes now (.npz.xz, with their levels)."""
+    if path.suffix == ".xz":
+        z = np.load(io.BytesIO(lzma.decompress(path.read_bytes())))
+    else:
+        z = np.load(path)
+    top = float(z["levels"]) - 1 if "levels" in z else 255.0
+    cond = z["cond"].astype(np.float32) / top
     mask = z["mask"].astype(np.float32)
     names = [str(n) for n in z["val_names"]]
-    vols = [PackedVolume(z[f"val_cond_{i}"].astype(np.float32) / 255, z[f"val_mask_{i}"].astype(np.float32))
+    vols = [PackedVolume(z[f"val_cond_{i}"].astype(np.float32) / top, z[f"val_mask_{i}"].astype(np.float32))
             for i in range(len(names))]
     return cond, mask, vols, names

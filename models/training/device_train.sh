@@ -5,7 +5,8 @@
 #   c16     a new model at the default 16 base channels, and
 #   c32     a new model at 32: the capacity comparison, both from scratch on the same data and iterations' budget.
 #
-# Here, once:  /usr/bin/python3 models/training/pack_data.py --model wt-4seq --out .pack/wt-4seq.npz   (≈25 MB)
+# Here, once:  /usr/bin/python3 models/training/pack_data.py --model wt-4seq --out .pack/wt-4seq.npz.xz --free-share 0.5 --levels 128
+#              (it says whether the pack fits beside the tracked tree; see pack_data.py)
 # There:       device run, carry [".pack"], command: bash models/training/device_train.sh wt-4seq 420
 # Back (at most 8 files under $OUT): resume-best.pt, resume-carry.pt (model + EMA, no optimiser: commit it as
 # resume/<model>.pt), c16-best.pt, c32-best.pt (EMA weights only, half precision) and logs.tar. Then
@@ -13,6 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 model="${1:?model id}"; seconds="${2:-420}"
+pack=".pack/$model.npz.xz"; [ -f "$pack" ] || pack=".pack/$model.npz"   # an older pack: zlib
 out="${OUT:-/tmp/device-out}"; mkdir -p "$out" /tmp/ckpt
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 python3 -c 'import torch, numpy; print("torch", torch.__version__, "numpy", numpy.__version__, "cuda", torch.cuda.is_available())'
@@ -20,7 +22,7 @@ python3 -c 'import torch, numpy; print("torch", torch.__version__, "numpy", nump
 train() {  # name, cores, extra train.py arguments
   local name=$1 cores=$2 pin=(); shift 2
   command -v taskset > /dev/null && pin=(taskset -c "$cores")
-  PYTHONUNBUFFERED=1 "${pin[@]}" python3 models/training/train.py --model "$model" --data ".pack/$model.npz" \
+  PYTHONUNBUFFERED=1 "${pin[@]}" python3 models/training/train.py --model "$model" --data "$pack" \
     --device "${DEVICE:-cuda}" --batch 64 --threads 4 --out "/tmp/ckpt/$name" --val-every "${VAL_EVERY:-1000}" --save-every 1000 \
     --iters 100000000 --max-seconds "$seconds" "$@" > "/tmp/ckpt/$name.log" 2>&1
 }

@@ -1,12 +1,19 @@
 """Pack a model's preprocessed training slices and validation slices into one compressed file, for training on a
 machine that has neither ../shared/data nor nibabel (the lent GPU machine: see device_train.sh).
 
-  /usr/bin/python3 models/training/pack_data.py --model wt-4seq --out .pack/wt-4seq.npz
+  /usr/bin/python3 models/training/pack_data.py --model wt-4seq --out .pack/wt-4seq.npz.xz --free-share 0.5 --levels 128
 
-Intensities are stored as uint8 (the preprocessed [0, 1] range in 255 steps: far finer than the training's
-intensity augmentation); masks as bits. train.py --data FILE reads it back (data.unpack).
+What the device tool carries is limited (64 MiB with the tracked tree), so the pack is made small: intensities in
+`levels` steps of the preprocessed [0, 1] range (256: uint8; 128 is still far finer than the training's intensity
+augmentation), masks as bits, xz with a delta filter (neighbouring pixels are alike), and optionally only a share of
+the tumour-free slices (every slice with tumour is kept; batches draw half their slices from the tumour-free ones,
+so a smaller pool is drawn more often). It says how big it is against the budget left. train.py --data FILE reads
+it back (data.unpack).
 """
 import argparse
+import io
+import lzma
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -14,31 +21,73 @@ import numpy as np
 import data
 import train
 
+CARRY_LIMIT = 64 * 2**20  # the device tool's limit on the working tree plus carried paths
 
-def pack(model_id: str, out: Path) -> None:
+
+def keep_slices(mask: np.ndarray, free_share: float) -> np.ndarray:
+    """Every slice with tumour, and `free_share` of the tumour-free ones spread evenly over them (deterministic)."""
+    has_tumour = mask.reshape(len(mask), -1).any(1)
+    free = np.flatnonzero(~has_tumour)
+    kept_free = free[np.round(np.linspace(0, len(free) - 1, round(free_share * len(free)))).astype(int)] if len(free) else free
+    keep = has_tumour.copy()
+    keep[kept_free] = True
+    return keep
+
+
+def quantise(cond: np.ndarray, levels: int) -> np.ndarray:
+    return np.round(cond * (levels - 1)).astype(np.uint8)
+
+
+def write_pack(arrays: dict, out: Path) -> None:
+    """One .npz, xz-compressed with a delta filter, written atomically."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    filters = [{"id": lzma.FILTER_DELTA, "dist": 1}, {"id": lzma.FILTER_LZMA2, "preset": 6}]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_bytes(lzma.compress(buf.getvalue(), format=lzma.FORMAT_XZ, filters=filters))
+    tmp.replace(out)
+
+
+def tracked_bytes() -> int:
+    """The size of the tracked tree, which travels to the device with the pack."""
+    root = Path(__file__).resolve().parents[2]
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout.split(b"\0")
+    return sum((root / f.decode()).stat().st_size for f in files if f and (root / f.decode()).is_file())
+
+
+def pack(model_id: str, out: Path, free_share: float = 1.0, levels: int = 256) -> None:
     cond, mask = data.training_slices(train.load_split(model_id, "train"), min_size=train.PAD)
-    arrays = {"cond": np.round(cond * 255).astype(np.uint8), "mask": mask.astype(bool)}
+    keep = keep_slices(mask, free_share)
+    arrays = {"cond": quantise(cond[keep], levels), "mask": mask[keep].astype(bool), "levels": np.array(levels)}
     names = []
     for vol, (_, name) in zip(train.load_split(model_id, "val"), train.DATASETS[model_id]["val"]):
         tumour, free = train.validation_slices(vol)
         zs = tumour + free
-        arrays[f"val_cond_{len(names)}"] = np.round(vol.cond[zs] * 255).astype(np.uint8)
+        arrays[f"val_cond_{len(names)}"] = quantise(vol.cond[zs], levels)
         arrays[f"val_mask_{len(names)}"] = vol.masks[zs].astype(bool)
         names.append(name)
     arrays["val_names"] = np.array(names)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    tmp.replace(out)
-    print(f"wrote {out}: {len(cond)} training slices, {len(names)} validation patients, {out.stat().st_size / 1e6:.1f} MB")
+    write_pack(arrays, out)
+    size, budget = out.stat().st_size, CARRY_LIMIT - tracked_bytes()
+    print(f"wrote {out}: {keep.sum()} of {len(keep)} training slices, {len(names)} validation patients, "
+          f"{size / 2**20:.1f} MiB; the device carries {budget / 2**20:.1f} MiB beside the tracked tree"
+          + ("" if size < budget else ": TOO BIG, lower --free-share or --levels"))
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True, choices=sorted(train.DATASETS))
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", required=True, help="e.g. .pack/wt-4seq.npz.xz (ignored by git, carried to the device)")
+    ap.add_argument("--free-share", type=float, default=1.0, help="share of the tumour-free training slices kept")
+    ap.add_argument("--levels", type=int, default=256, choices=(64, 128, 256), help="intensity steps stored")
+    ap.add_argument("--lgg", action="store_true", help="with the skull-on LGG patients too (train.py --lgg)")
     args = ap.parse_args()
-    pack(args.model, Path(args.out))
+    if not 0 < args.free_share <= 1:
+        raise SystemExit(f"--free-share {args.free_share:g}: a share of the tumour-free slices, above 0 and at most 1")
+    if args.lgg:
+        train.add_lgg(args.model)
+    pack(args.model, Path(args.out), args.free_share, args.levels)
 
 
 if __name__ == "__main__":

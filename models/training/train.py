@@ -46,10 +46,13 @@ PATIENTS_4SEQ = {
     **{f"Brats18_{x}_1": (f"brats-train-2mm/Brats18_{x}_1", x.rsplit("_", 1)[0]) for x in _BRATS18_2MM},
     **{f"BraTS19_{x}_1": (f"brats-train-2mm/BraTS19_{x}_1", x.rsplit("_", 1)[0]) for x in _BRATS19_2MM},
 }
-# Held out from every model: eight patients from six sites, all at 1 mm (Dice on the original grid). Never trained
-# on. The first five were the validation set of every model up to wt-4seq 0.5.0.
+# The validation patients: eight from six sites, all at 1 mm (Dice on the original grid), trained on by no model
+# from now on. The first five were the validation set of every model up to wt-4seq 0.5.0 and were never trained on.
 VALIDATION = ["Brats18_2013_20_1", "Brats18_CBICA_ALU_1", "Brats18_TCIA01_425_1", "Brats18_TCIA10_637_1",
               "BraTS2021_00495", "Brats18_2013_23_1", "Brats18_CBICA_AME_1", "Brats18_TCIA02_370_1"]
+# ...but the last three were training patients of wt-4seq up to step 26,000, and every wt-4seq since continues from
+# those weights: on them its numbers flatter it. Cards and the README report the never-trained-on five apart.
+TRAINED_EARLIER = {"wt-4seq": ["Brats18_2013_23_1", "Brats18_CBICA_AME_1", "Brats18_TCIA02_370_1"]}
 TRAIN_4SEQ = [p for p in PATIENTS_4SEQ if p not in VALIDATION]
 
 DATASETS = {
@@ -66,6 +69,32 @@ DATASETS = {
 }
 # The capacity comparison: wt-4seq's data and inputs, twice the base channels (started by widening wt-4seq).
 DATASETS["wt-4seq-large"] = DATASETS["wt-4seq"]
+
+# Skull-on clinical input: the TCGA lower-grade gliomas of skull-on/lgg (FLAIR, T1, T1ce, no T2; 8-bit, 1.875 x
+# 1.875 x 5 mm, with the skull), prepared as the engine prepares a study with the skull (brain extracted from the
+# FLAIR: data.load_case(detect_skull=True)). TCGA_DU_7013 has no T1 and is left out. Split by patient: in each
+# site (the TCGA code's institution), every third patient in name order from the second is held out for
+# validation, 8 of 23; `halo evaluate --patients` scores these (models/training/README.md has the command).
+LGG_PATIENTS = {p: ("skull-on/lgg/" + p, "TCGA_" + p.split("_")[1]) for p in (
+    "TCGA_CS_4942_19970222 TCGA_CS_5393_19990606 TCGA_CS_5397_20010315 TCGA_CS_6290_20000917 TCGA_CS_6667_20011105 "
+    "TCGA_DU_5849_19950405 TCGA_DU_5853_19950823 TCGA_DU_5871_19941206 TCGA_DU_6399_19830416 TCGA_DU_6404_19850629 "
+    "TCGA_DU_6408_19860521 TCGA_DU_7019_19940908 TCGA_DU_7299_19910417 TCGA_DU_7302_19911203 TCGA_DU_7309_19960831 "
+    "TCGA_DU_8164_19970111 TCGA_DU_8167_19970402 TCGA_DU_A5TR_19970726 TCGA_DU_A5TU_19980312 TCGA_EZ_7264_20010816 "
+    "TCGA_FG_6688_20020215 TCGA_FG_6691_20020405 TCGA_FG_7637_20000922").split()}
+LGG_VALIDATION = ["TCGA_CS_5393_19990606", "TCGA_CS_6667_20011105", "TCGA_DU_5853_19950823", "TCGA_DU_6404_19850629",
+                  "TCGA_DU_7299_19910417", "TCGA_DU_8164_19970111", "TCGA_DU_A5TU_19980312", "TCGA_FG_6691_20020405"]
+LGG_TRAIN = [p for p in LGG_PATIENTS if p not in LGG_VALIDATION]
+LGG_SEQUENCES = {"FLAIR", "T1", "T1ce"}
+
+
+def add_lgg(model_id: str) -> None:
+    """Train and validate on the skull-on LGG patients too (--lgg), beside the model's BraTS patients."""
+    spec = DATASETS[model_id]
+    if not set(spec["roles"]) <= LGG_SEQUENCES:
+        raise SystemExit(f"--lgg: {model_id} needs {', '.join(spec['roles'])}, and the LGG patients have only "
+                         f"{', '.join(sorted(LGG_SEQUENCES))} (no T2): use it with wt-flair-t1")
+    DATASETS[model_id] = {**spec, "train": spec["train"] + [("lgg", p) for p in LGG_TRAIN],
+                          "val": spec["val"] + [("lgg", p) for p in LGG_VALIDATION]}
 MODEL_SPACING = 2.0
 ARCH = dict(model_channels=16, channel_mult=(1, 2, 4, 4), num_res_blocks=1, attention_levels=(3,), heads=4)
 # Whole-brain context: slices are padded to PAD x PAD and the training crop (CROP x CROP after a random
@@ -89,6 +118,12 @@ def use_brats_root(model_id: str, root: Path, val_fraction: float) -> None:
                           "train": [("root", c) for c in cases[:-n_val]], "val": [("root", c) for c in cases[-n_val:]]}
 
 
+def first_of_each_kind(split: list, n: int) -> list:
+    """The first n patients of each kind (BraTS, LGG...) of a split, in order: a quick run sees every kind."""
+    seen = {}
+    return [(kind, name) for kind, name in split if seen.setdefault(kind, []).append(name) or len(seen[kind]) <= n]
+
+
 def load_one(model_id: str, kind: str, name: str) -> data.PreparedVolume:
     spec = DATASETS[model_id]
     roles = spec["roles"]
@@ -99,6 +134,9 @@ def load_one(model_id: str, kind: str, name: str) -> data.PreparedVolume:
         return data.cached(key, lambda: data.load_case(data.DATA / PATIENTS_4SEQ[name][0], roles, MODEL_SPACING))
     if kind == "slices":
         return data.load_slices_pt001(roles, MODEL_SPACING)
+    if kind == "lgg":
+        return data.cached(key, lambda: data.load_case(data.DATA / LGG_PATIENTS[name][0], roles, MODEL_SPACING,
+                                                       detect_skull=True))
     raise ValueError(kind)
 
 
@@ -290,6 +328,8 @@ def main():
                     help="continue from checkpoints/<model>/last.pt, or from the shipped model.onnx when there is none")
     ap.add_argument("--out", default=str(HERE / "checkpoints"))
     ap.add_argument("--brats-root", default=None, help="a full BraTS download (case folders with *_seg): train on all of it")
+    ap.add_argument("--lgg", action="store_true",
+                    help="add the skull-on LGG training patients (and their validation patients) to the model's BraTS ones")
     ap.add_argument("--val-fraction", type=float, default=0.1)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--carry", action="store_true",
@@ -297,7 +337,7 @@ def main():
     ap.add_argument("--resume-dir", default=str(RESUME), help="where --carry writes and --resume looks for a carried point")
     ap.add_argument("--max-seconds", type=float, default=0, help="stop (and save) after this much wall time; 0: no limit")
     ap.add_argument("--data", default=None, help="train from a pack made by pack_data.py instead of ../shared/data")
-    ap.add_argument("--cases", type=int, default=0, help="use only the first N training and validation patients (quick tests)")
+    ap.add_argument("--cases", type=int, default=0, help="use only the first N training and validation patients of each kind (quick tests)")
     ap.add_argument("--channels", type=int, default=ARCH["model_channels"],
                     help="base channels of a new model (capacity against speed); a resumed one keeps its own")
     ap.add_argument("--init-from", default=None, choices=sorted(DATASETS),
@@ -313,6 +353,8 @@ def main():
     torch.set_num_threads(args.threads)
     if args.brats_root:
         use_brats_root(args.model, Path(args.brats_root), args.val_fraction)
+    if args.lgg:
+        add_lgg(args.model)
     out = Path(args.out) / args.model
     ckpt = out / "last.pt"
     if args.carry:
@@ -326,7 +368,8 @@ def main():
 
     spec = DATASETS[args.model]
     if args.cases:
-        spec = DATASETS[args.model] = {**spec, "train": spec["train"][:args.cases], "val": spec["val"][:args.cases]}
+        spec = DATASETS[args.model] = {**spec, "train": first_of_each_kind(spec["train"], args.cases),
+                                       "val": first_of_each_kind(spec["val"], args.cases)}
     t_load = time.time()
     if args.data:  # a pack made by pack_data.py (a machine without ../shared/data)
         cond, mask, val_vols, val_names = data.unpack(Path(args.data))

@@ -1,7 +1,7 @@
 /**
  * Damaged DICOM input, from a committed generator (tests/support/dicom-mutations.ts) applied to a real GE series:
- * every named mutation makes `halo segment --dicom` exit 2 with a sentence that names the damage (no stack, no
- * output), and byte flips in the element headers are refused with a sentence or read normally, never a crash.
+ * every named mutation makes `halo segment --dicom --slices 5:15` exit 2 with a sentence that names the damage (no
+ * stack, no output; an unreadable or missing file is skipped and named, and the range over its slice refused), and byte flips in the element headers are refused with a sentence or read normally, never a crash.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +23,7 @@ describe('halo segment --dicom refuses damaged series', () => {
       mutatedCopy(SRC, dir, m);
       const out = join(dir, 'out');
       mkdirSync(out);
-      const r = await halo(['segment', '--dicom', dir, '--model', 'wt-flair-t1', '--role', 'FLAIR=2', '--role', 'T1=2', '--out', out, '--no-cache', '--no-progress']);
+      const r = await halo(['segment', '--dicom', dir, '--model', 'wt-flair-t1', '--role', 'FLAIR=2', '--role', 'T1=2', '--slices', '5:15', '--out', out, '--no-cache', '--no-progress']);
       expect(r.stderr).toMatch(m.expect);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).not.toMatch(/^\s+at /m);

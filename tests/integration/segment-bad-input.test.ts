@@ -152,11 +152,15 @@ describe('halo segment refuses bad input clearly', () => {
     await expectInputError(['--dicom', dir, '--model', 'wt-flair-t1', '--role', 'FLAIR=2', '--role', 'T1=2'], /no pixel data/);
   }, 60_000);
 
-  it('a truncated DICOM file', async () => {
+  it('a truncated DICOM file: skipped and named, a range over its slice refused', async () => {
     const dir = dicomFolder('pd-ax-oblique');
     const f = join(dir, 'pd-ax-oblique', readdirSync(join(dir, 'pd-ax-oblique'))[3]);
     writeFileSync(f, readFileSync(f).subarray(0, 2000));
-    await expectInputError(['--dicom', dir, '--model', 'wt-flair-t1'], new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    const file = f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    await expectInputError(
+      ['--dicom', dir, '--model', 'wt-flair-t1', '--role', 'FLAIR=2', '--role', 'T1=2', '--slices', '0:10'],
+      new RegExp(`skipped a file that cannot be read: ${file} [^]*--slices 0:10 include missing images`),
+    );
   }, 60_000);
 
   it('--slices outside the volume, or malformed', async () => {

@@ -44,6 +44,31 @@ describe('handler table', () => {
     expect(r).toEqual({ ok: false, error: { kind: 'input', message: 'That study is no longer open. Open it again.' } });
   });
 
+  it('accepts measurements only with their points per kind, finite coordinates, and an ROI with its statistics', () => {
+    const save = HandlerArgs['save.start'];
+    const base = { runId: 'r1', target: { kind: 'folder' }, slices: [3], ensemble: 5 };
+    const p = [1, 2, 3];
+    const ok = [
+      { kind: 'length', role: 'FLAIR', k: 3, points: [p, p] },
+      { kind: 'bidirectional', role: 'T1ce', k: 3, points: [p, p, p, p] },
+      { kind: 'ellipse', role: 'T2', k: 3, points: [p, p, p, p], stats: { mean: 1, stdDev: 0, min: 0, max: 2 } },
+    ];
+    expect(save.safeParse({ ...base, measurements: ok }).success).toBe(true);
+    const bad = [
+      { kind: 'length', role: 'FLAIR', k: 3, points: [p, p, p] }, // a length has two ends
+      { kind: 'bidirectional', role: 'FLAIR', k: 3, points: [p, p] }, // two diameters, four ends
+      { kind: 'length', role: 'FLAIR', k: 3, points: [p, [1, Infinity, 3]] },
+      { kind: 'length', role: 'FLAIR', k: 3, points: [p, [1, NaN, 3]] },
+      { kind: 'length', role: 'PD', k: 3, points: [p, p] },
+      { kind: 'length', role: 'FLAIR', k: -1, points: [p, p] },
+      { kind: 'ellipse', role: 'FLAIR', k: 3, points: [p, p, p, p] }, // no statistics
+      { kind: 'ellipse', role: 'FLAIR', k: 3, points: [p, p, p, p], stats: { mean: 1, stdDev: -1, min: 0, max: 2 } },
+      { kind: 'angle', role: 'FLAIR', k: 3, points: [p, p, p] },
+      { kind: 'length', role: 'FLAIR', k: 3, points: [p, p], label: 'extra key' },
+    ];
+    for (const m of bad) expect(save.safeParse({ ...base, measurements: [m] }).success, JSON.stringify(m)).toBe(false);
+  });
+
   it('validates PACS settings with the same rules as the settings file', () => {
     const s = HandlerArgs['pacs.setSettings'];
     expect(s.safeParse({ callingAet: 'HALO', nodes: [{ name: 'p', kind: 'dicomweb', url: 'http://x:8042/dicom-web' }] }).success).toBe(true);

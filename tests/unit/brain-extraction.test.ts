@@ -8,10 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { brainIfUnstripped, extractBrain } from '../../main/engine/brain-extraction';
 import { readNifti } from '../../main/io/nifti';
 import { DATA } from '../support/paths';
-import { readNiftiXz } from '../support/shared-nifti';
 
-const openMs = (name: string, what: string) => readNiftiXz(join(DATA, 'skull-on/open-ms', name, `${name}_${what}.nii.xz`));
-const lgg = (name: string, what: string) => readNiftiXz(join(DATA, 'skull-on/lgg', name, `${name}_${what}.nii.xz`));
+const openMs = (name: string, what: string) => readNifti(join(DATA, 'skull-on/open-ms', name, `${name}_${what}.nii.xz`));
+const lgg = (name: string, what: string) => readNifti(join(DATA, 'skull-on/lgg', name, `${name}_${what}.nii.xz`));
 
 function overlap(a: ArrayLike<number>, b: ArrayLike<number>): { dice: number; volumeError: number } {
   let both = 0, na = 0, nb = 0;

@@ -87,15 +87,18 @@ describe('bad input', () => {
     expect(seriesToVolume(scan.series[0]).geometry.dims[2]).toBe(files.length);
   });
 
-  it('names a truncated DICOM file', async () => {
+  it('skips a truncated DICOM file and names it', async () => {
     const dir = tempDir('truncated');
     const bytes = readFileSync(path.join(src, files[0]));
     writeFileSync(path.join(dir, 'cut.dcm'), bytes.subarray(0, bytes.length - 5000));
-    await expect(readDicomFolder(dir)).rejects.toThrow(InputError);
-    await expect(readDicomFolder(dir)).rejects.toThrow(/cut\.dcm.*truncated/);
+    let scan = await scanDicomFolder(dir);
+    expect(scan.series).toEqual([]);
+    expect(scan.unreadableFiles.map((f) => f.path)).toEqual([path.join(dir, 'cut.dcm')]);
+    expect(scan.unreadableFiles[0].reason).toMatch(/cut\.dcm ends 5000 bytes before the end of its pixel data: the file is truncated/);
     // cut inside the header: dcmjs itself fails
     writeFileSync(path.join(dir, 'cut.dcm'), bytes.subarray(0, 700));
-    await expect(readDicomFolder(dir)).rejects.toThrow(/cut\.dcm.*cannot be parsed/);
+    scan = await scanDicomFolder(dir);
+    expect(scan.unreadableFiles[0].reason).toMatch(/cut\.dcm.*(cannot be parsed|no SeriesInstanceUID)/);
   });
 
   it('refuses a non-image series and a missing folder', async () => {
@@ -116,11 +119,29 @@ describe('bad input', () => {
     await expect(readDicomFolder(path.join(dir, 'nope'))).rejects.toThrow(InputError);
   });
 
-  it('refuses a gap in the stack', async () => {
+  it('puts a stack with a missing slice on its full grid, the slice empty and named', async () => {
+    const [whole] = await readDicomFolder(src);
+    const complete = seriesToVolume(whole);
     const dir = tempDir('gap');
     for (const f of files.filter((_, n) => n !== 5)) copyFileSync(path.join(src, f), path.join(dir, f));
     const [series] = await readDicomFolder(dir);
-    expect(() => seriesToVolume(series)).toThrow(/regular grid/);
+    const vol = seriesToVolume(series);
+    const gone = complete.source.kind === 'dicom' ? complete.source.instances.findIndex((i) => i!.path.endsWith(files[5])) : -1;
+    expect(vol.geometry).toEqual(complete.geometry);
+    expect(vol.gaps).toEqual([{ first: gone, last: gone }]);
+    const plane = vol.geometry.dims[0] * vol.geometry.dims[1];
+    expect(vol.data.subarray(gone * plane, (gone + 1) * plane).every((v) => v === 0)).toBe(true);
+    expect(vol.data.subarray(0, gone * plane)).toEqual(complete.data.subarray(0, gone * plane));
+    expect(vol.data.subarray((gone + 1) * plane)).toEqual(complete.data.subarray((gone + 1) * plane));
+  });
+
+  it('still refuses uneven spacing, naming the two slices', async () => {
+    const [series] = await readDicomFolder(src);
+    const sorted = [...series.instances].sort((a, b) => (a.dataset.ImagePositionPatient as number[])[0] - (b.dataset.ImagePositionPatient as number[])[0]);
+    const moved = sorted[10].dataset.ImagePositionPatient as number[];
+    sorted[10].dataset.ImagePositionPatient = [moved[0] + 2, moved[1], moved[2]]; // 4.8 mm spacing: 2 mm off
+    // The moved slice is one of the two named (the first uneven step met, in slice order).
+    expect(() => seriesToVolume(series)).toThrow(new RegExp(`${path.basename(sorted[10].path)}.* mm apart, not a whole number of the series' 4\\.800 mm spacing`));
   });
 });
 

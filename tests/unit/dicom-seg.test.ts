@@ -103,7 +103,7 @@ describe.each(['axial', 't1-sag-hfs', 't1-sag-hfp', 'pd-ax-oblique', 'odd-61x57'
     processedSlices.forEach((k, f) => {
       expect(firstDiff(bits.subarray(f * n, (f + 1) * n), mask.subarray(k * n, (k + 1) * n))).toBe(-1);
       const src0 = items(items(frames[f], 'DerivationImageSequence')[0], 'SourceImageSequence')[0];
-      expect(src0.ReferencedSOPInstanceUID).toBe(src.instances[k].sopInstanceUID);
+      expect(src0.ReferencedSOPInstanceUID).toBe(src.instances[k]!.sopInstanceUID);
     });
     // Each object says which slices it covers, in full, and its descriptions are not cut mid-word.
     for (const f of Object.values(files)) {
@@ -123,7 +123,7 @@ describe.each(['axial', 't1-sag-hfs', 't1-sag-hfp', 'pd-ax-oblique', 'odd-61x57'
     expect(algo).toMatchObject({ AlgorithmName: 'halo-ddpm-brats', AlgorithmVersion: '0.1.0' });
     expect(items(algo, 'AlgorithmFamilyCodeSequence')[0]).toMatchObject({ CodeValue: '123110', CodingSchemeDesignator: 'DCM' });
     expect(items(seg, 'SourceImageSequence').map((r) => r.ReferencedSOPInstanceUID)).toEqual(
-      processedSlices.map((k) => src.instances[k].sopInstanceUID),
+      processedSlices.map((k) => src.instances[k]!.sopInstanceUID),
     );
     const pmDs = parsePart10(new Uint8Array(readFileSync(files.pm))).dataset;
     expect(pmDs.Modality).toBe(String(src.firstDataset.Modality));
@@ -144,7 +144,7 @@ describe.each(['axial', 't1-sag-hfs', 't1-sag-hfp', 'pd-ax-oblique', 'odd-61x57'
     pySeg.frames.forEach((fr, f) => {
       const k = processedSlices[f];
       expect(firstDiff(segPixels.subarray(f * n, (f + 1) * n), mask.subarray(k * n, (k + 1) * n))).toBe(-1);
-      expect(fr.sourceUID).toBe(src.instances[k].sopInstanceUID);
+      expect(fr.sourceUID).toBe(src.instances[k]!.sopInstanceUID);
       const p = voxelToWorld(g, 0, 0, k);
       for (let c = 0; c < 3; c++) expect(Math.abs(fr.position[c] - p[c])).toBeLessThan(1e-3);
     });
@@ -152,7 +152,7 @@ describe.each(['axial', 't1-sag-hfs', 't1-sag-hfp', 'pd-ax-oblique', 'odd-61x57'
     expect(pyPm.frames.map((fr) => fr.sourceUID)).toEqual(pySeg.frames.map((fr) => fr.sourceUID));
 
     const fracPixels = Buffer.from(pyFrac.pixels, 'base64');
-    const fracSlices = pyFrac.frames.map((f) => src.instances.findIndex((i) => i.sopInstanceUID === f.sourceUID));
+    const fracSlices = pyFrac.frames.map((f) => src.instances.findIndex((i) => i?.sopInstanceUID === f.sourceUID));
     expect(fracSlices.every((k) => k > 0)).toBe(true); // slice 0 unprocessed -> empty -> omitted
     fracSlices.forEach((k, f) => {
       const want = Uint8Array.from(probability.subarray(k * n, (k + 1) * n), (p) => Math.round(p * MAX_FRACTIONAL_VALUE));
@@ -163,7 +163,7 @@ describe.each(['axial', 't1-sag-hfs', 't1-sag-hfp', 'pd-ax-oblique', 'odd-61x57'
     expect(pyPm.frames).toHaveLength(processedSlices.length);
     processedSlices.forEach((k, f) => {
       expect(firstDiff(pmPixels.subarray(f * n, (f + 1) * n), variance.subarray(k * n, (k + 1) * n))).toBe(-1);
-      expect(pyPm.frames[f].sourceUID).toBe(src.instances[k].sopInstanceUID);
+      expect(pyPm.frames[f].sourceUID).toBe(src.instances[k]!.sopInstanceUID);
     });
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The engine's preprocessing (main/engine/preprocess.ts) against the training code's (models/training/data.py)
- * on a real BraTS case: same crop box, same model inputs, same mapping back to the source grid.
+ * on a real BraTS case: same crop box, same model inputs, same mapping back to the source grid; and on a real
+ * skull-on case, the same extracted brain (brain-extraction.ts against brain.py).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -8,6 +9,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { brainIfUnstripped } from '../../main/engine/brain-extraction';
 import { BrainStats } from '../../main/engine/brain-stats';
 import { prepareStudy } from '../../main/engine/preprocess';
 import { loadModel } from '../../main/model/card';
@@ -98,5 +100,43 @@ describe('preprocessing parity with the training code', () => {
     expect(areas.size).toBeGreaterThan(1); // the boxes really differ from slice to slice
     expect(prepared.boxFor(135)).toMatchObject({ rows: 16, cols: 16 }); // the top of the head
     expect(Math.max(...areas)).toBeLessThanOrEqual(prepared.box.rows * prepared.box.cols);
+  });
+
+  it('extracts the same brain and gives the same inputs on a skull-on LGG case (brain.py, data.py)', async () => {
+    const { card } = await loadModel('wt-flair-t1');
+    const caseDir = join(DATA, 'skull-on', 'lgg', 'TCGA_DU_6399_19830416');
+    const slices = [10, 25, 40];
+    const out = mkdtempSync(join(tmpdir(), 'halo-prep-'));
+    await promisify(execFile)('/usr/bin/python3', [
+      'tests/support/prep_reference.py', caseDir, card.inputs.join(','), String(card.preprocessing.pixelSpacingMm), out, slices.join(','),
+      String(card.preprocessing.cropMultiple), 'skull',
+    ]);
+    const ref = JSON.parse(readFileSync(join(out, 'box.json'), 'utf8'));
+    // As openSegmentation does it: the brain from the FLAIR, when the study has the skull.
+    const study = await loadStudy({ kind: 'case', folder: caseDir }, card.inputs);
+    const brain = brainIfUnstripped(study.reference.data, study.reference.geometry);
+    expect(brain, 'the skull is detected').not.toBeNull();
+    const refBrain = readFileSync(join(out, 'brain.u8'));
+    expect(refBrain.length).toBe(brain!.length);
+    let differ = 0;
+    let inside = 0;
+    brain!.forEach((v, p) => {
+      if (v !== refBrain[p]) differ++;
+      inside += v;
+    });
+    expect(differ).toBe(0);
+    expect(inside / brain!.length).toBeGreaterThan(0.1); // a real brain, not an empty or full mask
+    const prepared = prepareStudy(card, study.reference.geometry, card.inputs.map((r) => study.aligned[r]!), undefined, brain!)!;
+    expect(prepared.hasBrain).toEqual(ref.has_brain);
+    for (const k of slices) {
+      const { row0, col0, rows, cols } = prepared.boxFor(k);
+      expect([row0, col0, rows, cols], `slice ${k}`).toEqual(ref.slice_boxes[k]);
+      const expected = f32(join(out, `slice-${k}.f32`));
+      const got = prepared.conditionFor(k);
+      expect(got.length).toBe(expected.length);
+      let worst = 0;
+      got.forEach((v, p) => (worst = Math.max(worst, Math.abs(v - expected[p]))));
+      expect(worst, `slice ${k}`).toBeLessThan(1e-5);
+    }
   });
 });

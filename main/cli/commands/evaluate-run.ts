@@ -11,6 +11,7 @@ import type { DevicePreference } from '../../model/device';
 
 export interface EvaluateCliOptions {
   cases: string;
+  patients?: string;
   model: string;
   ensemble?: string;
   steps?: string;
@@ -55,6 +56,7 @@ export async function evaluate(o: EvaluateCliOptions): Promise<void> {
       stride: whole('--stride', o.stride)!,
       protocol: o.protocol,
       volume: o.volume,
+      patients: o.patients?.split(',').map((p) => p.trim()).filter(Boolean),
       signal: controller.signal,
       onProgress: (p) => {
         bar?.update(Math.round(((p.caseIndex + p.fraction) / p.caseCount) * 100), {
@@ -78,10 +80,14 @@ const f1 = (v: number | null) => (v === null ? '  -  ' : v.toFixed(1));
 
 export function formatTable(r: EvaluationReport): string {
   const n = r.ensemble;
-  const head = ['case', 'tumour sl.', 'free sl.', 'Dice 1', `Dice ${n}`, `HD95 ${n} mm`, 'AUROC var', 'FP cm²/slice', 'baseline Dice', 'baseline FP'];
+  const volume = !!r.mean.volumeDice3d;
+  const head = ['case', 'tumour sl.', 'free sl.', 'Dice 1', `Dice ${n}`, ...(volume ? [`3D Dice ${n}`] : []), `HD95 ${n} mm`, 'AUROC var',
+    'FP cm²/slice', 'baseline Dice', ...(volume ? ['baseline 3D'] : []), 'baseline FP', 'tumour outside brain'];
   const row = (name: string, c: EvaluationReport['mean'] | EvaluationReport['cases'][number]) => [
-    name, String(c.tumourSlices), String(c.tumourFreeSlices), f3(c.single.dice), f3(c.ensemble.dice), f1(c.ensemble.hd95_mm),
-    f3(c.varianceAuroc), f1(c.falsePositiveCm2), f3(c.baseline.dice), f1(c.baseline.falsePositiveCm2),
+    name, String(c.tumourSlices), String(c.tumourFreeSlices), f3(c.single.dice), f3(c.ensemble.dice),
+    ...(volume ? [f3(c.volumeDice3d?.ensemble ?? null)] : []), f1(c.ensemble.hd95_mm), f3(c.varianceAuroc), f1(c.falsePositiveCm2),
+    f3(c.baseline.dice), ...(volume ? [f3(c.volumeDice3d?.baseline ?? null)] : []), f1(c.baseline.falsePositiveCm2),
+    `${(100 * c.tumourOutsideBrain).toFixed(1)} %`,
   ];
   const rows = [head, ...r.cases.map((c) => row(c.case, c)), row(`mean of ${r.mean.patients}`, r.mean)];
   const widths = head.map((_, i) => Math.max(...rows.map((x) => x[i].length)));
@@ -90,6 +96,7 @@ export function formatTable(r: EvaluationReport): string {
     `${r.model.id} ${r.model.version}, ${r.sampler.kind.toUpperCase()} ${r.sampler.steps} steps, ensemble ${n}, seed ${r.seed}, ` +
       `${r.slices === 'all' ? 'all slices with brain' : 'slices with tumour'}${r.stride > 1 ? `, every ${r.stride}th` : ''}, ${r.provider.toUpperCase()}`,
     `baseline: ${r.baseline}`,
+    ...(r.mean.brainExtracted ? [`brain extracted automatically (skull on) in ${r.mean.brainExtracted} of ${r.mean.patients} patients, as halo segment does`] : []),
     '',
     line(head),
     ...rows.slice(1, -1).map(line),

@@ -5,7 +5,7 @@ export function registerImportNiftiCommand(program: Command): void {
   program
     .command('import-nifti')
     .description('convert a BraTS NIfTI case (flair/t1/t1ce/t2 or t2f/t1n/t1c/t2w) into a DICOM MR study')
-    .requiredOption('--case <dir>', 'BraTS case folder with one .nii/.nii.gz per sequence')
+    .requiredOption('--case <dir>', 'BraTS case folder with one .nii/.nii.gz/.nii.xz per sequence')
     .requiredOption('--out <dir>', 'new or empty folder for the DICOM study')
     .action(async (opts: { case: string; out: string }) => {
       const { importNiftiCase } = await import('../../dicom/import-nifti');

@@ -5,7 +5,8 @@ import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { SliceResult } from '../../engine/ensemble';
 import { assembleVolumes, ensureWritableFolder, summariseSlice, writeVolumeOutputs } from '../../engine/outputs';
-import { BRAIN_EXTRACTED_NOTE, openSegmentation, parseSliceRange } from '../../engine/segment-study';
+import { BRAIN_EXTRACTED_NOTE, openSegmentation, parseSliceRange, runnableSlices } from '../../engine/segment-study';
+import { cliRange, missingSlices } from '../../volume/gaps';
 import { planFromScreening, SCREENING, type ScreeningPlan } from '../../engine/screening';
 import { ALL_OUTPUT_FILES } from '../../engine/output-names';
 import { writeOutputSet } from '../../io/output-set';
@@ -39,9 +40,20 @@ export async function segment(o: SegmentOptions, input: StudyInput, hooks: Segme
   const { engine, study, model, denoiser } = session;
   const grid = study.reference.geometry;
   const nz = grid.dims[2];
-  const [a, b] = parseSliceRange(o.slices, nz);
+  // First what the user must know of the inputs (guessed roles, skipped files, missing slices), then any refusal.
+  const guessed = new Set(session.warnings);
+  for (const n of study.roleNotes.notes) if (!guessed.has(n)) process.stderr.write(`halo: ${n}\n`);
+  for (const w of session.warnings) process.stderr.write(`halo: warning: ${w}\n`);
+  let a: number, b: number, withBrain: number[];
+  try {
+    [a, b] = parseSliceRange(o.slices, nz);
+    withBrain = runnableSlices(study, engine.study.hasBrain, a, b, o.slices === undefined ? undefined : cliRange);
+  } catch (err) {
+    await session.close();
+    throw err;
+  }
   const requested = Array.from({ length: b - a }, (_, i) => a + i);
-  const withBrain = requested.filter((k) => engine.study.hasBrain[k]);
+  const missing = missingSlices(study.gaps);
   const { sampler, ensemble, seed } = engine.settings;
 
   const device = denoiser.device;
@@ -49,13 +61,10 @@ export async function segment(o: SegmentOptions, input: StudyInput, hooks: Segme
     `halo: ${model.card.id} ${model.card.version} on ${PROVIDER_LABEL[device.provider]}` +
       (device.threads ? ` (${device.threads} threads)` : '') +
       `; ${sampler.kind.toUpperCase()} ${sampler.steps} steps, ensemble ${ensemble}, seed ${seed}; ` +
-      `${withBrain.length} of ${requested.length} slices have brain\n` +
+      `${withBrain.length} of ${requested.length} slices have brain` +
+      (missing.length ? ` and an image in every sequence (${missing.filter((k) => k >= a && k < b).length} missing)` : '') + '\n' +
       `halo: device: ${device.reason}\n`,
   );
-
-  const guessed = new Set(session.warnings);
-  for (const n of study.roleNotes.notes) if (!guessed.has(n)) process.stderr.write(`halo: ${n}\n`);
-  for (const w of session.warnings) process.stderr.write(`halo: warning: ${w}\n`);
 
   const controller = new AbortController();
   const onSignal = () => controller.abort();
@@ -126,7 +135,9 @@ export async function segment(o: SegmentOptions, input: StudyInput, hooks: Segme
     slices: {
       requested: [a, b],
       processed: results.map((r) => r.k),
-      skippedNoBrain: requested.filter((k) => !engine.study.hasBrain[k]),
+      skippedNoBrain: requested.filter((k) => !engine.study.hasBrain[k] && !missing.includes(k)),
+      // Slices some sequence has no image for (missing or unreadable files): never segmented, in no output.
+      missing: missing.filter((k) => k >= a && k < b),
       screening: screening && {
         member: 0,
         rule: `every slice's member 0 first; a slice gets the other members when member 0 has ≥ ${SCREENING.minPixels} tumour pixel(s) (model grid) or a slice within ${SCREENING.neighbours} has`,
@@ -135,7 +146,7 @@ export async function segment(o: SegmentOptions, input: StudyInput, hooks: Segme
         skipped: screening.skipped,
       },
       notRequested: nz - requested.length,
-      note: 'Slices that were not processed (no brain, not requested, or skipped by the screening) are 0 in every output.',
+      note: 'Slices that were not processed (missing, no brain, not requested, or skipped by the screening) are 0 in every output.',
     },
     perSlice: results.map((r) => summariseSlice(r, grid, engine.study.brainFor(r.k))),
   };

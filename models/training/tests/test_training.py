@@ -218,3 +218,28 @@ class WarmStart(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class DataPack(unittest.TestCase):
+    """The pack carried to the GPU machine: every tumour slice kept, a share of the tumour-free ones, intensities
+    at the stated levels, and train.py's reader giving back what was packed."""
+
+    def test_pack_keeps_tumour_slices_and_round_trips(self):
+        import pack_data
+        rng = np.random.default_rng(0)
+        cond = rng.random((10, 2, 16, 16)).astype(np.float32)
+        mask = np.zeros((10, 1, 16, 16), bool)
+        mask[[1, 4, 7], 0, 5:9, 5:9] = True
+        keep = pack_data.keep_slices(mask, 0.5)
+        self.assertTrue(keep[[1, 4, 7]].all())
+        self.assertEqual(keep.sum(), 3 + 4)  # half of the 7 tumour-free slices, rounded
+        arrays = {"cond": pack_data.quantise(cond[keep], 128), "mask": mask[keep], "levels": np.array(128),
+                  "val_cond_0": pack_data.quantise(cond[:2], 128), "val_mask_0": mask[:2], "val_names": np.array(["p"])}
+        with tempfile.TemporaryDirectory() as d:
+            out = Path(d) / "m.npz.xz"
+            pack_data.write_pack(arrays, out)
+            c, m, vols, names = data.unpack(out)
+        self.assertEqual(names, ["p"])
+        self.assertLessEqual(np.abs(c - cond[keep]).max(), 0.5 / 127 + 1e-6)  # within half a step of 128 levels
+        np.testing.assert_array_equal(m, mask[keep].astype(np.float32))
+        self.assertEqual(vols[0].cond.shape, (2, 2, 16, 16))

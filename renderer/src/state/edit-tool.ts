@@ -17,9 +17,11 @@ export const editToolState = reactive({
   brushSize: 6,
 });
 
+/** The primary button's tool: window/level ('none'), brush or eraser on the mask, or a measurement tool. */
 export function setEditTool(tool: EditTool): void {
-  if (tool !== 'none' && (!runState.run || runState.run.runId === PRIOR_RUN)) return; // only our own result can be corrected
-  if (tool !== 'none' && resultsState.member >= 0) {
+  const masking = tool === 'brush' || tool === 'eraser';
+  if (masking && (!runState.run || runState.run.runId === PRIOR_RUN)) return; // only our own result can be corrected
+  if (masking && resultsState.member >= 0) {
     resultsState.member = -1;
     redraw(viewState.k);
   }

@@ -8,13 +8,14 @@ import { unpack } from '../../../main/app/binary';
 import type { Role, StudyView } from '../../../main/app/contract';
 import { ROLES } from '../../../main/app/contract';
 import { appState, busy } from './app';
+import { forgetBrain } from './brain';
 import { forgetEdits } from './edit-tool';
 import { forgetResults, resultsState } from './results';
 import { saveState } from './save';
 import { runState } from './run';
 import { forgetRun, prepareModel } from './segmentation';
 import { studyState } from './study';
-import { refreshView, viewer, viewportElements, viewState } from './view';
+import { layoutViews, refreshView, viewer, viewportElements, viewState } from './view';
 
 export const RETRIEVING = 'Retrieving from the PACS';
 
@@ -91,6 +92,7 @@ async function show(study: StudyView, cancelled: string | null, opening: number)
   forgetRun();
   forgetResults();
   forgetEdits();
+  forgetBrain();
   resultsState.memberCount = 0;
   saveState.save = null;
   studyState.study = study;
@@ -115,11 +117,10 @@ async function show(study: StudyView, cancelled: string | null, opening: number)
     // Let Vue create the viewport elements first.
     await new Promise((r) => requestAnimationFrame(() => r(null)));
     if (opening !== openings) return;
-    await viewer.load(study.studyId, study.reference!, volumes, viewportElements());
+    await viewer.load(study.studyId, study.reference!, volumes, layoutViews(), viewportElements());
     if (opening !== openings) return;
     viewState.nz = viewer.sliceCount;
     viewState.k = viewer.slice;
-    viewState.labels = viewer.labels();
     viewer.setOverlay(viewState.overlay);
     refreshView();
     viewState.viewerReady = true;

@@ -171,9 +171,9 @@ export function setOverlay(o: Partial<OverlayState>): void {
   if (rebin) for (const k of results.keys()) redraw(k);
 }
 
-/** The values under the cursor on viewport `role` (CSS px in its element), for the readout. */
-export function pointAt(role: Role, x: number, y: number): void {
-  const v = viewer.voxelAt(role, x, y);
+/** The values under the cursor on a view of sequence `role` (CSS px in its element), for the readout. */
+export function pointAt(view: string, role: Role, x: number, y: number): void {
+  const v = viewer.voxelAt(view, x, y);
   if (!v) {
     viewState.readout = null;
     return;
@@ -181,5 +181,5 @@ export function pointAt(role: Role, x: number, y: number): void {
   const r = results.get(v.k);
   const p = v.j * (studyState.study?.reference?.dims[0] ?? 0) + v.i;
   const shown = r && tagMatches(r.tag);
-  viewState.readout = { role, ...v, probability: shown ? r.mean[p] : null, variance: shown ? r.variance[p] : null };
+  viewState.readout = { view, role, ...v, probability: shown ? r.mean[p] : null, variance: shown ? r.variance[p] : null };
 }

@@ -1,13 +1,15 @@
 /**
  * Saving what is shown: the choice of ensemble size and slices, the save job (SEG, fractional SEG, Parametric
- * Map to a PACS or a folder) and its items' status as the main process reports them.
+ * Map, and the measurements as an SR, to a PACS or a folder) and its items' status as the main process reports them.
  */
 import { reactive } from 'vue';
 import type { SaveJob } from '../../../main/app/contract';
-import { busy } from './app';
+import { appState, busy } from './app';
 import { packedCorrections } from './corrections';
+import { measureState, measurementsToSave } from './measurements';
 import { hasResult, resultsState } from './results';
 import { PRIOR_RUN, runState } from './run';
+import { studyState } from './study';
 
 export const saveState = reactive({
   save: null as SaveJob | null,
@@ -53,9 +55,28 @@ export async function save(target: { kind: 'pacs'; node: string } | { kind: 'fol
   const run = runState.run;
   if (!run || !choice.slices.length) return;
   const edited = packedCorrections(choice.slices);
+  const measurements = measurementsToSave();
+  const left = measureState.list.length - measurements.length;
+  if (left) appState.notice = `${left} measurement${left === 1 ? ' is' : 's are'} not saved: not on one axial slice, or an ROI whose values are not shown yet.`;
   const job = await busy('Preparing the DICOM objects', () =>
-    window.halo['save.start']({ runId: run.runId, target, slices: choice.slices, ensemble: choice.ensemble, edits: edited.length ? edited : undefined }),
+    window.halo['save.start']({
+      runId: run.runId,
+      target,
+      slices: choice.slices,
+      ensemble: choice.ensemble,
+      edits: edited.length ? edited : undefined,
+      measurements: measurements.length ? measurements : undefined,
+    }),
   );
+  if (job) saveKnown(job);
+}
+
+/** The measurements alone (an SR), when there is no result of this session to save them with. */
+export async function saveMeasurementsOnly(target: { kind: 'pacs'; node: string } | { kind: 'folder'; folder?: string }): Promise<void> {
+  const study = studyState.study;
+  const measurements = measurementsToSave();
+  if (!study || !measurements.length) return;
+  const job = await busy('Preparing the DICOM objects', () => window.halo['save.measurements']({ studyId: study.studyId, target, measurements }));
   if (job) saveKnown(job);
 }
 

@@ -5,6 +5,7 @@
 import type { HaloEvents, ResultTag, SegmentRun } from '../../../main/app/contract';
 import { unpack } from '../../../main/app/binary';
 import { appState, busy, fail } from './app';
+import { onRunStarted } from './brain';
 import { forgetEdits } from './edit-tool';
 import { forgetResults, resultsState, retagResults, setResult } from './results';
 import { runState, tagMatches } from './run';
@@ -33,6 +34,7 @@ function runKnown(run: SegmentRun): void {
   resultsState.memberCount = run.ensemble;
   runState.settings.ensemble = run.ensemble;
   awaitingRun = false;
+  void onRunStarted(run);
   const replay = early.splice(0).filter((e) => e.ev.runId === run.runId);
   for (const e of replay) {
     if (e.name === 'segment.progress') onProgress(e.ev);

@@ -5,6 +5,7 @@
  */
 import { appState, busy } from './app';
 import { collectEdit } from './edit-tool';
+import { refreshMeasurements } from './measurements';
 import { openStudy, RETRIEVING } from './open-study';
 import { resultSlices, resultsState, sliceChanged, type SliceStat } from './results';
 import { applyModel, runState } from './run';
@@ -35,7 +36,9 @@ export async function start(): Promise<void> {
   });
   window.halo.on('save.status', onSaveStatus);
   viewer.onMaskEdited = collectEdit;
+  viewer.onMeasurementsChanged = refreshMeasurements;
   viewer.onViewChange = refreshView;
+  viewer.onCrosshairChange = refreshView;
   viewer.onSliceChange = (k) => {
     const prev = viewState.k;
     viewState.k = k;

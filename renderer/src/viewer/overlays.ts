@@ -7,7 +7,6 @@
  */
 import { cache, type Types } from '@cornerstonejs/core';
 import { Enums as ToolEnums, segmentation } from '@cornerstonejs/tools';
-import type { Role } from '../../../main/app/contract';
 import { VARIANCE_BINS, VARIANCE_THRESHOLD, varianceBin, varianceColour } from './variance-colours';
 import { createGridVolume, nonZeroSlice, type Viewports } from './viewports';
 
@@ -29,6 +28,7 @@ export class Overlays {
   private stale = new Set<number>();
   /** Slices whose overlay voxels may hold something (a result or an edit): all that clear() has to empty. */
   private written = new Set<number>();
+  private flushFrame = 0;
 
   constructor(private readonly vp: Viewports) {}
 
@@ -40,8 +40,8 @@ export class Overlays {
     createGridVolume(this.maskId(), grid, new Uint8Array(nx * ny * nz));
   }
 
-  /** Show both overlays in every viewport; the mask is the segmentation the brush and eraser edit. */
-  async attach(): Promise<void> {
+  /** The two segmentations on the overlay volumes (once per study; the views come and go with the layout). */
+  addSegmentations(): void {
     const varianceSegments: Record<number, { label: string }> = {};
     for (let b = 1; b <= VARIANCE_BINS; b++) varianceSegments[b] = { label: `variance bin ${b}` };
     segmentation.addSegmentations([
@@ -56,6 +56,13 @@ export class Overlays {
         config: { label: 'Whole tumour', segments: { 1: { label: 'Whole tumour' } } },
       },
     ]);
+  }
+
+  /**
+   * Show both overlays in every view, in every plane (the labelmaps are volumes on the images' grid); the mask is
+   * the segmentation the brush and eraser edit.
+   */
+  async attach(): Promise<void> {
     // One opacity for every drawn bin (the slider's), so the legend's colours are the colours drawn.
     const lut: Types.ColorLUT = [[0, 0, 0, 0]];
     for (let b = 1; b <= VARIANCE_BINS; b++) lut.push([...varianceColour((b - 0.5) / VARIANCE_BINS), 255]);
@@ -70,7 +77,18 @@ export class Overlays {
       segmentation.activeSegmentation.setActiveSegmentation(id, MASK_SEGMENTATION);
     }
     segmentation.segmentIndex.setActiveSegmentIndex(MASK_SEGMENTATION, 1);
+    // Slices that arrived while only the acquisition plane was shown: a reformat shows them all.
+    if (this.vp.hasReformats) this.flushAll();
     this.apply();
+  }
+
+  /** Take the overlays off the views (before the layout changes them); the segmentations and their voxels stay. */
+  detachViews(): void {
+    for (const id of this.vp.viewportIds) {
+      for (const segmentationId of [MASK_SEGMENTATION, VARIANCE_SEGMENTATION]) {
+        segmentation.removeSegmentationRepresentations(id, { segmentationId, type: ToolEnums.SegmentationRepresentations.Labelmap });
+      }
+    }
   }
 
   set(o: Partial<OverlayState>): void {
@@ -99,10 +117,13 @@ export class Overlays {
       mv.setAtIndex(base + p, mask[p] ? 1 : 0);
       vv.setAtIndex(base + p, varianceBin(variance[p], threshold));
     }
-    // Only the slice in view is pushed and drawn now; another slice waits until it is scrolled to.
+    // Only the slice in view is pushed and drawn now; another slice waits until it is scrolled to, unless a
+    // reformat shows it: then the slices that arrived within one frame are pushed together, once.
     this.written.add(k);
     this.stale.add(k);
-    if (k === this.vp.slice) {
+    if (this.vp.hasReformats) {
+      this.flushFrame ||= requestAnimationFrame(() => this.flushAll());
+    } else if (k === this.vp.slice) {
       this.flushStale(k);
       if (render) this.vp.render();
     }
@@ -134,6 +155,20 @@ export class Overlays {
     if (!this.stale.delete(k)) return;
     segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(MASK_SEGMENTATION, [k]);
     segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(VARIANCE_SEGMENTATION, [k]);
+  }
+
+  /**
+   * Push every slice whose voxels changed to Cornerstone (its texture is updated slice by slice, not the whole
+   * volume); Cornerstone then redraws the views that show the overlays.
+   */
+  flushAll(): void {
+    cancelAnimationFrame(this.flushFrame);
+    this.flushFrame = 0;
+    if (!this.stale.size || !this.vp.engine) return;
+    const slices = [...this.stale];
+    this.stale.clear();
+    segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(MASK_SEGMENTATION, slices);
+    segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(VARIANCE_SEGMENTATION, slices);
   }
 
   /** The mask as drawn now on slice k (after the user's edits). */
@@ -179,37 +214,62 @@ export class Overlays {
   }
 
   /**
-   * Canvas points (CSS px in the viewport element) of up to n voxels of the slice in view well inside the drawn
-   * mask and n voxels of brain well away from it (tests: are the overlays drawn where the result says?).
+   * Canvas points (CSS px in the view's element) of up to n voxels of the plane in view well inside the drawn
+   * mask and n voxels of brain well away from it (tests: are the overlays drawn where the result says, in the
+   * acquisition plane and in a reformat?). The view is a sequence's id in the acquisition plane, or a reformat's;
+   * `margin` voxels of mask around an inside point (and one more of no mask around an outside one).
    */
-  debugMaskPoints(role: Role, n = 200): { inside: [number, number][]; outside: [number, number][] } {
+  debugMaskPoints(viewId: string, n = 200, margin = 3): { inside: [number, number][]; outside: [number, number][] } {
     const out = { inside: [] as [number, number][], outside: [] as [number, number][] };
+    const view = this.vp.views.find((v) => v.id === viewId);
     const vol = cache.getVolume(this.maskId());
-    const img = cache.getVolume(this.vp.volumeId(role));
-    if (!vol || !img || !this.vp.grid) return out;
-    const [nx, ny] = this.vp.grid.dims;
-    const base = this.vp.slice * nx * ny;
-    const m = (i: number, j: number) => (i < 0 || j < 0 || i >= nx || j >= ny ? 0 : Number(vol.voxelManager!.getAtIndex(base + j * nx + i)));
-    const near = (i: number, j: number, r: number, v: number) => {
-      for (let dj = -r; dj <= r; dj++) for (let di = -r; di <= r; di++) if (m(i + di, j + dj) === v) return true;
+    const img = view && cache.getVolume(this.vp.volumeId(view.role));
+    if (!view || !vol || !img || !this.vp.grid) return out;
+    const dims = this.vp.grid.dims;
+    const [nx, ny] = dims;
+    // The plane's two in-plane grid axes (u, v) and the voxel (i, j, k) of a point (u, v) on it.
+    const [ua, va] = ([0, 1, 2] as const).filter((a) => a !== view.axis);
+    const fixed = view.axis === 2 ? this.vp.slice : this.vp.crosshair[view.axis];
+    const ijk = (u: number, v: number) => {
+      const p = [0, 0, 0];
+      p[view.axis] = fixed;
+      p[ua] = u;
+      p[va] = v;
+      return p as [number, number, number];
+    };
+    const at = (volume: typeof vol, u: number, v: number) => {
+      if (u < 0 || v < 0 || u >= dims[ua] || v >= dims[va]) return 0;
+      const [i, j, k] = ijk(u, v);
+      return Number(volume.voxelManager!.getAtIndex(k * nx * ny + j * nx + i));
+    };
+    const near = (u: number, v: number, r: number, value: number) => {
+      for (let dv = -r; dv <= r; dv++) for (let du = -r; du <= r; du++) if ((at(vol, u + du, v + dv) ? 1 : 0) === value) return true;
       return false;
     };
     const inside: [number, number][] = [];
     const outside: [number, number][] = [];
-    for (let j = 0; j < ny; j += 2) {
-      for (let i = 0; i < nx; i += 2) {
-        if (m(i, j) === 1 && !near(i, j, 3, 0)) inside.push([i, j]);
-        else if (m(i, j) === 0 && Number(img.voxelManager!.getAtIndex(base + j * nx + i)) !== 0 && !near(i, j, 4, 1)) outside.push([i, j]);
+    const step = margin > 1 ? 2 : 1;
+    for (let v = 0; v < dims[va]; v += step) {
+      for (let u = 0; u < dims[ua]; u += step) {
+        const m = at(vol, u, v) ? 1 : 0;
+        if (m === 1 && !near(u, v, margin, 0)) inside.push([u, v]);
+        else if (m === 0 && at(img, u, v) !== 0 && !near(u, v, margin + 1, 1)) outside.push([u, v]);
       }
     }
     const pick = (a: [number, number][]) => a.filter((_, x) => x % Math.max(1, Math.floor(a.length / n)) === 0).slice(0, n);
-    out.inside = pick(inside).map(([i, j]) => this.vp.voxelToCanvas(role, i, j)!);
-    out.outside = pick(outside).map(([i, j]) => this.vp.voxelToCanvas(role, i, j)!);
+    const canvas = ([u, v]: [number, number]) => {
+      const [i, j, k] = ijk(u, v);
+      return this.vp.voxelToCanvas(viewId, i, j, k)!;
+    };
+    out.inside = pick(inside).map(canvas);
+    out.outside = pick(outside).map(canvas);
     return out;
   }
 
   /** Remove the segmentations (before the viewports go). */
   detach(): void {
+    cancelAnimationFrame(this.flushFrame);
+    this.flushFrame = 0;
     this.stale.clear();
     this.written.clear();
     try {

@@ -8,6 +8,16 @@ export function linkZoomPan(engineId: string, viewportIds: string[]): void {
   for (const viewportId of viewportIds) sync.add({ renderingEngineId: engineId, viewportId });
 }
 
+/**
+ * Remove the link, while its viewports still exist. Each viewport is taken out one by one from a copy of the
+ * lists: Cornerstone's Synchronizer.destroy() (5.14) removes sources from the array it iterates, so every other
+ * viewport kept its listener, and a later study's viewport on the same element passed its zoom to viewports that
+ * were gone ("Synchronizer … Cannot read properties of undefined (reading 'render')").
+ */
 export function unlinkZoomPan(): void {
-  if (SynchronizerManager.getSynchronizer(ZOOM_PAN_SYNC)) SynchronizerManager.destroySynchronizer(ZOOM_PAN_SYNC);
+  const sync = SynchronizerManager.getSynchronizer(ZOOM_PAN_SYNC);
+  if (!sync) return;
+  for (const v of [...sync.getSourceViewports()]) sync.removeSource(v);
+  for (const v of [...sync.getTargetViewports()]) sync.removeTarget(v);
+  SynchronizerManager.destroySynchronizer(ZOOM_PAN_SYNC);
 }

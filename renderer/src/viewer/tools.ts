@@ -1,16 +1,39 @@
 /**
  * The mouse tools of every viewport, in one tool group: window/level (primary), pan (middle), a gentle zoom
- * (secondary), and the brush and eraser that take the primary button while the user corrects the mask.
+ * (secondary), the brush and eraser that take the primary button while the user corrects the mask, and the
+ * measurement tools (RANO's bidirectional diameters, length, elliptical ROI) that take it while the user measures.
+ * The measurement tools stay passive otherwise: their annotations are drawn and their handles can be dragged.
  */
 import { utilities as csUtils } from '@cornerstonejs/core';
-import { BrushTool, Enums as ToolEnums, PanTool, ToolGroupManager, WindowLevelTool, ZoomTool, addTool } from '@cornerstonejs/tools';
+import {
+  BidirectionalTool,
+  BrushTool,
+  EllipticalROITool,
+  Enums as ToolEnums,
+  LengthTool,
+  PanTool,
+  ToolGroupManager,
+  WindowLevelTool,
+  ZoomTool,
+  addTool,
+} from '@cornerstonejs/tools';
 
-/** What the primary mouse button does: window/level, or paint / erase the tumour mask. */
-export type EditTool = 'none' | 'brush' | 'eraser';
+/** Tools that measure on the slice in view. */
+export type MeasureTool = 'bidirectional' | 'length' | 'ellipse';
+/** What the primary mouse button does: window/level, paint / erase the tumour mask, or measure. */
+export type EditTool = 'none' | 'brush' | 'eraser' | MeasureTool;
+
+/** Cornerstone's tool name of each measurement tool. */
+export const MEASURE_TOOL_NAMES: Record<MeasureTool, string> = {
+  bidirectional: BidirectionalTool.toolName,
+  length: LengthTool.toolName,
+  ellipse: EllipticalROITool.toolName,
+};
 
 const TOOL_GROUP = 'halo-tools';
 const BRUSH = 'HaloBrush';
 const ERASER = 'HaloEraser';
+const PRIMARY: Record<EditTool, string> = { none: WindowLevelTool.toolName, brush: BRUSH, eraser: ERASER, ...MEASURE_TOOL_NAMES };
 
 /**
  * Right-drag zoom at a quarter of Cornerstone's rate (5 × the viewport height per drag is far too fast to
@@ -34,6 +57,7 @@ export function registerTools(): void {
   addTool(PanTool);
   addTool(GentleZoomTool);
   addTool(BrushTool);
+  for (const tool of [BidirectionalTool, LengthTool, EllipticalROITool]) addTool(tool);
 }
 
 /** The tool group of a freshly loaded study, with window/level on the primary button. */
@@ -47,16 +71,20 @@ export function createToolGroup(engineId: string, viewportIds: string[]): void {
   group.setToolActive(WindowLevelTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Primary }] });
   group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Auxiliary }] });
   group.setToolActive(GentleZoomTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Secondary }] });
+  for (const name of Object.values(MEASURE_TOOL_NAMES)) {
+    group.addTool(name);
+    group.setToolPassive(name);
+  }
   for (const id of viewportIds) group.addViewport(id, engineId);
 }
 
-/** Primary button: window/level ('none'), paint the mask ('brush') or erase it ('eraser'). False without a study. */
+/** Primary button: window/level ('none'), paint the mask ('brush'), erase it ('eraser') or measure. False without a study. */
 export function bindEditTool(tool: EditTool, size?: number): boolean {
   const group = ToolGroupManager.getToolGroup(TOOL_GROUP);
   if (!group) return false;
-  for (const name of [WindowLevelTool.toolName, BRUSH, ERASER]) group.setToolPassive(name);
+  for (const name of Object.values(PRIMARY)) group.setToolPassive(name);
   const primary = { bindings: [{ mouseButton: ToolEnums.MouseBindings.Primary }] };
-  group.setToolActive(tool === 'brush' ? BRUSH : tool === 'eraser' ? ERASER : WindowLevelTool.toolName, primary);
+  group.setToolActive(PRIMARY[tool], primary);
   if (size) for (const name of [BRUSH, ERASER]) group.setToolConfiguration(name, { brushSize: size });
   return true;
 }

@@ -1,17 +1,36 @@
 /**
  * The viewer the renderer's state talks to (and the end-to-end tests read, as window.haloViewer): Cornerstone3D
  * initialised once, and per study the viewports (viewports.ts), their overlays (overlays.ts), the mouse tools
- * (tools.ts) and the zoom/pan link between them (synchronisers.ts), loaded and disposed together.
+ * (tools.ts), the measurements (measurements.ts) and the zoom/pan link between them (synchronisers.ts), loaded
+ * and disposed together.
  *
- * Slices are addressed by k of the reference grid; the viewports are always moved together.
+ * Slices are addressed by k of the reference grid; the views in the acquisition plane are always moved together.
+ * The layout chooses the views (viewports.ts: a sequence in one plane); changing it keeps the volumes and the
+ * results and rebuilds only the viewports, their overlays and tools.
  */
 import { eventTarget, init as csInit } from '@cornerstonejs/core';
 import { Enums as ToolEnums, init as toolsInit } from '@cornerstonejs/tools';
 import type { GridView, Role } from '../../../main/app/contract';
+import type { V3 } from './geometry';
+import { BrainOverlay } from './brain-overlay';
 import { MASK_SEGMENTATION, Overlays, type OverlayState } from './overlays';
+import { referenceLine, type Axis, type PlaneName } from './planes';
+import { createReformatToolGroup, destroyReformatToolGroup } from './reformat-tools';
 import { linkZoomPan, unlinkZoomPan } from './synchronisers';
+import { readMeasurements, removeAllMeasurements, removeMeasurement, type MeasurementView } from './measurements';
 import { bindEditTool, createToolGroup, destroyToolGroup, registerTools, undoStroke, type EditTool } from './tools';
-import { nonZeroSlice, Viewports, type LoadedVolume, type WindowPreset } from './viewports';
+import { nonZeroSlice, Viewports, type LoadedVolume, type ViewSpec, type WindowPreset } from './viewports';
+
+/** A reference line in a view: where the plane `plane` cuts it, in canvas CSS px. */
+export interface ReferenceLine {
+  plane: PlaneName;
+  axis: Axis;
+  from: [number, number];
+  to: [number, number];
+}
+
+/** A measurement was drawn, moved (or its values computed) or deleted. */
+const ANNOTATION_EVENTS = [ToolEnums.Events.ANNOTATION_COMPLETED, ToolEnums.Events.ANNOTATION_MODIFIED, ToolEnums.Events.ANNOTATION_REMOVED];
 
 let initialised: Promise<void> | null = null;
 async function initOnce(): Promise<void> {
@@ -28,34 +47,71 @@ async function initOnce(): Promise<void> {
 export class Viewer {
   private vp = new Viewports();
   private overlays = new Overlays(this.vp);
+  private brain = new BrainOverlay(this.vp);
   private editTool: EditTool = 'none';
+  private brushSize: number | undefined;
   /** Called after the user painted, erased or undid on the mask. */
   onMaskEdited: () => void = () => undefined;
+  /** Called (once a frame at most) when a measurement was added, moved, deleted or got its values. */
+  onMeasurementsChanged: () => void = () => undefined;
+  private measurementFrame = 0;
 
   constructor() {
     this.vp.onSliceMoved = (k) => this.overlays.flushStale(k);
   }
 
-  async load(studyId: string, grid: GridView, volumes: LoadedVolume[], elements: Map<Role, HTMLDivElement>): Promise<void> {
+  async load(studyId: string, grid: GridView, volumes: LoadedVolume[], views: ViewSpec[], elements: Map<string, HTMLDivElement>): Promise<void> {
     await initOnce();
     this.dispose();
-    this.vp.open(studyId, grid, volumes, elements);
+    this.vp.open(studyId, grid, volumes);
     this.overlays.createVolumes();
-    createToolGroup(this.vp.engine!.id, this.vp.viewportIds);
-    await this.vp.showVolumes();
-    linkZoomPan(this.vp.engine!.id, this.vp.viewportIds);
-    await this.overlays.attach();
+    this.overlays.addSegmentations();
+    await this.showViews(views, elements);
     this.editTool = 'none';
     eventTarget.addEventListener(ToolEnums.Events.SEGMENTATION_DATA_MODIFIED, this.onSegmentationModified);
+    for (const e of ANNOTATION_EVENTS) eventTarget.addEventListener(e, this.onAnnotationChanged);
     this.vp.setSlice(Math.floor(grid.dims[2] / 2));
+  }
+
+  /** Show other views of the study open (a layout change): the images, results and edits stay. */
+  async setViews(views: ViewSpec[], elements: Map<string, HTMLDivElement>): Promise<void> {
+    if (!this.vp.engine) return;
+    this.overlays.detachViews();
+    this.brain.detach();
+    this.unbindViews();
+    await this.showViews(views, elements);
+    await this.brain.attach();
+    bindEditTool(this.editTool, this.brushSize);
+    this.vp.render();
+  }
+
+  private async showViews(views: ViewSpec[], elements: Map<string, HTMLDivElement>): Promise<void> {
+    await this.vp.setViews(views, elements);
+    const engineId = this.vp.engine!.id;
+    createToolGroup(engineId, this.vp.viewportIdsOf('acquisition'));
+    createReformatToolGroup(engineId, this.vp.viewportIdsOf('reformat'));
+    // Zoom and pan are shared by the views of one plane: the sequences side by side.
+    linkZoomPan(engineId, this.vp.viewportIdsOf('acquisition'));
+    await this.overlays.attach();
     this.vp.observeResize();
+  }
+
+  private unbindViews(): void {
+    destroyToolGroup();
+    destroyReformatToolGroup();
+    unlinkZoomPan();
   }
 
   dispose(): void {
     eventTarget.removeEventListener(ToolEnums.Events.SEGMENTATION_DATA_MODIFIED, this.onSegmentationModified);
+    for (const e of ANNOTATION_EVENTS) eventTarget.removeEventListener(e, this.onAnnotationChanged);
+    cancelAnimationFrame(this.measurementFrame);
+    // Measurements belong to the study on screen: never carried over to the next one.
+    removeAllMeasurements();
+    this.onMeasurementsChanged();
+    this.brain.remove();
     this.overlays.detach();
-    destroyToolGroup();
-    unlinkZoomPan();
+    this.unbindViews();
     this.vp.dispose();
     this.overlays.forgetVolumes();
     this.vp.forgetVolumes();
@@ -80,6 +136,41 @@ export class Viewer {
   set onViewChange(f: () => void) {
     this.vp.onViewChange = f;
   }
+  set onCrosshairChange(f: (centre: [number, number]) => void) {
+    this.vp.onCentreChange = f;
+  }
+  /** Column i and row j where the reformats cut the grid. */
+  get crosshair(): [number, number] {
+    return this.vp.crosshair;
+  }
+  /** Move the reformats to column i and row j. */
+  setCrosshair(i: number, j: number): void {
+    this.vp.setCrosshair(i, j);
+  }
+  /** The anatomical plane of the grid plane normal to i, j and k (k: the acquisition plane). */
+  planeNames(): [PlaneName, PlaneName, PlaneName] | null {
+    return this.vp.planeNames();
+  }
+  /**
+   * The reference lines of a view: where each other plane shown (the slice k in view, the reformats at the
+   * crosshair) cuts it, in canvas px. Exact grid geometry, drawn by the grid component as SVG over the image.
+   */
+  referenceLines(viewId: string): ReferenceLine[] {
+    const view = this.vp.views.find((v) => v.id === viewId);
+    const names = this.vp.planeNames();
+    if (!view || !names || !this.vp.grid || !this.vp.hasReformats) return [];
+    const index = (axis: Axis) => (axis === 2 ? this.vp.slice : this.vp.crosshair[axis]);
+    const shown = new Set(this.vp.views.map((v) => v.axis));
+    const out: ReferenceLine[] = [];
+    for (const axis of [0, 1, 2] as Axis[]) {
+      if (axis === view.axis || !shown.has(axis)) continue;
+      const ends = referenceLine(this.vp.grid, { axis: view.axis, index: index(view.axis) }, { axis, index: index(axis) });
+      const from = ends && this.vp.worldToCanvas(viewId, ends[0] as V3);
+      const to = ends && this.vp.worldToCanvas(viewId, ends[1] as V3);
+      if (from && to) out.push({ plane: names[axis], axis, from, to });
+    }
+    return out;
+  }
   /** Show slice k now. */
   setSlice(k: number): void {
     this.vp.setSlice(k);
@@ -92,8 +183,13 @@ export class Viewer {
   scroll(delta: number): void {
     this.vp.requestSlice(this.vp.requestedSlice + delta);
   }
-  labels(): ReturnType<Viewports['labels']> {
-    return this.vp.labels();
+  /** Orientation letters of a view's edges (the first view's without one). */
+  labels(viewId?: string): ReturnType<Viewports['labels']> {
+    return this.vp.labels(viewId);
+  }
+  /** The views on screen. */
+  get views(): ViewSpec[] {
+    return this.vp.views.map((v) => ({ ...v }));
   }
   setWindow(role: Role | 'all', preset: WindowPreset): void {
     this.vp.setWindow(role, preset);
@@ -113,14 +209,19 @@ export class Viewer {
   resize(): void {
     this.vp.resize();
   }
-  voxelAt(role: Role, x: number, y: number): ReturnType<Viewports['voxelAt']> {
-    return this.vp.voxelAt(role, x, y);
+  /** The voxel under a point of a view (its id: the sequence's name in the acquisition plane). */
+  voxelAt(viewId: string, x: number, y: number): ReturnType<Viewports['voxelAt']> {
+    return this.vp.voxelAt(viewId, x, y);
   }
-  voxelToCanvas(role: Role, i: number, j: number): [number, number] | null {
-    return this.vp.voxelToCanvas(role, i, j);
+  voxelToCanvas(viewId: string, i: number, j: number, k?: number): [number, number] | null {
+    return this.vp.voxelToCanvas(viewId, i, j, k);
   }
-  canvas(role: Role): HTMLCanvasElement | null {
-    return this.vp.canvas(role);
+  /** Canvas pixel (CSS px) of a world point (LPS, mm) in a view. */
+  worldToCanvas(viewId: string, w: [number, number, number]): [number, number] | null {
+    return this.vp.worldToCanvas(viewId, w);
+  }
+  canvas(viewId: string): HTMLCanvasElement | null {
+    return this.vp.canvas(viewId);
   }
   /** 1 where the image of `role` on slice k is not 0 (the brain, in skull-stripped or masked series). */
   nonZeroOf(role: Role, k: number): Uint8Array | null {
@@ -146,8 +247,22 @@ export class Viewer {
   debugVariance(k: number): ReturnType<Overlays['debugVariance']> {
     return this.overlays.debugVariance(k);
   }
-  debugMaskPoints(role: Role, n = 200): ReturnType<Overlays['debugMaskPoints']> {
-    return this.overlays.debugMaskPoints(role, n);
+  debugMaskPoints(viewId: string, n = 200, margin = 3): ReturnType<Overlays['debugMaskPoints']> {
+    return this.overlays.debugMaskPoints(viewId, n, margin);
+  }
+
+  // The brain Halo segments inside (a study with the skull): outlined on every viewport.
+  showBrain(mask: Uint8Array): Promise<void> {
+    return this.brain.show(mask);
+  }
+  setBrainVisible(visible: boolean): void {
+    this.brain.setVisible(visible);
+  }
+  get brainShown(): boolean {
+    return this.brain.shown;
+  }
+  brainOf(k: number): Uint8Array | null {
+    return this.brain.slice(k);
   }
 
   // The tools.
@@ -155,6 +270,7 @@ export class Viewer {
   setEditTool(tool: EditTool, size?: number): void {
     if (!bindEditTool(tool, size)) return;
     this.editTool = tool;
+    this.brushSize = size ?? this.brushSize;
     this.vp.render();
   }
   get activeEditTool(): EditTool {
@@ -167,9 +283,26 @@ export class Viewer {
     this.onMaskEdited();
   }
 
+  // The measurements.
+  /** Every measurement on this study, with the sequence and slice it was drawn on and the values shown. */
+  measurements(): MeasurementView[] {
+    const grid = this.vp.grid;
+    if (!grid) return [];
+    return readMeasurements(grid, (volumeId) => this.vp.roles.find((r) => this.vp.volumeId(r) === volumeId) ?? null);
+  }
+  removeMeasurement(uid: string): void {
+    removeMeasurement(uid);
+    this.vp.render();
+  }
+
+  private onAnnotationChanged = () => {
+    cancelAnimationFrame(this.measurementFrame);
+    this.measurementFrame = requestAnimationFrame(() => this.onMeasurementsChanged());
+  };
+
   private onSegmentationModified = (e: Event) => {
     const id = (e as CustomEvent<{ segmentationId: string }>).detail?.segmentationId;
-    if (id === MASK_SEGMENTATION && this.editTool !== 'none') {
+    if (id === MASK_SEGMENTATION && (this.editTool === 'brush' || this.editTool === 'eraser')) {
       this.overlays.edited(this.vp.slice);
       this.onMaskEdited();
     }

@@ -1,0 +1,149 @@
+/**
+ * Sequences that moved between series. Resampling in one frame of reference puts every sequence where its
+ * headers say, which is where the head was when that series was acquired: a patient who moved between two
+ * series gives voxels that no longer line up, and a result made from them would mix two positions. So, on the
+ * reference grid, each sequence's head (its silhouette: above a tenth of its 98th percentile, the largest
+ * connected part, holes filled) is compared with the FLAIR's, where both series cover the grid: a head whose
+ * centre lies too far from the FLAIR's in the slice plane (see inPlaneShift), or that overlaps it too little, is
+ * refused. Compared at about 3 mm voxels: the centre of a head is still found to a fraction of a millimetre.
+ */
+import { InputError } from '../errors';
+import { fillHolesPerSlice, largestComponent } from '../engine/brain-extraction';
+import { percentiles } from '../engine/brain-stats';
+import { sameGrid, type Geometry, type Vec3, type Volume } from '../volume/volume';
+import { resampleOnto } from './align';
+
+/** Largest distance (mm) between the centres of two sequences' heads that counts as not moved. */
+export const MAX_SHIFT_MM = 4;
+/** Smallest overlap (Dice) of two sequences' heads that counts as not moved. */
+export const MIN_DICE = 0.9;
+/** A head is what lies above this fraction of the volume's 98th percentile (the background is near 0). */
+const HEAD_FRACTION = 0.1;
+const COARSE_MM = 3;
+
+export interface SequenceOnGrid {
+  name: string;
+  /** The series as read (its own grid: what it covers). */
+  volume: Volume;
+  /** Its data on the reference grid. */
+  aligned: Float32Array;
+}
+
+export interface Displacement {
+  name: string;
+  /** The head's centre minus the reference's in the slice plane, in LPS millimetres. */
+  shift: Vec3;
+  shiftMm: number;
+  dice: number;
+}
+
+/** How far each sequence's head lies from the reference's, where both cover the reference grid. */
+export function measureDisplacement(reference: SequenceOnGrid, others: SequenceOnGrid[]): Displacement[] {
+  const grid = reference.volume.geometry;
+  const stride = grid.spacing.map((s) => Math.max(1, Math.floor(COARSE_MM / s))) as Vec3;
+  const coarse: Geometry = {
+    ...grid,
+    dims: grid.dims.map((n, a) => Math.ceil(n / stride[a])) as Vec3,
+    spacing: grid.spacing.map((s, a) => s * stride[a]) as Vec3,
+  };
+  const refHead = headMask(subsample(reference.aligned, grid, stride), coarse.dims);
+  return others.map((o) => {
+    const covered = sameGrid(o.volume.geometry, grid) ? null : coverage(o.volume, coarse);
+    const head = headMask(subsample(o.aligned, grid, stride), coarse.dims);
+    const shift = inPlaneShift(refHead, head, covered, coarse);
+    let na = 0;
+    let nb = 0;
+    let both = 0;
+    for (let p = 0; p < head.length; p++) {
+      if (covered && !covered[p]) continue;
+      na += refHead[p];
+      nb += head[p];
+      both += refHead[p] & head[p];
+    }
+    const dice = na + nb ? (2 * both) / (na + nb) : 1;
+    return { name: o.name, shift, shiftMm: Math.hypot(...shift), dice };
+  });
+}
+
+/** Refuse sequences whose head moved against the reference's (see the top of this file). */
+export function refuseDisplaced(reference: SequenceOnGrid, others: SequenceOnGrid[]): void {
+  const moved = measureDisplacement(reference, others).filter((d) => d.shiftMm > MAX_SHIFT_MM || d.dice < MIN_DICE);
+  if (!moved.length) return;
+  const lps = (v: Vec3) => `${v.map((x) => x.toFixed(1)).join(', ')} mm L, P, S`;
+  throw new InputError(
+    `The patient moved between series (or a series does not show the head where the FLAIR does): ` +
+      moved.map((d) => `${d.name} lies ${d.shiftMm.toFixed(1)} mm from ${reference.name} (${lps(d.shift)}; head overlap Dice ${d.dice.toFixed(2)})`).join('; ') +
+      `. Their voxels do not line up (Halo allows ${MAX_SHIFT_MM} mm and Dice ${MIN_DICE}), so a result would mix two head positions. ` +
+      'Choose series acquired without movement between them, or register them onto the FLAIR first.',
+  );
+}
+
+/** Every stride-th voxel along each axis. */
+function subsample(data: Float32Array, g: Geometry, stride: Vec3): Float32Array {
+  const [nx, ny, nz] = g.dims;
+  const out = new Float32Array(Math.ceil(nx / stride[0]) * Math.ceil(ny / stride[1]) * Math.ceil(nz / stride[2]));
+  let q = 0;
+  for (let k = 0; k < nz; k += stride[2]) for (let j = 0; j < ny; j += stride[1]) for (let i = 0; i < nx; i += stride[0]) out[q++] = data[i + nx * (j + ny * k)];
+  return out;
+}
+
+function headMask(data: Float32Array, dims: Vec3): Uint8Array {
+  const [p98] = percentiles(data, [98]);
+  const t = HEAD_FRACTION * p98;
+  const above = new Uint8Array(data.length);
+  for (let p = 0; p < data.length; p++) above[p] = data[p] > t ? 1 : 0;
+  const head = largestComponent(above, dims);
+  fillHolesPerSlice(head, dims);
+  return head;
+}
+
+/** 1 where a voxel of `grid` lies inside the volume's own extent (the series covers it). */
+function coverage(volume: Volume, grid: Geometry): Uint8Array {
+  const ones = resampleOnto({ ...volume, data: new Float32Array(volume.data.length).fill(1) }, grid);
+  const covered = new Uint8Array(ones.length);
+  for (let p = 0; p < ones.length; p++) covered[p] = ones[p] > 0.5 ? 1 : 0;
+  return covered;
+}
+
+/**
+ * The shift (LPS mm) from `a` to `b` in the slice plane: the median over slices of the difference between their
+ * centres, on slices where both hold a head and the series cover it. Per slice and by the median, because the
+ * sequences differ in contrast at the skull base and the neck (bright fat in a T1, not in a FLAIR), which moves
+ * a whole-volume centre by millimetres; and not along the slice axis, which thick slices cover only in part.
+ */
+function inPlaneShift(a: Uint8Array, b: Uint8Array, covered: Uint8Array | null, g: Geometry): Vec3 {
+  const [nx, ny, nz] = g.dims;
+  const plane = nx * ny;
+  const di: number[] = [];
+  const dj: number[] = [];
+  for (let k = 0; k < nz; k++) {
+    const ca = sliceCentre(a, covered, k * plane, nx, plane);
+    const cb = sliceCentre(b, covered, k * plane, nx, plane);
+    if (!ca || !cb) continue;
+    di.push(cb[0] - ca[0]);
+    dj.push(cb[1] - ca[1]);
+  }
+  if (!di.length) return [0, 0, 0];
+  const [mi, mj] = [median(di) * g.spacing[0], median(dj) * g.spacing[1]];
+  return [0, 1, 2].map((x) => mi * g.direction[0][x] + mj * g.direction[1][x]) as Vec3;
+}
+
+/** Column and row centre of a slice's mask (covered voxels only); null when it holds under 20 voxels. */
+function sliceCentre(mask: Uint8Array, covered: Uint8Array | null, base: number, nx: number, plane: number): [number, number] | null {
+  let n = 0;
+  let si = 0;
+  let sj = 0;
+  for (let p = 0; p < plane; p++) {
+    if (!mask[base + p] || (covered && !covered[base + p])) continue;
+    n++;
+    si += p % nx;
+    sj += Math.floor(p / nx);
+  }
+  return n >= 20 ? [si / n, sj / n] : null;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}

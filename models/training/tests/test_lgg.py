@@ -1,0 +1,90 @@
+"""The skull-on LGG patients for training (train.py --lgg): the split is by patient and follows its stated rule,
+and data.load_case prepares a real skull-on case as the engine does (brain extracted from the FLAIR, inputs in
+[0, 1] inside it and 0 outside), giving arrays that train beside the BraTS ones."""
+import sys
+import unittest
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(HERE))
+
+import brain  # noqa: E402
+import data  # noqa: E402
+import train  # noqa: E402
+
+LGG = data.DATA / "skull-on" / "lgg"
+
+
+class LggSplit(unittest.TestCase):
+    def test_split_by_patient_every_third_of_each_site(self):
+        self.assertEqual(set(train.LGG_TRAIN) & set(train.LGG_VALIDATION), set())
+        self.assertEqual(set(train.LGG_TRAIN) | set(train.LGG_VALIDATION), set(train.LGG_PATIENTS))
+        sites = sorted({site for _, site in train.LGG_PATIENTS.values()})
+        expected = [p for s in sites for p in sorted(n for n, (_, site) in train.LGG_PATIENTS.items() if site == s)[1::3]]
+        self.assertEqual(sorted(train.LGG_VALIDATION), sorted(expected))
+        self.assertEqual(len(train.LGG_VALIDATION), 8)
+
+    def test_every_patient_with_flair_t1_and_a_mask_is_in_it(self):
+        usable = {d.name for d in LGG.iterdir()
+                  if all((d / f"{d.name}_{s}.nii.xz").exists() for s in ("flair", "t1", "seg"))}
+        self.assertEqual(usable, set(train.LGG_PATIENTS))
+        self.assertNotIn("TCGA_DU_7013_19860523", usable)  # FLAIR only
+
+    def test_lgg_needs_a_model_without_t2(self):
+        with self.assertRaisesRegex(SystemExit, "no T2"):
+            train.add_lgg("wt-4seq")
+
+
+class LggLoader(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.name = "TCGA_DU_6399_19830416"
+        cls.vol = data.load_case(LGG / cls.name, ["FLAIR", "T1"], train.MODEL_SPACING, detect_skull=True)
+        cls.flair, cls.zooms = data.load(LGG / cls.name / f"{cls.name}_flair.nii.xz")
+        cls.seg = data.load(LGG / cls.name / f"{cls.name}_seg.nii.xz")[0] > 0
+
+    def test_the_brain_is_extracted_from_the_flair_as_the_engine_does(self):
+        extracted = brain.brain_if_unstripped(self.flair, self.zooms)
+        self.assertIsNotNone(extracted)
+        np.testing.assert_array_equal(self.vol.brain, extracted.transpose(2, 1, 0))
+        head = (self.flair != 0).transpose(2, 1, 0)
+        # The skull and scalp are gone: the brain is well inside the non-zero head...
+        self.assertLess(self.vol.brain.sum(), 0.75 * head.sum())
+        # ...and holds the tumour.
+        seg = self.seg.transpose(2, 1, 0)
+        self.assertGreater((seg & self.vol.brain).sum() / seg.sum(), 0.98)
+
+    def test_inputs_are_normalised_inside_the_brain_and_zero_outside(self):
+        cond = self.vol.cond
+        self.assertEqual(cond.shape[1], 2)
+        self.assertGreaterEqual(cond.min(), 0.0)
+        self.assertLessEqual(cond.max(), 1.0)
+        # On the model grid (2 mm), nothing outside the resampled brain.
+        inside = data.crop(data.resample_2d(self.vol.brain.astype(float), (self.zooms[1], self.zooms[0]),
+                                            train.MODEL_SPACING) > 0, self.vol.box)
+        self.assertEqual(float(np.abs(cond * ~inside[:, None]).max()), 0.0)
+        # Clipped at the brain's 1st/99th percentiles: the brain's pixels spread over [0, 1].
+        for channel in range(2):
+            values = cond[:, channel][inside]
+            self.assertGreater(float(np.percentile(values, 90)) - float(np.percentile(values, 10)), 0.2)
+
+    def test_masks_and_training_arrays_fit_beside_brats(self):
+        masks = self.vol.masks
+        self.assertEqual(set(np.unique(masks)), {0.0, 1.0})
+        self.assertEqual(int(masks.reshape(len(masks), -1).any(1).sum()), int(self.seg.any((0, 1)).sum()))
+        cond, mask = data.training_slices([self.vol], min_size=train.PAD)
+        self.assertEqual(cond.shape[1:], (2, train.PAD, train.PAD))
+        self.assertEqual(mask.shape[1:], (1, train.PAD, train.PAD))
+        self.assertEqual(len(cond), int(self.vol.has_brain.sum()))
+
+    def test_a_skull_stripped_brats_case_is_left_alone(self):
+        case = data.DATA / "brats" / "BraTS2021_00006"
+        plain = data.load_case(case, ["FLAIR", "T1"], train.MODEL_SPACING)
+        detected = data.load_case(case, ["FLAIR", "T1"], train.MODEL_SPACING, detect_skull=True)
+        np.testing.assert_array_equal(plain.cond, detected.cond)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,142 @@
+/**
+ * End to end, a study as it comes from the scanner (issue 23): a real TCGA LGG patient with the skull
+ * (skull-on/lgg TCGA_EZ_7264, as a BraTS-style NIfTI folder), opened and segmented in headless Chromium against
+ * the real handlers behind the loopback HTTP bridge. The brain Halo extracts is outlined on every sequence
+ * (button, key k), the run says it extracted the brain, and no mask is drawn outside that brain. Takes the
+ * README's docs/screenshot-skull-on.png.
+ *
+ * Needs `npx electron-vite build` first (npm run test:e2e does it). Artefacts: test-results/e2e/skull-*.png.
+ */
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Role } from '../../main/app/contract';
+import { startBridge, type Bridge } from '../../main/app/http-bridge';
+import { lggCase } from '../support/lgg-case';
+import { launchChromium, requirePrerequisites } from './browser';
+
+const ROOT = resolve(__dirname, '../..');
+const OUT = join(ROOT, 'test-results', 'e2e');
+const PATIENT = 'TCGA_EZ_7264_20010816';
+/** The slice (1-based) where the expert mask of this patient's tumour is largest. */
+const TUMOUR_SLICE = 19;
+
+let bridge: Bridge;
+let ctx: BrowserContext;
+let page: Page;
+let work: string;
+let errors: string[] = [];
+
+type Win = {
+  haloViewer: { slice: number; brainShown: boolean; brainOf(k: number): Uint8Array | null; maskOf(k: number): Uint8Array | null };
+  haloDebug: { resultSlices(): number[] };
+};
+const label = () => page.locator('[data-test=slice-label]').innerText();
+const brainShown = () => page.evaluate(() => (window as unknown as Win).haloViewer.brainShown);
+
+/** Pixels of the outline's light blue in a viewport's canvas (the images are grey; the mask green). */
+function bluePixels(role: Role): Promise<number> {
+  return page.evaluate((r) => {
+    const c = document.querySelector<HTMLCanvasElement>(`[data-test=viewport-${r}] canvas`)!;
+    const g = document.createElement('canvas');
+    g.width = c.width;
+    g.height = c.height;
+    const x = g.getContext('2d')!;
+    x.drawImage(c, 0, 0);
+    const d = x.getImageData(0, 0, g.width, g.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 2] > 150 && d[i + 2] - d[i] > 80 && d[i + 2] > d[i + 1]) n++;
+    return n;
+  }, role);
+}
+
+describe('a study with the skull (bridge + Chromium)', () => {
+  beforeAll(async () => {
+    requirePrerequisites();
+    await mkdir(OUT, { recursive: true });
+    work = await mkdtemp(join(tmpdir(), 'halo-e2e-skull-'));
+    process.env.HALO_DATA_DIR = join(work, 'data');
+    lggCase(PATIENT, work);
+    bridge = await startBridge({ allow: [work], cacheDir: null });
+    ({ ctx, page, errors } = await launchChromium());
+    await page.goto(bridge.pageUrl);
+    await page.waitForSelector('[data-test=slice-label]', { timeout: 120_000 });
+  });
+
+  afterAll(async () => {
+    await ctx?.close();
+    await bridge?.close();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('outlines the extracted brain on every sequence when asked (button, key k)', async () => {
+    await page.click('[data-test=open-study]');
+    await page.fill('[data-test=folder-path]', join(work, PATIENT));
+    await page.click('[data-test=folder-path-open]');
+    await expect.poll(label, { timeout: 120_000 }).toMatch(/^Slice \d+ \/ 24$/);
+    await page.locator('[data-test=viewport-grid]').focus();
+    const k = Number(/Slice (\d+)/.exec(await label())![1]);
+    for (let i = k; i < TUMOUR_SLICE; i++) await page.keyboard.press('ArrowUp');
+    await expect.poll(label).toBe(`Slice ${TUMOUR_SLICE} / 24`);
+    expect(await page.locator('[data-test=brain-note]').count()).toBe(0);
+    const roles: Role[] = ['FLAIR', 'T1', 'T1ce'];
+    const before = await Promise.all(roles.map(bluePixels));
+
+    await page.keyboard.press('k');
+    await expect.poll(brainShown, { timeout: 60_000 }).toBe(true);
+    await expect.poll(() => page.locator('[data-test=brain-note]').innerText()).toMatch(/^Brain extracted automatically \(the study is not skull-stripped\)/);
+    const brain = await page.evaluate((s) => Array.from((window as unknown as Win).haloViewer.brainOf(s - 1) ?? []), TUMOUR_SLICE);
+    const share = brain.reduce((a, b) => a + b, 0) / brain.length;
+    expect(share, 'a brain on this slice, not the whole head').toBeGreaterThan(0.1);
+    expect(share).toBeLessThan(0.6);
+    // Drawn on every sequence: the outline's blue appears in each viewport (none before).
+    const on = await Promise.all(roles.map(bluePixels));
+    roles.forEach((r, n) => expect(on[n] - before[n], `${r}: outline drawn`).toBeGreaterThan(100));
+    await page.screenshot({ path: join(OUT, 'skull-01-brain-outline.png') });
+
+    await page.click('[data-test=toggle-brain]');
+    expect(await brainShown()).toBe(false);
+    const off = await Promise.all(roles.map(bluePixels));
+    roles.forEach((r, n) => expect(off[n], `${r}: outline hidden`).toBeLessThanOrEqual(before[n]));
+    expect(errors).toEqual([]);
+  });
+
+  it('segments it, says the brain was extracted, shows the brain, and marks nothing outside it', async () => {
+    await page.selectOption('[data-test=model]', 'wt-flair-t1');
+    await page.selectOption('[data-test=scope]', 'around');
+    await page.fill('[data-test=radius]', '1');
+    await page.click('[data-test=segment]');
+    await page.waitForFunction(() => /^Done/.test(document.querySelector('[data-test=run-status]')?.textContent ?? ''), null, { timeout: 600_000, polling: 1000 });
+    // The run used the extracted brain: the message says so and the outline comes back on by itself.
+    expect(await page.locator('[data-test=brain-note]').innerText()).toMatch(/^Brain extracted automatically/);
+    expect(await brainShown()).toBe(false); // the user turned it off: it stays off
+    await page.keyboard.press('k');
+    await expect.poll(brainShown).toBe(true);
+
+    const check = await page.evaluate(() => {
+      const w = window as unknown as Win;
+      return w.haloDebug.resultSlices().map((k) => {
+        const brain = w.haloViewer.brainOf(k)!;
+        const mask = w.haloViewer.maskOf(k)!;
+        let inside = 0;
+        let outside = 0;
+        for (let p = 0; p < mask.length; p++) {
+          if (mask[p] && brain[p]) inside++;
+          else if (mask[p]) outside++;
+        }
+        return { k, inside, outside };
+      });
+    });
+    expect(check.map((c) => c.k)).toEqual([TUMOUR_SLICE - 2, TUMOUR_SLICE - 1, TUMOUR_SLICE]);
+    for (const c of check) expect(c.outside, `slice ${c.k + 1}: mask outside the brain`).toBe(0);
+    expect(check.reduce((a, c) => a + c.inside, 0), 'the model marked something').toBeGreaterThan(0);
+    await page.locator('[data-test=viewport-grid]').focus();
+    await expect.poll(label).toBe(`Slice ${TUMOUR_SLICE} / 24`);
+    await page.locator('[data-test=brain-note]').scrollIntoViewIfNeeded(); // the message in the picture too
+    await page.screenshot({ path: join(OUT, 'skull-02-segmented.png') });
+    await copyFile(join(OUT, 'skull-02-segmented.png'), join(ROOT, 'docs', 'screenshot-skull-on.png'));
+    expect(errors).toEqual([]);
+  });
+});

@@ -1,0 +1,72 @@
+/**
+ * Sequences that moved between series (issue 23): real aligned studies pass the check, and a real series whose
+ * slices were moved as a patient's movement between series records them (ImagePositionPatient and
+ * ImageOrientationPatient rewritten in a copy of the demo study's T1) is refused with a message that names the
+ * series and the shift: by `halo segment`'s study loader and in the app (a problem on the study, and Segment
+ * refused), where the study can still be viewed.
+ */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AppServices, type Host } from '../../main/app/services';
+import { loadStudy } from '../../main/study/load-study';
+import { MAX_SHIFT_MM } from '../../main/study/displacement';
+import { moveSeries, nodAbout, shiftBy, type RigidMove } from '../support/moved-series';
+import { CASE_27, ROOT } from '../support/paths';
+import { lggCase } from '../support/lgg-case';
+
+const work = mkdtempSync(join(tmpdir(), 'halo-moved-'));
+process.env.HALO_DATA_DIR = join(work, 'data');
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const DEMO = join(ROOT, 'resources', 'demo');
+const ALL = ['FLAIR', 'T1', 'T1ce', 'T2'] as const;
+
+/** What a load said: its refusal, or 'loaded' (never the study itself, whose voxels a failed match would print). */
+const refusal = (p: Promise<unknown>): Promise<string> => p.then(() => 'loaded', (e: Error) => e.message);
+
+/** The demo study with its T1 series moved. */
+function demoWithMovedT1(name: string, move: RigidMove): string {
+  const dir = join(work, name);
+  cpSync(DEMO, dir, { recursive: true });
+  moveSeries(join(dir, '2-T1'), move);
+  return dir;
+}
+
+describe('sequences that moved between series', () => {
+  it('lets real aligned studies through: the demo (DICOM), a BraTS case, a skull-on LGG patient', async () => {
+    expect(await refusal(loadStudy({ kind: 'dicom', folder: DEMO }, ALL))).toBe('loaded');
+    expect(await refusal(loadStudy({ kind: 'case', folder: CASE_27 }, ALL))).toBe('loaded');
+    const lgg = lggCase('TCGA_EZ_7264_20010816', work);
+    expect(await refusal(loadStudy({ kind: 'case', folder: lgg }, ['FLAIR', 'T1', 'T1ce']))).toBe('loaded');
+  }, 120_000);
+
+  it('refuses a T1 shifted 5 mm to the left, naming the series and the shift', async () => {
+    const folder = demoWithMovedT1('shifted', shiftBy([5, 0, 0]));
+    const message = await refusal(loadStudy({ kind: 'dicom', folder }, ALL));
+    expect(message).toMatch(/^The patient moved between series \(or a series does not show the head where the FLAIR does\): the T1 series "T1" lies (4\.\d|5\.\d) mm from the FLAIR series "FLAIR" \((4|5)\.\d, -?0\.\d, -?0\.\d mm L, P, S; head overlap Dice 0\.\d\d\)/);
+    expect(message).toMatch(new RegExp(`Halo allows ${MAX_SHIFT_MM} mm.*register them onto the FLAIR first\\.$`));
+  }, 120_000);
+
+  it('refuses a T1 nodded 5° about the neck', async () => {
+    const folder = demoWithMovedT1('nodded', nodAbout(5, [120, 120, -60]));
+    expect(await refusal(loadStudy({ kind: 'dicom', folder }, ALL))).toMatch(/^The patient moved between series \(or a series does not show the head where the FLAIR does\): the T1 series "T1" lies \d+\.\d mm from the FLAIR series/);
+  }, 120_000);
+
+  it('in the app: the study opens with the movement as a problem, and Segment is refused with it', async () => {
+    const folder = demoWithMovedT1('app', shiftBy([5, 0, 0]));
+    const host: Host = { mode: 'bridge', emit: () => {}, allowedFolders: () => [], chooseFolder: async (_p, given) => given ?? null };
+    const svc = new AppServices(host, { cacheDir: null });
+    try {
+      const view = (await svc.openFolder(folder))!;
+      expect(view.reference).not.toBeNull(); // still viewable
+      expect(view.problems.join('\n')).toMatch(/The patient moved between series \(or a series does not show the head where the FLAIR does\): the T1 series "T1" lies/);
+      const start = svc.startSegmentation({ studyId: view.studyId, modelId: 'wt-4seq', steps: 1, ensemble: 1, focus: 20, range: { from: 20, to: 21 }, device: 'cpu' });
+      expect(await refusal(start)).toMatch(
+        /The patient moved between series \(or a series does not show the head where the FLAIR does\): the T1 series "T1" lies/,
+      );
+    } finally {
+      await svc.dispose();
+    }
+  }, 120_000);
+});
