@@ -8,7 +8,7 @@
 import { squaredDistanceToSites } from '../volume/distance';
 
 /**
- * Variance farther than this from the mask (3D, mm) is not shown. Measured on the 8 validation patients (README,
+ * Variance farther than this from the mask (3D, mm) is not shown. Measured with wt-4seq 0.5.0 on the 8 validation patients (README,
  * "The variance map as a guide"): 5 mm hides 38-89 % of the tint more than 10 mm from the tumour and keeps the share
  * of wrong pixels tinted within 0.3 points of the raw map, except 3 points on TCIA10_637, where the ensemble misses
  * much of the tumour (2 mm hides more, but loses 12 points there and 5 on TCIA02_370). Dropping small mask
