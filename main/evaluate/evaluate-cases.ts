@@ -10,7 +10,9 @@ import type { SliceResult } from '../engine/ensemble';
 import { openSegmentation, type SegmentationOptions } from '../engine/segment-study';
 import { readNifti } from '../io/nifti';
 import { sameGrid, sliceSize } from '../volume/volume';
+import { VARIANCE_THRESHOLD } from '../engine/variance-near-mask';
 import { auroc, dice, hd95, jaccard, mean, percentile, type Mask } from './metrics';
+import { scoreUncertainty, type RawAndShown, type UncertaintyScores } from './uncertainty-metrics';
 import { PAPER_SLICES, paperSlices, perMethod, pooled, predictions, scorePaper, scoreVolume, type PaperScores, type PerMethod } from './paper-protocol';
 
 /** Ground truth in BraTS 2018/2020/2021 (`_seg`) and 2023 (`-seg`) case folders, plain, gzipped or xz-compressed. */
@@ -61,6 +63,11 @@ export interface CaseReport {
   /** Mean false-positive area of the ensemble mask on tumour-free slices, cm² per slice (null: none evaluated). */
   falsePositiveCm2: number | null;
   baseline: Scores & { falsePositiveCm2: number | null };
+  /**
+   * The variance map as a guide (uncertainty-metrics.ts): tint far from the tumour, wrong pixels tinted and AUROC,
+   * for the raw variance and for the variance shown near the mask, at the viewer's default threshold.
+   */
+  uncertainty?: UncertaintyScores;
   /** The paper's protocol only: its per-slice scores, empty counts and the 3D Dice over its slices. */
   paper?: PaperScores;
   /**
@@ -85,15 +92,21 @@ export interface EvaluationReport {
   baseline: string;
   task: string;
   cases: CaseReport[];
-  mean: Omit<CaseReport, 'case' | 'seconds' | 'paper' | 'volumeDice3d' | 'brainExtracted' | 'tumourSlicesWithoutBrain'> & {
+  mean: Omit<CaseReport, 'case' | 'seconds' | 'paper' | 'volumeDice3d' | 'uncertainty' | 'brainExtracted' | 'tumourSlicesWithoutBrain'> & {
     patients: number;
     /** The brain was extracted in this many of the patients. */
     brainExtracted: number;
     tumourSlicesWithoutBrain: number;
     paper?: PaperMean;
     volumeDice3d?: PerMethod<number | null>;
+    uncertainty?: UncertaintyMean;
   };
 }
+
+/** Means over patients of the uncertainty scores (nulls left out). */
+export type UncertaintyMean = Omit<UncertaintyScores, 'tintedFarCm3' | 'tintedNearCm3' | 'wrongTinted' | 'auroc'> & {
+  [K in 'tintedFarCm3' | 'tintedNearCm3' | 'wrongTinted' | 'auroc']: RawAndShown<number | null>;
+};
 
 /** The paper's protocol over all cases: means of patients, and the paper's own pooling over all slices. */
 export interface PaperMean {
@@ -216,6 +229,14 @@ export async function evaluateCases(dir: string, opts: EvaluateOptions): Promise
         tumourSlicesWithoutBrain: paper ? [] : stridePick(outside.slicesWithoutBrain, opts.stride),
         brainExtracted: session.brainExtracted,
         tumourOutsideBrain: outside.fraction,
+      });
+      report.uncertainty = scoreUncertainty(results, {
+        truth: Uint8Array.from(seg.data, (v) => (v > 0 ? 1 : 0)),
+        dims: grid.dims,
+        spacing: grid.spacing,
+        brain: (k) => engine.study.brainFor(k),
+        scored: new Set(scored),
+        threshold: VARIANCE_THRESHOLD,
       });
       if (allSlices) report.volumeDice3d = scoreVolume(grid.dims[2], new Map(results.map((r) => [r.k, predictions(r, baselineMask(r.k))])), truth);
       if (paper) {
@@ -374,5 +395,19 @@ function meanOver(cases: CaseReport[]): EvaluationReport['mean'] {
     falsePositiveCm2: m((c) => c.falsePositiveCm2),
     baseline: { ...s((c) => c.baseline), falsePositiveCm2: m((c) => c.baseline.falsePositiveCm2) },
     ...(volume ? { volumeDice3d: perMethod((method) => m((c) => c.volumeDice3d![method])) } : {}),
+    ...(cases.every((c) => c.uncertainty) ? { uncertainty: uncertaintyMean(cases.map((c) => c.uncertainty!)) } : {}),
+  };
+}
+
+function uncertaintyMean(u: UncertaintyScores[]): UncertaintyMean {
+  const m = (f: (x: UncertaintyScores) => number | null) => mean(u.map(f).filter((v): v is number => v !== null));
+  const both = (key: 'tintedFarCm3' | 'tintedNearCm3' | 'wrongTinted' | 'auroc') => ({ raw: m((x) => x[key].raw), nearMask: m((x) => x[key].nearMask) });
+  return {
+    threshold: u[0].threshold,
+    nearMaskMm: u[0].nearMaskMm,
+    tintedFarCm3: both('tintedFarCm3'),
+    tintedNearCm3: both('tintedNearCm3'),
+    wrongTinted: both('wrongTinted'),
+    auroc: both('auroc'),
   };
 }

@@ -33,7 +33,7 @@ let errors: string[] = [];
 /** What the save test wrote: its slices and ensemble size. */
 let saved: { slices: number[]; n: number } = { slices: [], n: 0 };
 
-type Stat = { k: number; areaMm2: number; ensemble: number; meanVariance: number };
+type Stat = { k: number; areaMm2: number; ensemble: number; meanVariance: number; uncertainMm2: number };
 type Win = {
   haloDebug: { stats(): Record<number, Stat>; settings(): { ensemble: number } };
   haloViewer: { renderCount: number; slice: number; drawSlice(k: number, m: Uint8Array, v: Float32Array): void; sliceCount: number };
@@ -214,11 +214,11 @@ describe('reading a result (bridge + Chromium)', () => {
     await shot('05-linked-cursor');
     await page.click('[data-test=layout-grid]');
 
-    // Strip: an absolute axis, bars sized on it (not relative to the worst slice).
-    expect(await page.locator('[data-test=strip-axis]').innerText()).toContain('0.05');
+    // Strip: bars are the uncertain area near the mask, on the labelled cm² axis the tumour area uses too.
+    const top = Number(/([\d.]+) cm²/.exec(await page.locator('[data-test=strip-axis]').innerText())![1]);
     const k0 = Number(Object.keys(s)[0]);
     const h = Number(await page.locator(`[data-test=strip-bar][data-k="${k0}"]`).getAttribute('height'));
-    expect(h).toBeCloseTo((Math.min(1, s[k0].meanVariance / 0.05)) * 40, 3);
+    expect(h).toBeCloseTo(Math.min(1, s[k0].uncertainMm2 / 100 / top) * 40, 3);
 
     // Volume: sum of areas × slice spacing.
     const spacing = await page.evaluate(() => (window as unknown as { haloDebug: { spacingZ(): number } }).haloDebug.spacingZ());

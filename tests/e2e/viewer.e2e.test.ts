@@ -136,7 +136,7 @@ describe('viewer end to end (bridge + Chromium)', () => {
     await expect.poll(() => page.locator('[data-test=run-status]').innerText().catch(() => ''), { timeout: 180_000, interval: 500 }).toMatch(/^Done/);
     expect(await page.locator('[data-test=provider]').innerText()).toMatch(/Running on (CPU|CUDA)/);
     await page.waitForTimeout(500);
-    expect(await page.locator('[data-test=slice-stat]').innerText()).toMatch(/tumour [\d.]+ cm², mean variance/);
+    expect(await page.locator('[data-test=slice-stat]').innerText()).toMatch(/tumour [\d.]+ cm², uncertain [\d.]+ cm² near it/);
     const after = await shot('04-mask-and-variance', flair);
     await shot('04-full-window');
 

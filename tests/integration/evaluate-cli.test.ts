@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EvaluationReport } from '../../main/evaluate/evaluate-cases';
-import { formatPaperTable } from '../../main/cli/commands/evaluate-run';
+import { formatPaperTable, formatUncertaintyTable } from '../../main/cli/commands/evaluate-run';
+import { NEAR_MASK_MM } from '../../main/engine/variance-near-mask';
 import { readNifti } from '../../main/io/nifti';
 import { halo } from '../support/cli';
 import { CASE_27, DATA } from '../support/paths';
@@ -61,10 +62,21 @@ describe('halo evaluate', () => {
     expect(p.dice3dRange.ensemble).toBeGreaterThan(0);
     expect(p.dice3dRange.ensemble).toBeLessThanOrEqual(1);
     expect(report.mean.paper!.pooled.slices).toBe(expected.length);
+    // The variance map as a guide: the raw AUROC is the report's, the map shown near the mask tints no more.
+    const u = c.uncertainty!;
+    expect(u).toMatchObject({ threshold: 0.05, nearMaskMm: NEAR_MASK_MM });
+    expect(u.auroc.raw).toBe(c.varianceAuroc);
+    expect(u.auroc.nearMask).toBeGreaterThanOrEqual(0);
+    expect(u.tintedFarCm3.raw + u.tintedNearCm3.raw).toBeGreaterThan(0);
+    expect(u.tintedFarCm3.nearMask).toBeLessThanOrEqual(u.tintedFarCm3.raw);
+    expect(u.tintedNearCm3.nearMask).toBeLessThanOrEqual(u.tintedNearCm3.raw);
+    expect(u.wrongTinted.nearMask!).toBeLessThanOrEqual(u.wrongTinted.raw!);
+    expect(report.mean.uncertainty).toMatchObject({ tintedFarCm3: u.tintedFarCm3, auroc: u.auroc });
     // The table names the protocol and brackets the Dice without empty slices, as the paper does.
     const table = formatPaperTable(report);
     expect(table).toMatch(/the paper's protocol/);
     expect(table).toMatch(/pooled over all \d+ slices, as the paper's Table 1: Dice 2 \d\.\d{3} \(\d\.\d{3}\)/);
+    expect(formatUncertaintyTable(report)).toMatch(/BraTS2021_00006 +[\d.]+ → [\d.]+ +[\d.]+ → [\d.]+ +\d+ % → \d+ % +0\.\d{3} → 0\.\d{3}/);
   });
 
   it('refuses a folder without ground truth, saying what it needs', async () => {

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { InputError } from '../../errors';
 import { evaluateCases, type EvaluationReport } from '../../evaluate/evaluate-cases';
+import { FAR_FROM_TUMOUR_MM } from '../../evaluate/uncertainty-metrics';
 import { writeFileAtomic } from '../../io/atomic';
 import type { DevicePreference } from '../../model/device';
 
@@ -21,6 +22,7 @@ export interface EvaluateCliOptions {
   protocol: 'slices' | 'paper';
   volume: boolean;
   device: DevicePreference;
+  cache?: string;
   json: boolean;
   out?: string;
   progress: boolean;
@@ -49,7 +51,7 @@ export async function evaluate(o: EvaluateCliOptions): Promise<void> {
       sampler: { kind: o.sampler, steps: whole('--steps', o.steps) },
       ensemble: whole('--ensemble', o.ensemble),
       seed: whole('--seed', o.seed),
-      cacheDir: null,
+      cacheDir: o.cache ? resolve(o.cache) : null,
       slices: o.slices,
       stride: whole('--stride', o.stride)!,
       protocol: o.protocol,
@@ -70,7 +72,7 @@ export async function evaluate(o: EvaluateCliOptions): Promise<void> {
   }
   const json = JSON.stringify(report, null, 2) + '\n';
   if (o.out) await writeFileAtomic(resolve(o.out), json);
-  process.stdout.write(o.json ? json : report.protocol === 'paper' ? formatPaperTable(report) : formatTable(report));
+  process.stdout.write(o.json ? json : (report.protocol === 'paper' ? formatPaperTable(report) : formatTable(report)) + formatUncertaintyTable(report));
 }
 
 const f3 = (v: number | null) => (v === null ? '  -  ' : v.toFixed(3));
@@ -134,6 +136,26 @@ export function formatPaperTable(r: EvaluationReport): string {
     `pooled over all ${q.slices} slices, as the paper's Table 1: Dice ${n} ${pair(q.dice.ensemble, q.nonEmptyDice.ensemble)}, ` +
       `Jaccard ${n} ${pair(q.jaccard.ensemble, q.nonEmptyJaccard.ensemble)}, empty ${q.empty.ensemble}; one sample Dice ${pair(q.dice.single, q.nonEmptyDice.single)}, ` +
       `empty ${q.empty.single}; baseline Dice ${f3(q.dice.baseline)}`,
+    '',
+  ].join('\n');
+}
+
+/** The variance map as a guide: raw (as saved) → shown (near the mask), per case and the mean of patients. */
+export function formatUncertaintyTable(r: EvaluationReport): string {
+  const mu = r.mean.uncertainty;
+  if (!mu) return '';
+  const pct = (v: number | null) => (v === null ? '-' : `${Math.round(v * 100)} %`);
+  const arrow = <T,>(x: { raw: T; nearMask: T }, f: (v: T) => string) => `${f(x.raw)} → ${f(x.nearMask)}`;
+  const head = [`case`, `tinted > ${FAR_FROM_TUMOUR_MM} mm from the tumour, cm³`, `tinted within ${FAR_FROM_TUMOUR_MM} mm, cm³`, 'wrong pixels tinted', 'AUROC var'];
+  type U = Pick<NonNullable<typeof mu>, 'tintedFarCm3' | 'tintedNearCm3' | 'wrongTinted' | 'auroc'>;
+  const row = (name: string, u: U) => [name, arrow(u.tintedFarCm3, (v) => f1(v).trim()), arrow(u.tintedNearCm3, (v) => f1(v).trim()), arrow(u.wrongTinted, pct), arrow(u.auroc, (v) => f3(v).trim())];
+  const rows = [head, ...r.cases.map((c) => row(c.case, c.uncertainty!)), row(`mean of ${r.mean.patients}`, mu)];
+  const widths = head.map((_, i) => Math.max(...rows.map((x) => x[i].length)));
+  const line = (x: string[]) => x.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
+  return [
+    `the variance map, tinted at ≥ ${mu.threshold}, over the sampled slices: raw (as saved) → shown (within ${mu.nearMaskMm} mm of the mask)`,
+    '',
+    ...rows.map(line),
     '',
   ].join('\n');
 }

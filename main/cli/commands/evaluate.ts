@@ -22,6 +22,7 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--stride <n>', 'evaluate every n-th of those slices', '1')
     .addOption(new Option('--protocol <p>', "slices: the slices chosen by --slices and --stride; paper: the paper's Table 1 (tumour slices 80-128 of 155-slice BraTS volumes, empty count, Dice without the empty ones) plus whole-volume 3D Dice").choices(['slices', 'paper']).default('slices'))
     .option('--no-volume', "with --protocol paper: sample only the paper's slices (no whole-volume 3D Dice or false positives; several times faster)")
+    .option('--cache <dir>', 'read and write the ensemble cache in this folder (default: sample afresh, no cache), so that a rerun costs no sampling')
     .addOption(new Option('--device <d>', 'execution provider (auto: CUDA, then WebGPU, then CPU)').choices(DEVICE_PREFERENCES).default('auto'))
     .option('--json', 'print the report as JSON')
     .option('--out <file>', 'also write the JSON report to this file')

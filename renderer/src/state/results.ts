@@ -2,9 +2,11 @@
  * The results on screen, per slice of the reference grid: the ensemble's mask, mean, variance and members (from
  * a run of ours or a result already in the study), their statistics for the slice strip, and which member is
  * shown. Every result is checked against the study, the reference series and the run before it is drawn.
+ * The variance is drawn and ranked near the mask only (variance-near-mask.ts), unless the user asks for all of it.
  */
 import { reactive } from 'vue';
 import type { ResultTag, Role } from '../../../main/app/contract';
+import { NearMaskStack, uncertainArea } from '../../../main/engine/variance-near-mask';
 import type { OverlayState } from '../viewer/overlays';
 import { correctedMask } from './corrections';
 import { tagMatches } from './run';
@@ -18,7 +20,14 @@ export interface SliceStat {
   meanVariance: number;
   maxVariance: number;
   ensemble: number;
+  /** Area where the variance shown (near the mask) reaches the threshold, mm²: what "Most uncertain" ranks by. */
+  uncertainMm2: number;
+  /** Mean variance over that area (0 when there is none). */
+  uncertainVariance: number;
 }
+
+/** What a result brings; the uncertain area is computed here, from its neighbours' masks too. */
+export type SliceStatIn = Omit<SliceStat, 'uncertainMm2' | 'uncertainVariance'>;
 
 export interface SliceData {
   tag: ResultTag;
@@ -33,6 +42,8 @@ export interface SliceData {
 const results = new Map<number, SliceData>();
 /** The mask last drawn on each slice: what the user's strokes are compared with. */
 const drawn = new Map<number, Uint8Array>();
+/** The ensemble masks' distance maps, for the variance near the mask (made for the study's grid on first use). */
+let nearMask: NearMaskStack | null = null;
 
 export const resultsState = reactive({
   stats: {} as Record<number, SliceStat>,
@@ -41,6 +52,8 @@ export const resultsState = reactive({
   memberCount: 0,
   /** SOP Instance UIDs of the results already in the study that are shown (instead of a run of ours). */
   priorShown: [] as string[],
+  /** Draw the variance everywhere (as saved), not only near the mask. */
+  varianceEverywhere: false,
 });
 
 export function resultAt(k: number): SliceData | undefined {
@@ -55,10 +68,34 @@ export function resultSlices(): number[] {
   return [...results.keys()].sort((a, b) => a - b);
 }
 
-export function setResult(k: number, data: SliceData, stat: SliceStat): void {
+export function setResult(k: number, data: SliceData, stat: SliceStatIn): void {
   results.set(k, data);
-  resultsState.stats[k] = stat;
-  redraw(k);
+  resultsState.stats[k] = { ...stat, uncertainMm2: 0, uncertainVariance: 0 };
+  const stack = nearMaskStack();
+  // Slice k's mask moves the near-mask region of the slices around it: they are redrawn too.
+  const touched = stack ? stack.setMask(k, data.mask) : [k];
+  for (const j of touched) if (results.has(j)) redraw(j);
+}
+
+function nearMaskStack(): NearMaskStack | null {
+  const ref = studyState.study?.reference;
+  if (!ref) return null;
+  const [sx, sy, sz] = ref.spacing;
+  nearMask ??= new NearMaskStack({ nx: ref.dims[0], ny: ref.dims[1], spacing: [sx, sy, sz] });
+  return nearMask;
+}
+
+/** The variance drawn on slice k: near the mask (and its slice statistics updated), or all of it. */
+function shownVariance(k: number, r: SliceData): Float32Array {
+  const ref = studyState.study?.reference;
+  const near = nearMaskStack()?.varianceAt(k, r.variance) ?? r.variance;
+  const stat = resultsState.stats[k];
+  if (stat && ref) {
+    const u = uncertainArea(near, viewState.overlay.varianceThreshold, ref.spacing[0] * ref.spacing[1]);
+    stat.uncertainMm2 = u.areaMm2;
+    stat.uncertainVariance = u.meanVariance;
+  }
+  return resultsState.varianceEverywhere ? r.variance : near;
 }
 
 export function drawnMask(k: number): Uint8Array | undefined {
@@ -81,6 +118,7 @@ export function forgetResults(): void {
   resultsState.stats = {};
   resultsState.member = -1;
   resultsState.priorShown = [];
+  nearMask = null;
 }
 
 /**
@@ -98,7 +136,13 @@ export function redraw(k: number): void {
     for (let p = 0; p < m.length; p++) mask[p] = m[p] > 0.5 ? 1 : 0;
   }
   drawn.set(k, mask);
-  viewer.drawSlice(k, mask, r.variance);
+  viewer.drawSlice(k, mask, shownVariance(k, r));
+}
+
+/** Show the variance everywhere (as saved) or only near the mask. */
+export function setVarianceEverywhere(on: boolean): void {
+  resultsState.varianceEverywhere = on;
+  for (const k of results.keys()) redraw(k);
 }
 
 export function stepMember(delta: number): void {

@@ -23,6 +23,7 @@ Object.assign(window as unknown as Record<string, unknown>, {
     settings: () => ({ ...runState.settings }),
     spacingZ: () => studyState.study?.reference?.spacing[2] ?? 0,
     dims: () => [...(studyState.study?.reference?.dims ?? [])],
+    spacing: () => [...(studyState.study?.reference?.spacing ?? [])],
   }),
 });
 

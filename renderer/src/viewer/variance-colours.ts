@@ -15,8 +15,8 @@ export const VARIANCE_STOPS: [number, number, number, number][] = [
 export const VARIANCE_MAX = 0.25;
 /** Number of colour bins of the variance overlay: fine enough to look continuous. */
 export const VARIANCE_BINS = 48;
-/** Default threshold: below it the members agree closely enough that nothing is drawn (the user can change it). */
-export const VARIANCE_THRESHOLD = 0.05;
+/** Default threshold (the user can change it), shared with `halo evaluate`, which counts the tint at it. */
+export { VARIANCE_THRESHOLD } from '../../../main/engine/variance-near-mask';
 
 /** Colour of a value x in 0..1 along VARIANCE_STOPS, as 0..255 RGB. */
 export function varianceColour(x: number): [number, number, number] {
