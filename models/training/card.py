@@ -45,6 +45,32 @@ def describe(split):
     return out
 
 
+def validated_on(validation, lgg) -> str:
+    """The kinds of input the model was validated on, in one sentence (issue 23: the card says so)."""
+    kinds = []
+    if validation and validation.get("cases"):
+        kinds.append(f"BraTS-preprocessed MR (skull-stripped, co-registered, resampled to 1 mm) of "
+                     f"{len(validation['cases'])} patients")
+    if lgg:
+        m = lgg["mean"]
+        kinds.append(f"skull-on clinical MR as a PACS holds it (TCGA lower-grade gliomas: 8-bit, 5 mm slices, the brain "
+                     f"extracted by Halo) of {m['patients']} patients: ensemble Dice {m['ensemble']['dice']:.3f} per tumour "
+                     f"slice, {m['falsePositiveCm2']:.1f} cm2 of false positives per tumour-free slice")
+    said = "Validated on " + "; and on ".join(kinds) + "."
+    return said if lgg else f"{said} Not validated on studies with the skull as a scanner writes them (Halo extracts the brain first)."
+
+
+def lgg_report(model_id: str, given):
+    """The skull-on LGG evaluation of this model (eval/lgg/<id>.json by default), if there is one."""
+    path = Path(given) if given else HERE / "eval" / "lgg" / f"{model_id}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def with_validated_on(summary: str, sentence: str) -> str:
+    """The summary ending in this "Validated on ..." sentence (an earlier one replaced)."""
+    return f"{summary.split(' Validated on ')[0]} {sentence}"
+
+
 def summarise(v, speed, steps):
     """The card's plain-language verdict, from the numbers of `halo evaluate` (never hand-written)."""
     if not v or "cases" not in v:
@@ -158,7 +184,20 @@ def main():
                     help="the engine's crop box: the volume's (multiple of 32) or each slice's own (multiple of 16, for "
                          "a model trained on tight crops); default: the card's, else volume")
     ap.add_argument("--lgg", action="store_true", help="the model was trained with train.py --lgg")
+    ap.add_argument("--lgg-validation", default=None,
+                    help="its `halo evaluate` report on the skull-on LGG validation patients (default eval/lgg/<id>.json)")
+    ap.add_argument("--refresh-validated-on", action="store_true",
+                    help="only restate what the shipped card was validated on (no checkpoint needed) and exit")
     args = ap.parse_args()
+    lgg = lgg_report(args.model, args.lgg_validation)
+    if args.refresh_validated_on:
+        path = Path(args.models_dir) / args.model / "card.json"
+        card = json.loads(path.read_text())
+        card["validatedOn"] = validated_on(card.get("validation"), lgg)
+        card["summary"] = with_validated_on(card["summary"], card["validatedOn"])
+        path.write_text(json.dumps(card, indent=2) + "\n")
+        print(f"wrote {path}")
+        return
     if args.lgg:
         train.add_lgg(args.model)
     spec = train.DATASETS[args.model]
@@ -210,7 +249,9 @@ def main():
             "data": describe(spec["train"]),
             "validation": describe(spec["val"]),
             "split": f"by patient: the {len(spec['val'])} validation patients ("
-                     f"{len({train.PATIENTS_4SEQ[n][1] for _, n in spec['val'] if n in train.PATIENTS_4SEQ})} sites) are never trained on",
+                     f"{len({train.PATIENTS_4SEQ[n][1] for _, n in spec['val'] if n in train.PATIENTS_4SEQ})} sites) are never trained on"
+                     + (f", except {', '.join(train.TRAINED_EARLIER[args.model])}: training patients of the earlier "
+                        "weights this model continues from" if train.TRAINED_EARLIER.get(args.model) else ""),
             "iterations": state["step"],
             "startedFrom": recipe.get("origin"),
             "batch": recipe.get("batch"),
@@ -233,7 +274,8 @@ def main():
         },
         "validation": validation,
         "stepsCurve": curve,
-        "summary": summarise(validation, speed, steps),
+        "validatedOn": validated_on(validation, lgg),
+        "summary": with_validated_on(summarise(validation, speed, steps), validated_on(validation, lgg)),
         "speed": speed,
         "licence": "Model weights: MIT, like the project. Trained on BraTS data: research use; cite the BraTS papers.",
         "citation": CITATION,
