@@ -15,6 +15,7 @@ import { type Geometry, type SequenceRole, type Vec3, type Volume, sameGrid } fr
 import { type Dataset, writePart10 } from './dcmjs';
 import type { DicomSource } from './derived';
 import { dicomNow, fitText, haloEquipment, IMPLEMENTATION, patientStudyModules, shortText } from './iod';
+import { dist, r3, storedValues } from './measurement-values';
 import { newUid } from './uid';
 
 export const COMPREHENSIVE_SR = '1.2.840.10008.5.1.4.1.1.88.33';
@@ -48,15 +49,8 @@ export interface MeasurementReportInputs {
   now?: Date;
 }
 
-/** Values of one measurement as stored (lengths recomputed here from the points, in mm). */
-export interface StoredValues {
-  long?: number;
-  short?: number;
-  length?: number;
-  area?: number;
-}
+export type { StoredValues } from './measurement-values';
 
-/** Tracking identifiers Cornerstone3D's adapters (and so OHIF) recognise when they read a report back. */
 const TRACKING: Record<MeasurementInput['kind'], string> = {
   bidirectional: 'Cornerstone3DTools@^0.1.0:Bidirectional',
   length: 'Cornerstone3DTools@^0.1.0:Length',
@@ -65,26 +59,12 @@ const TRACKING: Record<MeasurementInput['kind'], string> = {
 
 const NO_UNITS = { CodeValue: '1', CodingSchemeDesignator: 'UCUM', CodingSchemeVersion: '1.4', CodeMeaning: 'no units' };
 
-const dist = (a: Vec3, b: Vec3) => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
 const dot = (a: Vec3, b: Vec3) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
 
 /** Continuous voxel index (i, j, k) of a patient position on grid g (orthonormal directions). */
 function worldToVoxel(g: Geometry, p: Vec3): Vec3 {
   const d: Vec3 = [p[0] - g.origin[0], p[1] - g.origin[1], p[2] - g.origin[2]];
   return [dot(d, g.direction[0]) / g.spacing[0], dot(d, g.direction[1]) / g.spacing[1], dot(d, g.direction[2]) / g.spacing[2]];
-}
-
-/** Round to 0.001 mm (or value unit): more digits than any voxel warrants, and DS-safe. */
-const r3 = (x: number) => Math.round(x * 1000) / 1000;
-
-/** Mm values of a measurement, from its points (the viewer's own numbers come from the same points). */
-export function storedValues(m: MeasurementInput): StoredValues {
-  const p = m.points;
-  if (m.kind === 'length') return { length: r3(dist(p[0], p[1])) };
-  const a = dist(p[0], p[1]);
-  const b = dist(p[2], p[3]);
-  if (m.kind === 'bidirectional') return { long: r3(Math.max(a, b)), short: r3(Math.min(a, b)) };
-  return { area: r3((Math.PI * a * b) / 4) };
 }
 
 const ROLE_NAME: Record<SequenceRole, string> = { T1: 'T1', T1ce: 'T1ce', T2: 'T2', FLAIR: 'FLAIR' };
@@ -149,7 +129,7 @@ export function buildMeasurementReport(inp: MeasurementReportInputs): Buffer {
       ReferencedSOPSequence: { ReferencedSOPClassUID: inst.sopClassUID, ReferencedSOPInstanceUID: inst.sopInstanceUID },
       trackingIdentifierTextValue: TRACKING[m.kind],
     };
-    const v = storedValues(m);
+    const v = storedValues(m.kind, m.points);
     let measurement: { contentItem(): Dataset[] };
     if (m.kind === 'length') {
       measurement = new TID300.Length({ ...common, point1: pixels[0], point2: pixels[1], distance: v.length, unit: 'mm' });

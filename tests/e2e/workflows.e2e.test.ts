@@ -19,6 +19,7 @@ import { launchChromium, requirePrerequisites } from './browser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unpack } from '../../main/app/binary';
 import { startBridge, type Bridge } from '../../main/app/http-bridge';
+import { NearMaskStack } from '../../main/engine/variance-near-mask';
 import { DelayProxy } from '../support/delay-proxy';
 import { TestOrthanc } from '../support/orthanc';
 
@@ -41,7 +42,7 @@ let dataDir: string;
 let studyUID = '';
 let errors: string[] = [];
 
-type Debug = { haloDebug: { runId(): string | null; resultSlices(): number[] }; haloViewer: { debugOverlayCounts(): Record<number, { mask: number; variance: number }> } };
+type Debug = { haloDebug: { runId(): string | null; resultSlices(): number[]; dims(): number[]; spacing(): number[] }; haloViewer: { debugOverlayCounts(): Record<number, { mask: number; variance: number }> } };
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(OUT, `wf-${name}.png`) });
@@ -254,8 +255,12 @@ describe('workflows end to end (PACS, cancel, errors)', () => {
     // The engine stopped too: the slices with a result on the server do not grow any more.
     const runId = await page.evaluate(() => (window as unknown as Debug).haloDebug.runId());
     expect(runId).toBeTruthy();
+    // What the viewer must draw of each: its mask, and its variance near the ensemble's mask (in 3D, so the
+    // masks of the slices around it count: variance-near-mask.ts), as the server's results give them.
+    const [nx, ny] = await page.evaluate(() => (window as unknown as Debug).haloDebug.dims());
+    const [sx, sy, sz] = await page.evaluate(() => (window as unknown as Debug).haloDebug.spacing());
     const serverSlices = () => {
-      const out = new Map<number, { mask: number; variance: number }>();
+      const results = new Map<number, { mask: Uint8Array; variance: Float32Array }>();
       for (let k = 0; k < 48; k++) {
         let bytes: Uint8Array;
         try {
@@ -264,12 +269,17 @@ describe('workflows end to end (PACS, cancel, errors)', () => {
           continue; // no result for this slice
         }
         const { arrays } = unpack(bytes);
-        const mask = arrays.mask as Uint8Array;
-        const variance = arrays.variance as Float32Array;
+        results.set(k, { mask: arrays.mask as Uint8Array, variance: arrays.variance as Float32Array });
+      }
+      const stack = new NearMaskStack({ nx, ny, spacing: [sx, sy, sz] });
+      for (const [k, r] of results) stack.setMask(k, r.mask);
+      const out = new Map<number, { mask: number; variance: number }>();
+      for (const [k, r] of results) {
+        const variance = stack.varianceAt(k, r.variance);
         let a = 0;
         let b = 0;
-        for (let p = 0; p < mask.length; p++) {
-          if (mask[p]) a++;
+        for (let p = 0; p < r.mask.length; p++) {
+          if (r.mask[p]) a++;
           if (variance[p] >= VARIANCE_FLOOR) b++;
         }
         out.set(k, { mask: a, variance: b });

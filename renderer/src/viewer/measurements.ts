@@ -5,6 +5,7 @@
  */
 import { annotation as annotations, type Types as ToolTypes } from '@cornerstonejs/tools';
 import type { GridView, Role } from '../../../main/app/contract';
+import { storedValues } from '../../../main/dicom/measurement-values';
 import { dot, sub, type V3 } from './geometry';
 import { MEASURE_TOOL_NAMES, type MeasureTool } from './tools';
 
@@ -15,7 +16,10 @@ export interface MeasurementView {
   /** Slice of the reference grid every point lies in; null when the points are on different slices (not saved). */
   k: number | null;
   points: V3[];
-  /** As shown: mm (length, long and short axis), mm² (area), image values (mean, stdDev, min, max). */
+  /**
+   * As shown: mm (length, long and short axis) and mm² (area) from the points, by the formula the SR stores them
+   * with; image values (mean, stdDev, min, max) as Cornerstone computed them.
+   */
   values: { length?: number; long?: number; short?: number; area?: number; mean?: number; stdDev?: number; min?: number; max?: number };
 }
 
@@ -42,12 +46,9 @@ export function readMeasurements(grid: GridView, roleOf: (volumeId: string) => R
     // The statistics of the volume it was drawn on (it is also drawn, with their own values, on the other sequences).
     // Cornerstone names a target `volumeId:<id>?sliceIndex=…` (matched whole: the T1's id is the start of the T1ce's).
     const stats = Object.entries((a.data.cachedStats ?? {}) as Record<string, Record<string, unknown>>).find(([target]) => target.startsWith(`volumeId:${volumeId}?`))?.[1] ?? {};
+    const geometry = storedValues(kind, points);
     const values: MeasurementView['values'] =
-      kind === 'length'
-        ? { length: finite(stats.length) }
-        : kind === 'bidirectional'
-          ? { long: finite(stats.length), short: finite(stats.width) }
-          : { area: finite(stats.area), mean: finite(stats.mean), stdDev: finite(stats.stdDev), min: finite(stats.min), max: finite(stats.max) };
+      kind === 'ellipse' ? { ...geometry, mean: finite(stats.mean), stdDev: finite(stats.stdDev), min: finite(stats.min), max: finite(stats.max) } : geometry;
     out.push({ uid: a.annotationUID, kind, role, k: sliceOf(grid, points), points: points.map((p) => [p[0], p[1], p[2]]), values });
   }
   return out;

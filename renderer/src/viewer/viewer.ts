@@ -55,6 +55,7 @@ export class Viewer {
   /** Called (once a frame at most) when a measurement was added, moved, deleted or got its values. */
   onMeasurementsChanged: () => void = () => undefined;
   private measurementFrame = 0;
+  private measurementLate: ReturnType<typeof setTimeout> | undefined;
 
   constructor() {
     this.vp.onSliceMoved = (k) => this.overlays.flushStale(k);
@@ -106,6 +107,7 @@ export class Viewer {
     eventTarget.removeEventListener(ToolEnums.Events.SEGMENTATION_DATA_MODIFIED, this.onSegmentationModified);
     for (const e of ANNOTATION_EVENTS) eventTarget.removeEventListener(e, this.onAnnotationChanged);
     cancelAnimationFrame(this.measurementFrame);
+    clearTimeout(this.measurementLate);
     // Measurements belong to the study on screen: never carried over to the next one.
     removeAllMeasurements();
     this.onMeasurementsChanged();
@@ -298,6 +300,10 @@ export class Viewer {
   private onAnnotationChanged = () => {
     cancelAnimationFrame(this.measurementFrame);
     this.measurementFrame = requestAnimationFrame(() => this.onMeasurementsChanged());
+    // Cornerstone recomputes an ROI's statistics on a 100 ms throttle after the last move, not always with an
+    // event of its own: read them again once that has passed.
+    clearTimeout(this.measurementLate);
+    this.measurementLate = setTimeout(() => this.onMeasurementsChanged(), 200);
   };
 
   private onSegmentationModified = (e: Event) => {
