@@ -303,7 +303,10 @@ export class Viewer {
     // Cornerstone recomputes an ROI's statistics on a 100 ms throttle after the last move, not always with an
     // event of its own: read them again once that has passed.
     clearTimeout(this.measurementLate);
-    this.measurementLate = setTimeout(() => this.onMeasurementsChanged(), 200);
+    this.measurementLate = setTimeout(() => {
+      this.onMeasurementsChanged();
+      this.measurementLate = setTimeout(() => this.onMeasurementsChanged(), 500); // and once more, on a slow machine
+    }, 200);
   };
 
   private onSegmentationModified = (e: Event) => {
