@@ -1,5 +1,6 @@
 /**
- * Turn a BraTS NIfTI case (one .nii/.nii.gz/.nii.xz per sequence) into a DICOM MR study: one series per sequence, one
+ * Turn a NIfTI case folder named as BraTS names its files (one .nii/.nii.gz/.nii.xz per sequence; BraTS, or a
+ * skull-on clinical case such as the TCGA ones) into a DICOM MR study: one series per sequence, one
  * MR Image file per axial slice, exact geometry from the NIfTI affine, original int16 values. The result is
  * honestly labelled as derived (converted) data: unknown acquisition parameters stay empty.
  */
@@ -87,9 +88,11 @@ export async function importNiftiCase(caseDir: string, outDir: string, options: 
     const series: MrSeriesInfo = {
       patientName: caseName,
       patientID: caseName,
-      deidentificationMethod: 'BraTS public research data (de-identified)',
+      // A NIfTI file holds no patient identity: name and ID are the case folder's name.
+      deidentificationMethod: 'NIfTI import: no identity in source; ID is the folder name',
       studyInstanceUID,
-      studyDescription: `BraTS ${caseName} (imported from NIfTI)`,
+      // Not "BraTS": skull-on clinical cases (TCGA) come through here too, and the name says the collection.
+      studyDescription: `${caseName} (imported from NIfTI)`,
       seriesInstanceUID,
       seriesNumber: info.number,
       seriesDescription: info.description,
@@ -98,9 +101,9 @@ export async function importNiftiCase(caseDir: string, outDir: string, options: 
       sequenceVariant: ['NONE'],
       contrastAgent: info.contrast,
       derivationDescription:
-        `Converted by Halo ${HALO_VERSION} import-nifti from ${path.basename(file.path)} (BraTS case ${caseName}, ` +
-        'skull-stripped, co-registered, resampled to the BraTS grid). Acquisition parameters were not recorded ' +
-        'in the source and are left empty; ScanningSequence reflects the sequence type only.',
+        `Converted by Halo ${HALO_VERSION} import-nifti from ${path.basename(file.path)} (case ${caseName}). ` +
+        'NIfTI records no acquisition parameters: they are left empty, and ScanningSequence reflects the sequence ' +
+        'type only.',
     };
     const written = await writeSeries(volume, series, folder, file.path, options, now);
     result.series.push({ role: file.role, seriesInstanceUID, folder, files: written, niftiPath: file.path });

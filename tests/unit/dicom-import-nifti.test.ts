@@ -5,6 +5,7 @@ import { describeSeries, readDicomFolder, seriesToVolume } from '../../main/dico
 import { readNifti } from '../../main/io/nifti';
 import { sliceSize, voxelToWorld } from '../../main/volume/volume';
 import { DATA, dciodvfy, tempDir } from '../support/dicom-tools';
+import { lggCase } from '../support/lgg-case';
 
 describe('import-nifti', () => {
   it('turns a BraTS 2023 case into a valid MR study with the NIfTI geometry and values', async () => {
@@ -51,6 +52,17 @@ describe('import-nifti', () => {
         expect(d.contrastAgent).toBe('');
       }
     }
+  });
+
+  it('describes a skull-on clinical case (TCGA) as what it is, not as a skull-stripped BraTS case', async () => {
+    const name = 'TCGA_EZ_7264_20010816';
+    const out = path.join(tempDir('import-lgg'), 'study');
+    const result = await importNiftiCase(lggCase(name, tempDir('lgg')), out, { slices: { from: 10, to: 10 } });
+    expect(dciodvfy(result.series[0].files[0]).errors).toEqual([]);
+    const ds = (await readDicomFolder(out))[0].instances[0].dataset;
+    expect(ds.StudyDescription).toBe(`${name} (imported from NIfTI)`);
+    expect(ds.DerivationDescription).toContain(`(case ${name})`);
+    expect(ds.DerivationDescription).not.toMatch(/BraTS|skull-stripped/);
   });
 
   it('refuses a folder without BraTS sequence files', async () => {
