@@ -4,16 +4,64 @@
  * included); per lgg
  * patient the share of the expert tumour mask that falls outside the extracted brain.
  *   npx tsx scripts/brain-extraction-measure.ts
+ *   npx tsx scripts/brain-extraction-measure.ts --sweep   (margin × closing radius: Dice / volume error, tumour outside)
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { brainIfUnstripped, extractBrain } from '../main/engine/brain-extraction';
+import { SURFACE, brainIfUnstripped, extractBrain } from '../main/engine/brain-extraction';
 import { readNifti } from '../main/io/nifti';
 import { DATA } from '../tests/support/paths';
 
 const fmt = (x: number, d = 3) => x.toFixed(d);
 
+const SWEEP = [0.75, 1, 1.25, 1.5].flatMap((marginMm) => [0, 2, 3, 4].map((closingMm) => ({ marginMm, closingMm })));
+const label = (s: typeof SURFACE) => `margin ${s.marginMm}, closing ${s.closingMm}`;
+
+function dice(a: Uint8Array, b: ArrayLike<number>): { dice: number; volumeError: number } {
+  let both = 0, mine = 0, theirs = 0;
+  for (let p = 0; p < a.length; p++) {
+    if (a[p]) mine++;
+    if (b[p]) theirs++;
+    if (a[p] && b[p]) both++;
+  }
+  return { dice: (2 * both) / (mine + theirs), volumeError: (mine - theirs) / theirs };
+}
+
+/** Every setting of SWEEP on every volume: one row per setting, one cell per volume (open-ms Dice / volume %, then the worst tumour share outside on lgg). */
+async function sweep() {
+  const openMs = join(DATA, 'skull-on/open-ms');
+  const names = readdirSync(openMs).sort();
+  const rows = SWEEP.map(() => [] as string[]);
+  const passes = SWEEP.map(() => 0);
+  for (const name of names) {
+    const flair = await readNifti(join(openMs, name, `${name}_flair.nii.xz`));
+    const truth = (await readNifti(join(openMs, name, `${name}_brainmask.nii.xz`))).data;
+    SWEEP.forEach((s, n) => {
+      const m = dice(extractBrain(flair.data, flair.geometry, s), truth);
+      if (m.dice >= 0.95 && Math.abs(m.volumeError) <= 0.05) passes[n]++;
+      rows[n].push(`${fmt(m.dice)} / ${(m.volumeError * 100).toFixed(1)} %`);
+    });
+  }
+  const lgg = join(DATA, 'skull-on/lgg');
+  const worst = SWEEP.map(() => 0);
+  for (const name of readdirSync(lgg).sort()) {
+    const flair = await readNifti(join(lgg, name, `${name}_flair.nii.xz`));
+    const seg = (await readNifti(join(lgg, name, `${name}_seg.nii.xz`))).data;
+    SWEEP.forEach((s, n) => {
+      const brain = extractBrain(flair.data, flair.geometry, s);
+      let tumour = 0, outside = 0;
+      for (let p = 0; p < brain.length; p++) if (seg[p]) { tumour++; if (!brain[p]) outside++; }
+      worst[n] = Math.max(worst[n], outside / tumour);
+    });
+  }
+  console.log(`| setting (mm) | ${names.join(' | ')} | open-ms passing | lgg: most tumour outside |`);
+  console.log(`| --- |${' --- |'.repeat(names.length + 2)}`);
+  SWEEP.forEach((s, n) => console.log(`| ${label(s)} | ${rows[n].join(' | ')} | ${passes[n]} of ${names.length} | ${(worst[n] * 100).toFixed(1)} % |`));
+}
+
 async function main() {
+  if (process.argv.includes('--sweep')) return sweep();
+  console.log(`extraction: ${label(SURFACE)} mm\n`);
   const openMs = join(DATA, 'skull-on/open-ms');
   console.log('| open-ms volume | grid | Dice | volume error | time (CPU) | skull detected |\n| --- | --- | --- | --- | --- | --- |');
   for (const name of readdirSync(openMs).sort()) {

@@ -4,7 +4,8 @@ studies exactly as the engine prepares them. Same steps, same parameters, distan
   1. tissue = voxels above the 2nd percentile + 25 % of the 2nd-98th percentile range (of all voxels);
   2. erosion by a 5 mm ball (the outside of the image counts as non-tissue);
   3. the largest 6-connected component, dilated back by 5 mm within the tissue;
-  4. holes filled slice by slice, a 1.25 mm margin, holes filled again.
+  4. holes filled slice by slice, a 1.25 mm margin;
+  5. a closing by a 3 mm ball (the CSF of sulci open to the surface), holes filled again.
 
 Volumes are numpy arrays indexed [i, j, k] (nibabel's order) with voxel sizes (si, sj, sk). A TypeScript test
 (tests/unit/preprocess-parity.test.ts) checks that both give the same mask on a real skull-on case.
@@ -14,9 +15,12 @@ import math
 import numpy as np
 from scipy import ndimage
 
+# Bump when the extraction changes: train.py's data cache of skull-on patients is keyed on it.
+VERSION = 2
 THRESHOLD_FRACTION = 0.25
 OPENING_RADIUS_MM = 5.0
 MARGIN_MM = 1.25
+CLOSING_MM = 3.0
 UNSTRIPPED_OUTSIDE_FRACTION = 0.25
 COARSE_PIXEL_MM = 3.0
 
@@ -64,7 +68,9 @@ def extract_brain(data: np.ndarray, spacing) -> np.ndarray:
     brain = tissue & (_squared_distance_to(core, spacing, border_is_site=False) <= r2)
     brain = _fill_holes_per_slice(brain)
     brain = _squared_distance_to(brain, spacing, border_is_site=False) <= MARGIN_MM ** 2
-    return _fill_holes_per_slice(brain)
+    dilated = _squared_distance_to(brain, spacing, border_is_site=False) <= CLOSING_MM ** 2
+    closed = _squared_distance_to(~dilated, spacing, border_is_site=False) > CLOSING_MM ** 2
+    return _fill_holes_per_slice(brain | closed)
 
 
 def looks_unstripped(data: np.ndarray, brain: np.ndarray) -> bool:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import brain
 import data
 import diffusion
 from unet import UNet
@@ -145,8 +146,8 @@ def load_one(model_id: str, kind: str, name: str) -> data.PreparedVolume:
         return data.cached(key, lambda: data.load_case(data.DATA / PATIENTS_4SEQ[name][0], roles, MODEL_SPACING))
     if kind == "slices":
         return data.load_slices_pt001(roles, MODEL_SPACING)
-    if kind == "lgg":
-        return data.cached(key, lambda: data.load_case(data.DATA / LGG_PATIENTS[name][0], roles, MODEL_SPACING,
+    if kind == "lgg":  # skull-on: the extracted brain is part of what is cached
+        return data.cached(f"{key}-brain{brain.VERSION}", lambda: data.load_case(data.DATA / LGG_PATIENTS[name][0], roles, MODEL_SPACING,
                                                        detect_skull=True))
     raise ValueError(kind)
 

@@ -34,8 +34,12 @@ describe('brain extraction', () => {
     expect(Math.abs(volumeError)).toBeLessThanOrEqual(0.05);
   });
 
-  it('keeps a tumour at the brain\'s edge inside the brain (lgg TCGA_EZ_7264, parietal cortex)', async () => {
-    const name = 'TCGA_EZ_7264_20010816';
+  // EZ_7264: a parietal tumour under the cortex. DU_7309: a tumour reaching the surface through dark sulcal CSF,
+  // which only the closing (a 3 mm ball) takes in: 4.8 % of it lay outside without it.
+  it.each([
+    ['TCGA_EZ_7264_20010816', 0.98],
+    ['TCGA_DU_7309_19960831', 0.96],
+  ])("keeps a tumour at the brain's edge inside the brain (lgg %s, at least %f)", async (name, share) => {
     const flair = await lgg(name, 'flair');
     const seg = (await lgg(name, 'seg')).data;
     const brain = extractBrain(flair.data, flair.geometry);
@@ -46,7 +50,7 @@ describe('brain extraction', () => {
       if (brain[p]) inside++;
     }
     expect(tumour).toBeGreaterThan(1000);
-    expect(inside / tumour).toBeGreaterThanOrEqual(0.98);
+    expect(inside / tumour).toBeGreaterThanOrEqual(share);
   });
 
   it('leaves a skull-stripped BraTS volume alone', async () => {
