@@ -111,7 +111,11 @@ export async function importNiftiCase(caseDir: string, outDir: string, options: 
   return result;
 }
 
-async function writeSeries(
+/**
+ * Writes `volume` as one MR Image file per k slice into `folder` (which must exist): the slices are the volume's
+ * i-j planes, whatever their orientation. `niftiPath` names the source in messages. Values must be int16.
+ */
+export async function writeSeries(
   volume: Volume,
   series: MrSeriesInfo,
   folder: string,

@@ -4,45 +4,92 @@
  * frame of reference there is no way to know that the voxels line up.
  */
 import { InputError } from '../errors';
-import { sameGrid, voxelToWorld, type Geometry, type SliceGap, type Volume } from '../volume/volume';
+import { sameGrid, voxelToWorld, type Geometry, type SliceGap, type Vec3, type Volume } from '../volume/volume';
 
 export function describeGrid(g: Geometry): string {
   const f = (v: number[]) => v.map((x) => +x.toFixed(3)).join(', ');
   return `${g.dims.join(' x ')} voxels of ${f(g.spacing)} mm at (${f(g.origin)})`;
 }
 
-/** Resample `moving` onto `grid` (trilinear; 0 outside). */
+/** The most samples one grid voxel takes along one axis (a 10 mm slice over a 0.5 mm series: 8, not 20). */
+const MAX_SAMPLES_PER_AXIS = 8;
+
+/**
+ * Resample `moving` onto `grid` (trilinear; 0 where it does not reach). A grid voxel larger than the moving
+ * voxels takes the mean of samples spread over its extent: a 5 mm axial voxel read from a 1 mm sagittal series
+ * averages five samples across its thickness, as the 5 mm acquisition itself integrates over its slice; a single
+ * sample at the voxel's centre would show a thin structure on one series and not on the slice it is paired with.
+ * The extent is the grid's spacing (DICOM's SliceThickness may be smaller, with a gap, which is not modelled).
+ */
 export function resampleOnto(moving: Volume, grid: Geometry): Float32Array {
   const m = moving.geometry;
-  // World → moving voxel: solve origin + M v = p, M = [dir_i*s_i | dir_j*s_j | dir_k*s_k].
-  const M = [0, 1, 2].map((r) => [0, 1, 2].map((c) => m.direction[c][r] * m.spacing[c]));
-  const inv = invert3(M);
+  const { v0, step, offsets } = samplingOf(m, grid);
   const [nx, ny, nz] = grid.dims;
   const [mx, my, mz] = m.dims;
   const out = new Float32Array(nx * ny * nz);
-  const src = moving.data;
-  const at = (i: number, j: number, k: number) => src[i + mx * (j + my * k)];
   for (let k = 0; k < nz; k++) {
     for (let j = 0; j < ny; j++) {
       for (let i = 0; i < nx; i++) {
-        const p = voxelToWorld(grid, i, j, k);
-        const d = [p[0] - m.origin[0], p[1] - m.origin[1], p[2] - m.origin[2]];
-        const v = inv.map((row) => row[0] * d[0] + row[1] * d[1] + row[2] * d[2]);
-        if (v[0] < -0.5 || v[1] < -0.5 || v[2] < -0.5 || v[0] > mx - 0.5 || v[1] > my - 0.5 || v[2] > mz - 0.5) continue;
-        const c = v.map((x, a) => Math.min(Math.max(x, 0), [mx, my, mz][a] - 1));
-        const i0 = Math.floor(c[0]), j0 = Math.floor(c[1]), k0 = Math.floor(c[2]);
-        const i1 = Math.min(i0 + 1, mx - 1), j1 = Math.min(j0 + 1, my - 1), k1 = Math.min(k0 + 1, mz - 1);
-        const fx = c[0] - i0, fy = c[1] - j0, fz = c[2] - k0;
-        const lerp = (a: number, b: number, t: number) => a + (b - a) * t;
-        out[i + nx * (j + ny * k)] = lerp(
-          lerp(lerp(at(i0, j0, k0), at(i1, j0, k0), fx), lerp(at(i0, j1, k0), at(i1, j1, k0), fx), fy),
-          lerp(lerp(at(i0, j0, k1), at(i1, j0, k1), fx), lerp(at(i0, j1, k1), at(i1, j1, k1), fx), fy),
-          fz,
-        );
+        const x = v0[0] + i * step[0][0] + j * step[1][0] + k * step[2][0];
+        const y = v0[1] + i * step[0][1] + j * step[1][1] + k * step[2][1];
+        const z = v0[2] + i * step[0][2] + j * step[1][2] + k * step[2][2];
+        let sum = 0;
+        let inside = 0;
+        for (let n = 0; n < offsets.length; n++) {
+          const o = offsets[n];
+          const value = trilinear(moving.data, mx, my, mz, x + o[0], y + o[1], z + o[2]);
+          if (Number.isNaN(value)) continue;
+          sum += value;
+          inside++;
+        }
+        if (inside > 0) out[i + nx * (j + ny * k)] = sum / inside;
       }
     }
   }
   return out;
+}
+
+/**
+ * How a grid voxel is read from `moving`: moving voxel coordinates are affine in the grid's indices,
+ * v = v0 + i·step[0] + j·step[1] + k·step[2], and each grid voxel averages samples at v + offsets[n], enough of
+ * them along each grid axis to visit every moving voxel that the grid voxel spans.
+ */
+function samplingOf(moving: Geometry, grid: Geometry): { v0: number[]; step: number[][]; offsets: number[][] } {
+  // World → moving voxel: solve origin + M v = p, M = [dir_i*s_i | dir_j*s_j | dir_k*s_k].
+  const M = [0, 1, 2].map((r) => [0, 1, 2].map((c) => moving.direction[c][r] * moving.spacing[c]));
+  const inv = invert3(M);
+  const apply = (w: number[]) => inv.map((row) => row[0] * w[0] + row[1] * w[1] + row[2] * w[2]);
+  const v0 = apply([0, 1, 2].map((c) => grid.origin[c] - moving.origin[c]));
+  const step = [0, 1, 2].map((a) => apply(grid.direction[a].map((d) => d * grid.spacing[a])));
+  const samples = step.map((d) => Math.min(MAX_SAMPLES_PER_AXIS, Math.max(1, Math.ceil(Math.max(...d.map(Math.abs)) - 1e-3))));
+  const offsets: number[][] = [];
+  for (let c = 0; c < samples[2]; c++) {
+    for (let b = 0; b < samples[1]; b++) {
+      for (let a = 0; a < samples[0]; a++) {
+        const t = [a, b, c].map((s, axis) => (s + 0.5) / samples[axis] - 0.5); // in grid voxels, from the centre
+        offsets.push([0, 1, 2].map((x) => t[0] * step[0][x] + t[1] * step[1][x] + t[2] * step[2][x]));
+      }
+    }
+  }
+  return { v0, step, offsets };
+}
+
+/** The trilinear value at moving voxel coordinates (x, y, z), or NaN beyond half a voxel outside (no closures: hot). */
+function trilinear(src: ArrayLike<number>, mx: number, my: number, mz: number, x: number, y: number, z: number): number {
+  if (x < -0.5 || y < -0.5 || z < -0.5 || x > mx - 0.5 || y > my - 0.5 || z > mz - 0.5) return NaN;
+  const cx = x < 0 ? 0 : x > mx - 1 ? mx - 1 : x;
+  const cy = y < 0 ? 0 : y > my - 1 ? my - 1 : y;
+  const cz = z < 0 ? 0 : z > mz - 1 ? mz - 1 : z;
+  const i0 = Math.floor(cx), j0 = Math.floor(cy), k0 = Math.floor(cz);
+  const di = i0 < mx - 1 ? 1 : 0, dj = j0 < my - 1 ? mx : 0, dk = k0 < mz - 1 ? mx * my : 0;
+  const fx = cx - i0, fy = cy - j0, fz = cz - k0;
+  const p = i0 + mx * (j0 + my * k0);
+  const a = src[p] + (src[p + di] - src[p]) * fx;
+  const b = src[p + dj] + (src[p + dj + di] - src[p + dj]) * fx;
+  const c = src[p + dk] + (src[p + dk + di] - src[p + dk]) * fx;
+  const d = src[p + dk + dj] + (src[p + dk + dj + di] - src[p + dk + dj]) * fx;
+  const lower = a + (b - a) * fy;
+  return lower + (c + (d - c) * fy - lower) * fz;
 }
 
 /**
@@ -51,13 +98,14 @@ export function resampleOnto(moving: Volume, grid: Geometry): Float32Array {
  */
 export function slicesReading(moving: Geometry, gap: SliceGap, grid: Geometry): number[] {
   if (sameGrid(moving, grid)) return Array.from({ length: gap.last - gap.first + 1 }, (_, i) => gap.first + i);
-  const M = [0, 1, 2].map((r) => [0, 1, 2].map((c) => moving.direction[c][r] * moving.spacing[c]));
-  const inv = invert3(M);
-  const movingK = (p: number[]) => inv[2].reduce((sum, c, a) => sum + c * (p[a] - moving.origin[a]), 0);
+  const { v0, step, offsets } = samplingOf(moving, grid);
   const [nx, ny, nz] = grid.dims;
   const out: number[] = [];
   for (let k = 0; k < nz; k++) {
-    const ks = [0, nx - 1].flatMap((i) => [0, ny - 1].map((j) => movingK(voxelToWorld(grid, i, j, k))));
+    // The slice plane is linear, so its corner voxels' samples bound the moving slices it reads.
+    const ks = [0, nx - 1].flatMap((i) =>
+      [0, ny - 1].flatMap((j) => offsets.map((o) => v0[2] + i * step[0][2] + j * step[1][2] + k * step[2][2] + o[2])),
+    );
     if (Math.floor(Math.min(...ks)) <= gap.last && Math.ceil(Math.max(...ks)) >= gap.first) out.push(k);
   }
   return out;

@@ -51,10 +51,10 @@ describe('missing slices', () => {
     expect(slicesReading(axial(10), { first: 4, last: 5 }, axial(10))).toEqual([4, 5]);
     // Shifted half a slice: each reference slice interpolates two moving slices, so the gap reaches one more.
     expect(slicesReading(axial(10), { first: 4, last: 5 }, axial(10, 1, 0.5))).toEqual([3, 4, 5]);
-    // Twice as thick reference slices.
+    // Twice as thick reference slices: each averages samples at ±0.5 mm, so reads the moving slices z-1..z+1.
     expect(slicesReading(axial(10), { first: 4, last: 4 }, axial(5, 2))).toEqual([2]);
-    // A moving slice between two reference slices (z=5 between z=4 and z=6) is never read: nothing is missing there.
-    expect(slicesReading(axial(10), { first: 5, last: 5 }, axial(5, 2))).toEqual([]);
-    expect(slicesReading(axial(10), { first: 5, last: 6 }, axial(5, 2))).toEqual([3]);
+    // A moving slice between two reference slices (z=5 between z=4 and z=6) lies within both thick slices.
+    expect(slicesReading(axial(10), { first: 5, last: 5 }, axial(5, 2))).toEqual([2, 3]);
+    expect(slicesReading(axial(10), { first: 7, last: 9 }, axial(5, 2))).toEqual([3, 4]);
   });
 });
