@@ -4,7 +4,7 @@
  * frame of reference there is no way to know that the voxels line up.
  */
 import { InputError } from '../errors';
-import { sameGrid, voxelToWorld, type Geometry, type SliceGap, type Vec3, type Volume } from '../volume/volume';
+import { sameGrid, type Geometry, type SliceGap, type Volume } from '../volume/volume';
 
 export function describeGrid(g: Geometry): string {
   const f = (v: number[]) => v.map((x) => +x.toFixed(3)).join(', ');
