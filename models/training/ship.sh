@@ -10,6 +10,11 @@
 # settings (the shipped one is evaluated too if no report with those settings exists).
 # A model not shipped yet (e.g. wt-4seq-large) must beat AGAINST=<shipped id> instead, by MARGIN (default 0): a
 # slower model is worth shipping only if it is clearly better (the seed alone moves the mean Dice by up to 0.05).
+# LGG=1 (a model trained with train.py --lgg, issue 23): the candidate is first evaluated on the skull-on LGG
+# validation patients (every slice with brain, as eval/lgg/ reports are made) and must beat the shipped model there
+# by the same score; on the BraTS patients it must then stay within BRATS_TOLERANCE (default 0.01) of the shipped
+# model instead of beating it. eval/lgg/<id>.json is the shipped model's LGG report: delete it when the engine's
+# preprocessing (e.g. the brain extraction) changes, so that it is made again.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 model="$1"; version="${2:-0.2.0}"; steps="${3:-20}"
@@ -50,9 +55,10 @@ if [ ! -f "$eval/$against.json" ] || ! matches "$eval/$against.json"; then
 fi
 rm -rf "$stage/$model"; mkdir -p "$stage/$model"; [ ! -d "models/$model" ] || cp -r "models/$model/." "$stage/$model/"
 $py models/training/export.py --model "$model" --checkpoint "models/training/checkpoints/$model/$checkpoint" --out "$stage/$model/model.onnx"
-$py models/training/card.py --model "$model" --models-dir "$stage" --version "$version" --steps "$steps" "${curve[@]}" "${crop[@]}"
-evaluate "$stage" "$model" "$stage/$model-eval.json"
-if ! $py - "$eval/$against.json" "$stage/$model-eval.json" "${MARGIN:-0}" <<'PY'
+lgg_flag=(); [ "${LGG:-0}" != 1 ] || lgg_flag=(--lgg)   # the card lists the LGG patients among its data
+$py models/training/card.py --model "$model" --models-dir "$stage" --version "$version" --steps "$steps" "${curve[@]}" "${crop[@]}" "${lgg_flag[@]}"
+beats() {  # shipped.json candidate.json margin: does the candidate's score beat the shipped one's by more than margin?
+  $py - "$@" <<'PY'
 import json, sys
 score = lambda r: r["mean"]["ensemble"]["dice"] - 0.01 * (r["mean"]["falsePositiveCm2"] or 0)
 old, new = (json.load(open(p)) for p in sys.argv[1:3])
@@ -60,7 +66,34 @@ margin = float(sys.argv[3])
 print(f"shipped: {score(old):.4f}  candidate: {score(new):.4f}  margin: {margin:g}")
 sys.exit(0 if score(new) > score(old) + margin else 1)
 PY
-then
+}
+lgg_card=()
+if [ "${LGG:-0}" = 1 ]; then
+  lgg_cases=$(cd models/training && $py -c "import train; print(train.data.DATA / 'skull-on' / 'lgg')")
+  lgg_patients=$(cd models/training && $py -c "import train; print(','.join(train.LGG_VALIDATION))")
+  evaluate_lgg() {  # models-dir model-id out.json
+    HALO_MODELS_DIR="$1" node bin/halo.mjs evaluate --cases "$lgg_cases" --patients "$lgg_patients" --model "$2" \
+      --steps "$steps" --slices all --seed 0 --no-progress --out "$3"
+  }
+  mkdir -p "$eval/lgg"
+  [ -f "$eval/lgg/$against.json" ] || evaluate_lgg models "$against" "$eval/lgg/$against.json"
+  evaluate_lgg "$stage" "$model" "$stage/$model-lgg.json"
+  echo "skull-on LGG validation patients:"
+  if ! beats "$eval/lgg/$against.json" "$stage/$model-lgg.json" 0; then
+    echo "ship.sh: the candidate does not beat the shipped $against on the LGG validation patients; models/$model unchanged" >&2
+    exit 1
+  fi
+  lgg_card=(--lgg --lgg-validation "$eval/lgg/$model.json")
+fi
+evaluate "$stage" "$model" "$stage/$model-eval.json"
+echo "BraTS validation patients:"
+if [ "${LGG:-0}" = 1 ]; then
+  if ! beats "$eval/$against.json" "$stage/$model-eval.json" "-${BRATS_TOLERANCE:-0.01}"; then
+    echo "ship.sh: the candidate is worse than the shipped $against on the BraTS validation patients; models/$model unchanged" >&2
+    exit 1
+  fi
+  cp "$stage/$model-lgg.json" "$eval/lgg/$model.json"
+elif ! beats "$eval/$against.json" "$stage/$model-eval.json" "${MARGIN:-0}"; then
   echo "ship.sh: the candidate does not beat the shipped $against on the validation patients; models/$model unchanged" >&2
   exit 1
 fi
@@ -74,4 +107,4 @@ if [ "${SKIP_BENCH:-0}" != 1 ]; then
   speed=(--speed "$eval/$model-speed.json")
 fi
 $py models/training/card.py --model "$model" --version "$version" --steps "$steps" \
-  --validation "$eval/$model.json" "${speed[@]}" "${curve[@]}"
+  --validation "$eval/$model.json" "${speed[@]}" "${curve[@]}" "${lgg_card[@]}"
