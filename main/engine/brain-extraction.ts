@@ -16,6 +16,11 @@ import { percentiles } from './brain-stats';
 import { squaredDistanceToSites } from '../volume/distance';
 import type { Geometry } from '../volume/volume';
 
+/**
+ * Changes with what the extraction gives (and how its brain is normalised): the ensemble cache keys on it, and
+ * models/training/brain.py's VERSION must match (the training cache keys on that).
+ */
+export const BRAIN_EXTRACTION_VERSION = 3;
 const THRESHOLD_FRACTION = 0.25;
 const OPENING_RADIUS_MM = 5;
 /** Steps 4 and 5 (mm); exported so that scripts/brain-extraction-measure.ts can sweep them. */
@@ -25,6 +30,12 @@ export const SURFACE = { marginMm: 1.25, closingMm: 3 };
  * extracted brain: measured 0.4–7 % on BraTS volumes, 47–86 % on skull-on ones (at full resolution).
  */
 const UNSTRIPPED_OUTSIDE_FRACTION = 0.25;
+/**
+ * How far inside an extracted brain's surface the voxels lie whose intensities set the normalisation: the band
+ * outside it keeps what the extraction could not cut away (dura, marrow, vessels, FLAIR flow artefacts), and its
+ * brightest voxels would otherwise set the 99th percentile (see brainInterior).
+ */
+export const INTERIOR_MM = 8;
 /** The in-plane pixel size at which that test is made. */
 const COARSE_PIXEL_MM = 3;
 
@@ -46,6 +57,12 @@ export function extractBrain(data: Float32Array, geometry: Geometry, surface = S
   for (let p = 0; p < data.length; p++) closed[p] |= withMargin[p];
   fillHolesPerSlice(closed, geometry.dims);
   return closed;
+}
+
+/** The voxels of an extracted brain farther than INTERIOR_MM from its outside (the whole brain if none are). */
+export function brainInterior(brain: Uint8Array, geometry: Geometry): Uint8Array {
+  const interior = erode(brain, geometry, INTERIOR_MM);
+  return interior.some((v) => v === 1) ? interior : brain;
 }
 
 /** The voxels within `radiusMm` of the mask: a dilation by a ball. */

@@ -10,6 +10,7 @@
 import type { ModelCard } from '../model/card';
 import type { Geometry } from '../volume/volume';
 import { BrainStats, brainPercentiles } from './brain-stats';
+import { brainInterior } from './brain-extraction';
 
 export interface CropBox {
   row0: number;
@@ -187,7 +188,10 @@ export function prepareStudy(
     brainVoxels += count;
   }
   const [qLo, qHi] = card.preprocessing.clipPercentiles;
-  const ranges = volumes.map((v) => (stats ? stats.percentiles(v, [qLo, qHi], brainVoxels) : brainPercentiles(v, brain, [qLo, qHi])) ?? [0, 1]);
+  // An extracted brain's percentiles come from its interior: its surface band holds bright dura, marrow and
+  // flow artefacts that a skull-stripped BraTS brain does not (brain-extraction.ts, brainInterior).
+  const measured = extractedBrain ? brainInterior(extractedBrain, grid) : brain;
+  const ranges = volumes.map((v) => (stats ? stats.percentiles(v, [qLo, qHi], brainVoxels) : brainPercentiles(v, measured, [qLo, qHi])) ?? [0, 1]);
   const union = toModel(sourceUnion).map((v) => (v > 0 ? 1 : 0));
   const box = cropBox(Uint8Array.from(union), modelShape, card.preprocessing.cropMultiple);
   if (!box) return null;

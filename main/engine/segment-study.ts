@@ -9,7 +9,7 @@ import type { SamplerSettings } from '../sampler/samplers';
 import { loadStudy, type Study, type StudyInput } from '../study/load-study';
 import { bridgeGaps, missingSlices, refuseRangeAcrossGap, type RangeWords } from '../volume/gaps';
 import type { SequenceRole, Volume } from '../volume/volume';
-import { brainIfUnstripped } from './brain-extraction';
+import { BRAIN_EXTRACTION_VERSION, brainIfUnstripped } from './brain-extraction';
 import { BrainStats } from './brain-stats';
 import { MemberCache } from './cache';
 import { EnsembleEngine, type EnsembleSettings } from './ensemble';
@@ -69,8 +69,16 @@ export function resolveSettings(card: ModelCard, opts: Pick<SegmentationOptions,
  */
 export function cacheKeyParts(card: ModelCard, identity: Study['identity'], settings: EnsembleSettings, brainExtracted = false): unknown {
   const { sampler, seed } = settings;
-  // brainExtracted only when true: the keys of skull-stripped studies stay those of earlier versions.
-  return { inputs: card.inputs.map((r) => identity[r]), model: [card.id, card.version], preprocessing: card.preprocessing, ...(brainExtracted ? { brainExtracted } : {}), sampler, seed };
+  // brainExtracted only when true: the keys of skull-stripped studies stay those of earlier versions. Its value is
+  // the extraction's version, so that results made with an earlier brain are not read back as this one's.
+  return {
+    inputs: card.inputs.map((r) => identity[r]),
+    model: [card.id, card.version],
+    preprocessing: card.preprocessing,
+    ...(brainExtracted ? { brainExtracted: BRAIN_EXTRACTION_VERSION } : {}),
+    sampler,
+    seed,
+  };
 }
 
 export async function openSegmentation(input: StudyInput, opts: SegmentationOptions): Promise<SegmentationSession> {

@@ -5,7 +5,8 @@ studies exactly as the engine prepares them. Same steps, same parameters, distan
   2. erosion by a 5 mm ball (the outside of the image counts as non-tissue);
   3. the largest 6-connected component, dilated back by 5 mm within the tissue;
   4. holes filled slice by slice, a 1.25 mm margin;
-  5. a closing by a 3 mm ball (the CSF of sulci open to the surface), holes filled again.
+  5. a closing by a 3 mm ball (the CSF of sulci open to the surface), holes filled again;
+and `interior`, the part of that brain whose intensities set the normalisation (8 mm inside its surface).
 
 Volumes are numpy arrays indexed [i, j, k] (nibabel's order) with voxel sizes (si, sj, sk). A TypeScript test
 (tests/unit/preprocess-parity.test.ts) checks that both give the same mask on a real skull-on case.
@@ -16,11 +17,12 @@ import numpy as np
 from scipy import ndimage
 
 # Bump when the extraction changes: train.py's data cache of skull-on patients is keyed on it.
-VERSION = 2
+VERSION = 3
 THRESHOLD_FRACTION = 0.25
 OPENING_RADIUS_MM = 5.0
 MARGIN_MM = 1.25
 CLOSING_MM = 3.0
+INTERIOR_MM = 8.0
 UNSTRIPPED_OUTSIDE_FRACTION = 0.25
 COARSE_PIXEL_MM = 3.0
 
@@ -71,6 +73,15 @@ def extract_brain(data: np.ndarray, spacing) -> np.ndarray:
     dilated = _squared_distance_to(brain, spacing, border_is_site=False) <= CLOSING_MM ** 2
     closed = _squared_distance_to(~dilated, spacing, border_is_site=False) > CLOSING_MM ** 2
     return _fill_holes_per_slice(brain | closed)
+
+
+def interior(brain: np.ndarray, spacing) -> np.ndarray:
+    """The voxels of an extracted brain farther than INTERIOR_MM from its outside (the whole brain if none are):
+    the normalisation's percentiles come from them, since the surface band keeps bright dura, marrow and flow
+    artefacts that a skull-stripped BraTS brain does not have (the engine's brainInterior)."""
+    spacing = tuple(float(s) for s in spacing)
+    inner = _squared_distance_to(~brain, spacing, border_is_site=False) > INTERIOR_MM ** 2
+    return inner if inner.any() else brain
 
 
 def looks_unstripped(data: np.ndarray, brain: np.ndarray) -> bool:

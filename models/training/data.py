@@ -34,8 +34,10 @@ def brain_mask(volumes: list) -> np.ndarray:
     return np.any([v != 0 for v in volumes], axis=0)
 
 
-def normalise(vol: np.ndarray, brain: np.ndarray) -> np.ndarray:
-    lo, hi = np.percentile(vol[brain], [1, 99])
+def normalise(vol: np.ndarray, brain: np.ndarray, measured=None) -> np.ndarray:
+    """Clip at the 1st/99th percentile of the `measured` voxels (default: the brain's), scale to [0, 1], 0 outside
+    the brain."""
+    lo, hi = np.percentile(vol[brain if measured is None else measured], [1, 99])
     out = (np.clip(vol, lo, hi) - lo) / max(hi - lo, 1e-8)
     return np.where(brain, out, 0.0)
 
@@ -99,12 +101,12 @@ class PreparedVolume:
     """Model-ready slices of one patient: cond [Z, C, H, W] float32, masks [Z, H, W] (model grid, or None),
     the crop box and grid sizes needed to map results back to the original slices."""
 
-    def __init__(self, volumes: list, spacing_rc, model_spacing: float, seg=None, brain=None):
+    def __init__(self, volumes: list, spacing_rc, model_spacing: float, seg=None, brain=None, measured=None):
         """brain: the extracted brain of a study with the skull ([i, j, k] like the volumes), else None: the
-        voxels where any sequence is non-zero."""
+        voxels where any sequence is non-zero. measured: the voxels whose percentiles normalise (default: brain)."""
         brain = brain_mask(volumes) if brain is None else brain.astype(bool)
         # [Z, rows=j, cols=i] from NIfTI [i, j, k]
-        norm = np.stack([normalise(v, brain).transpose(2, 1, 0) for v in volumes], axis=1)
+        norm = np.stack([normalise(v, brain, measured).transpose(2, 1, 0) for v in volumes], axis=1)
         self.source_shape = norm.shape[-2:]
         grid = resample_2d(norm, spacing_rc, model_spacing)
         self.model_shape = grid.shape[-2:]
@@ -155,13 +157,14 @@ def load_case(folder, roles, model_spacing, detect_skull=False):
     vols = [load(files[r]) for r in roles]
     zooms = vols[0][1]
     seg = load(files["seg"])[0] if "seg" in files else None
-    brain = None
+    brain = measured = None
     if detect_skull:
         import brain as brain_extraction  # scipy: only for studies that may have the skull
 
         flair, flair_zooms = vols[roles.index("FLAIR")] if "FLAIR" in roles else load(files["FLAIR"])
         brain = brain_extraction.brain_if_unstripped(flair, flair_zooms)
-    return PreparedVolume([v for v, _ in vols], (zooms[1], zooms[0]), model_spacing, seg, brain)
+        measured = None if brain is None else brain_extraction.interior(brain, flair_zooms)
+    return PreparedVolume([v for v, _ in vols], (zooms[1], zooms[0]), model_spacing, seg, brain, measured)
 
 
 def load_slices_pt001(roles, model_spacing):

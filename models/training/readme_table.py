@@ -1,8 +1,9 @@
-"""The README's validation table, written from a `halo evaluate --protocol paper` report (never typed by hand):
+"""The README's validation tables, written from `halo evaluate` reports (never typed by hand):
 
-  /usr/bin/python3 models/training/readme_table.py models/training/eval/wt-4seq.json
+  /usr/bin/python3 models/training/readme_table.py models/training/eval/wt-4seq.json              # paper protocol
+  /usr/bin/python3 models/training/readme_table.py --lgg models/training/eval/lgg/wt-flair-t1.json  # skull-on LGG
 
-A test (tests/test_readme_table.py) checks that the README holds exactly this table for the shipped report.
+A test (tests/test_readme_table.py) checks that the README holds exactly these tables for the shipped reports.
 """
 import argparse
 import json
@@ -87,10 +88,37 @@ def table(report: dict) -> str:
     return "\n".join(rows)
 
 
+def lgg_table(report: dict) -> str:
+    """Per skull-on LGG validation patient (every slice with brain): Dice per tumour slice, 3D Dice, AUROC, false
+    positives per tumour-free slice, the FLAIR baseline inside the extracted brain, the tumour left outside it."""
+    m = report["model"]
+    rows = [f"| `{m['id']}` {m['version']}, patient | tumour / tumour-free slices | Dice, 1 sample | Dice, ensemble of "
+            f"{report['ensemble']} | 3D Dice, whole volume | variance AUROC | false positives cm²/tumour-free slice | "
+            "FLAIR-threshold baseline inside the extracted brain: Dice / 3D / false positives | tumour outside the brain |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for c in sorted(report["cases"], key=lambda c: c["case"]):
+        v, b = c.get("volumeDice3d") or {}, c["baseline"]
+        rows.append(f"| {c['case']} | {c['tumourSlices']} / {c['tumourFreeSlices']} | {f3(c['single']['dice'])} | "
+                    f"{f3(c['ensemble']['dice'])} | {f3(v.get('ensemble'))} | {c['varianceAuroc']:.2f} | "
+                    f"{c['falsePositiveCm2']:.1f} | {f3(b['dice'])} / {f3(v.get('baseline'))} / {b['falsePositiveCm2']:.1f} | "
+                    f"{100 * c['tumourOutsideBrain']:.1f} % |")
+    mean = report["mean"]
+    v, b = mean.get("volumeDice3d") or {}, mean["baseline"]
+    rows.append(f"| **mean of {mean['patients']}** | {mean['tumourSlices']} / {mean['tumourFreeSlices']} | "
+                f"{f3(mean['single']['dice'])} | **{f3(mean['ensemble']['dice'])}** | **{f3(v.get('ensemble'))}** | "
+                f"**{mean['varianceAuroc']:.2f}** | **{mean['falsePositiveCm2']:.1f}** | "
+                f"{f3(b['dice'])} / {f3(v.get('baseline'))} / {b['falsePositiveCm2']:.1f} | "
+                f"{100 * mean['tumourOutsideBrain']:.1f} % |")
+    return "\n".join(rows)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("report", type=Path)
-    print(table(json.loads(ap.parse_args().report.read_text())))
+    ap.add_argument("--lgg", action="store_true", help="a skull-on LGG report (`halo evaluate --slices all`)")
+    args = ap.parse_args()
+    report = json.loads(args.report.read_text())
+    print(lgg_table(report) if args.lgg else table(report))
 
 
 if __name__ == "__main__":

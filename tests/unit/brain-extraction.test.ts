@@ -5,9 +5,11 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { brainIfUnstripped, extractBrain } from '../../main/engine/brain-extraction';
+import { readFileSync } from 'node:fs';
+import { BRAIN_EXTRACTION_VERSION, INTERIOR_MM, SURFACE, brainIfUnstripped, brainInterior, extractBrain } from '../../main/engine/brain-extraction';
+import { brainPercentiles } from '../../main/engine/brain-stats';
 import { readNifti } from '../../main/io/nifti';
-import { DATA } from '../support/paths';
+import { DATA, ROOT } from '../support/paths';
 
 const openMs = (name: string, what: string) => readNifti(join(DATA, 'skull-on/open-ms', name, `${name}_${what}.nii.xz`));
 const lgg = (name: string, what: string) => readNifti(join(DATA, 'skull-on/lgg', name, `${name}_${what}.nii.xz`));
@@ -51,6 +53,32 @@ describe('brain extraction', () => {
     }
     expect(tumour).toBeGreaterThan(1000);
     expect(inside / tumour).toBeGreaterThanOrEqual(share);
+  });
+
+  // DU_7299's faint lesion: the brightest voxels of the extracted brain lie in its surface band (dura, marrow, flow
+  // artefacts), so over the whole brain the tumour's median sat at 0.53 of the normalised range (BraTS: 0.73-0.85).
+  it('normalises by the extracted brain\'s interior, where a faint tumour is not squeezed by the bright surface band', async () => {
+    const name = 'TCGA_DU_7299_19910417';
+    const flair = await lgg(name, 'flair');
+    const seg = (await lgg(name, 'seg')).data;
+    const brain = brainIfUnstripped(flair.data, flair.geometry)!;
+    const tumour = flair.data.filter((_, p) => seg[p] > 0).sort();
+    const median = tumour[tumour.length >> 1];
+    const place = (mask: Uint8Array) => {
+      const [lo, hi] = brainPercentiles(flair.data, mask, [1, 99])!;
+      return (median - lo) / (hi - lo);
+    };
+    expect(place(brain)).toBeLessThan(0.6);
+    expect(place(brainInterior(brain, flair.geometry))).toBeGreaterThan(0.75);
+  });
+
+  it('is the extraction the training code does (brain.py: same version and radii)', () => {
+    const py = readFileSync(join(ROOT, 'models/training/brain.py'), 'utf8');
+    const value = (key: string) => Number(new RegExp(`^${key} = ([0-9.]+)$`, 'm').exec(py)?.[1]);
+    expect(value('VERSION')).toBe(BRAIN_EXTRACTION_VERSION);
+    expect(value('MARGIN_MM')).toBe(SURFACE.marginMm);
+    expect(value('CLOSING_MM')).toBe(SURFACE.closingMm);
+    expect(value('INTERIOR_MM')).toBe(INTERIOR_MM);
   });
 
   it('leaves a skull-stripped BraTS volume alone', async () => {

@@ -8,7 +8,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(HERE))
 
-from readme_table import table  # noqa: E402
+from readme_table import lgg_table, table  # noqa: E402
 
 ROOT = HERE.parents[1]
 
@@ -19,6 +19,12 @@ class ReadmeTable(unittest.TestCase):
         card = json.loads((ROOT / "models" / "wt-4seq" / "card.json").read_text())
         self.assertEqual(report["model"]["version"], card["version"], "eval/wt-4seq.json is not the shipped model's report")
         self.assertIn(table(report), (ROOT / "README.md").read_text())
+
+    def test_readme_holds_the_shipped_models_skull_on_report(self):
+        report = json.loads((HERE / "eval" / "lgg" / "wt-flair-t1.json").read_text())
+        card = json.loads((ROOT / "models" / "wt-flair-t1" / "card.json").read_text())
+        self.assertEqual(report["model"]["version"], card["version"], "eval/lgg/wt-flair-t1.json is not the shipped model's report")
+        self.assertIn(lgg_table(report), (ROOT / "README.md").read_text())
 
 
 if __name__ == "__main__":
