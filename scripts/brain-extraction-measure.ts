@@ -4,7 +4,8 @@
  * included); per lgg
  * patient the share of the expert tumour mask that falls outside the extracted brain.
  *   npx tsx scripts/brain-extraction-measure.ts
- *   npx tsx scripts/brain-extraction-measure.ts --sweep   (margin × closing radius: Dice / volume error, tumour outside)
+ *   npx tsx scripts/brain-extraction-measure.ts --sweep surface|scalp   (margin × closing radius, or the scalp band:
+ *                                                   Dice / volume error per open-ms volume, the most tumour outside on lgg)
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,8 +15,11 @@ import { DATA } from '../tests/support/paths';
 
 const fmt = (x: number, d = 3) => x.toFixed(d);
 
-const SWEEP = [0.75, 1, 1.25, 1.5].flatMap((marginMm) => [0, 2, 3, 4].map((closingMm) => ({ marginMm, closingMm })));
-const label = (s: typeof SURFACE) => `margin ${s.marginMm}, closing ${s.closingMm}`;
+const SWEEPS: Record<string, (typeof SURFACE)[]> = {
+  surface: [0.75, 1, 1.25, 1.5].flatMap((marginMm) => [0, 2, 3, 4].map((closingMm) => ({ ...SURFACE, marginMm, closingMm }))),
+  scalp: [0, 4, 6, 8, 10].map((scalpMm) => ({ ...SURFACE, scalpMm })),
+};
+const label = (s: typeof SURFACE) => `scalp ${s.scalpMm}, margin ${s.marginMm}, closing ${s.closingMm}`;
 
 function dice(a: Uint8Array, b: ArrayLike<number>): { dice: number; volumeError: number } {
   let both = 0, mine = 0, theirs = 0;
@@ -28,7 +32,7 @@ function dice(a: Uint8Array, b: ArrayLike<number>): { dice: number; volumeError:
 }
 
 /** Every setting of SWEEP on every volume: one row per setting, one cell per volume (open-ms Dice / volume %, then the worst tumour share outside on lgg). */
-async function sweep() {
+async function sweep(SWEEP: (typeof SURFACE)[]) {
   const openMs = join(DATA, 'skull-on/open-ms');
   const names = readdirSync(openMs).sort();
   const rows = SWEEP.map(() => [] as string[]);
@@ -60,7 +64,8 @@ async function sweep() {
 }
 
 async function main() {
-  if (process.argv.includes('--sweep')) return sweep();
+  const which = process.argv[process.argv.indexOf('--sweep') + 1];
+  if (process.argv.includes('--sweep')) return sweep(SWEEPS[which] ?? SWEEPS.surface);
   console.log(`extraction: ${label(SURFACE)} mm\n`);
   const openMs = join(DATA, 'skull-on/open-ms');
   console.log('| open-ms volume | grid | Dice | volume error | time (CPU) | skull detected |\n| --- | --- | --- | --- | --- | --- |');

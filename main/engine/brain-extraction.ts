@@ -2,7 +2,8 @@
  * Classical brain extraction for studies that still have the skull (a scanner's series, not BraTS):
  * morphology on a head mask, all distances in millimetres so that 1 mm and 5 mm slices are treated alike.
  *
- *  1. tissue = voxels above a BET-style threshold, 2nd percentile + 25 % of the 2nd–98th percentile range;
+ *  1. tissue = voxels above a BET-style threshold, 2nd percentile + 25 % of the 2nd–98th percentile range, less
+ *     a 6 mm band inside the head's outline in each slice (the scalp: a thick one joins the brain at the skull base);
  *  2. an erosion by a 5 mm ball cuts the thin bridges (optic nerves, vessels, dura) between brain and scalp;
  *  3. the largest remaining 6-connected component is the brain; dilated back by 5 mm, within the tissue;
  *  4. holes filled slice by slice (ventricles, dark lesions), a 1.25 mm margin added (the dark CSF rim);
@@ -10,21 +11,27 @@
  *     lying in them would otherwise be left outside the brain, and so never segmented).
  *
  * The parameters were chosen by measurement on skull-on/open-ms (expert brain masks) with the constraint that
- * the skull-on/lgg tumours stay inside; the README gives the table and where it fails.
+ * the skull-on/lgg tumours stay inside; docs/brain-extraction.md gives the tables and where it fails.
+ * The brain is normalised by its interior (brainInterior), not by its bright surface band.
  */
 import { percentiles } from './brain-stats';
 import { squaredDistanceToSites } from '../volume/distance';
-import type { Geometry } from '../volume/volume';
+import type { Geometry, Vec3 } from '../volume/volume';
 
 /**
  * Changes with what the extraction gives (and how its brain is normalised): the ensemble cache keys on it, and
  * models/training/brain.py's VERSION must match (the training cache keys on that).
  */
-export const BRAIN_EXTRACTION_VERSION = 3;
+export const BRAIN_EXTRACTION_VERSION = 4;
 const THRESHOLD_FRACTION = 0.25;
 const OPENING_RADIUS_MM = 5;
-/** Steps 4 and 5 (mm); exported so that scripts/brain-extraction-measure.ts can sweep them. */
-export const SURFACE = { marginMm: 1.25, closingMm: 3 };
+/**
+ * Step 0 and steps 4 and 5 (mm); exported so that scripts/brain-extraction-measure.ts can sweep them. scalpMm:
+ * tissue this close to the outside of the head, in the slice plane, is scalp and never brain.
+ */
+export const SURFACE = { scalpMm: 6, marginMm: 1.25, closingMm: 3 };
+/** The head: above a tenth of the 98th percentile, its largest connected part, holes filled per slice. */
+const HEAD_FRACTION = 0.1;
 /**
  * A study counts as not skull-stripped when more than this share of its non-zero voxels lies outside the
  * extracted brain: measured 0.4–7 % on BraTS volumes, 47–86 % on skull-on ones (at full resolution).
@@ -45,6 +52,12 @@ export function extractBrain(data: Float32Array, geometry: Geometry, surface = S
   const threshold = p2 + THRESHOLD_FRACTION * (p98 - p2);
   const tissue = new Uint8Array(data.length);
   for (let p = 0; p < data.length; p++) tissue[p] = data[p] > threshold ? 1 : 0;
+  if (surface.scalpMm > 0) {
+    // Distances in the slice plane only: the air above the top slice is not scalp's measure.
+    const inPlane = { dims: geometry.dims, spacing: [geometry.spacing[0], geometry.spacing[1], 1e6] as Vec3 };
+    const toOutside = squaredDistanceToSites(invert(headMask(data, geometry.dims)), inPlane, false);
+    for (let p = 0; p < data.length; p++) if (toOutside[p] <= surface.scalpMm * surface.scalpMm) tissue[p] = 0;
+  }
 
   // Erosion cuts the bridges (the image's outside counts as non-tissue); the largest part grows back within the tissue.
   const core = largestComponent(erode(tissue, geometry, OPENING_RADIUS_MM, true), geometry.dims);
@@ -57,6 +70,16 @@ export function extractBrain(data: Float32Array, geometry: Geometry, surface = S
   for (let p = 0; p < data.length; p++) closed[p] |= withMargin[p];
   fillHolesPerSlice(closed, geometry.dims);
   return closed;
+}
+
+/** The head of a volume with the skull: above a tenth of its 98th percentile, the largest part, holes filled. */
+export function headMask(data: Float32Array, dims: Vec3): Uint8Array {
+  const [p98] = percentiles(data, [98]);
+  const above = new Uint8Array(data.length);
+  for (let p = 0; p < data.length; p++) above[p] = data[p] > HEAD_FRACTION * p98 ? 1 : 0;
+  const head = largestComponent(above, dims);
+  fillHolesPerSlice(head, dims);
+  return head;
 }
 
 /** The voxels of an extracted brain farther than INTERIOR_MM from its outside (the whole brain if none are). */

@@ -8,8 +8,7 @@
  * refused. Compared at about 3 mm voxels: the centre of a head is still found to a fraction of a millimetre.
  */
 import { InputError } from '../errors';
-import { fillHolesPerSlice, largestComponent } from '../engine/brain-extraction';
-import { percentiles } from '../engine/brain-stats';
+import { headMask } from '../engine/brain-extraction';
 import { sameGrid, type Geometry, type Vec3, type Volume } from '../volume/volume';
 import { resampleOnto } from './align';
 
@@ -17,8 +16,6 @@ import { resampleOnto } from './align';
 export const MAX_SHIFT_MM = 4;
 /** Smallest overlap (Dice) of two sequences' heads that counts as not moved. */
 export const MIN_DICE = 0.9;
-/** A head is what lies above this fraction of the volume's 98th percentile (the background is near 0). */
-const HEAD_FRACTION = 0.1;
 const COARSE_MM = 3;
 
 export interface SequenceOnGrid {
@@ -85,16 +82,6 @@ function subsample(data: Float32Array, g: Geometry, stride: Vec3): Float32Array 
   let q = 0;
   for (let k = 0; k < nz; k += stride[2]) for (let j = 0; j < ny; j += stride[1]) for (let i = 0; i < nx; i += stride[0]) out[q++] = data[i + nx * (j + ny * k)];
   return out;
-}
-
-function headMask(data: Float32Array, dims: Vec3): Uint8Array {
-  const [p98] = percentiles(data, [98]);
-  const t = HEAD_FRACTION * p98;
-  const above = new Uint8Array(data.length);
-  for (let p = 0; p < data.length; p++) above[p] = data[p] > t ? 1 : 0;
-  const head = largestComponent(above, dims);
-  fillHolesPerSlice(head, dims);
-  return head;
 }
 
 /** 1 where a voxel of `grid` lies inside the volume's own extent (the series covers it). */

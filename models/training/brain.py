@@ -1,7 +1,8 @@
 """The app's brain extraction (main/engine/brain-extraction.ts) in numpy/scipy, so that training sees skull-on
 studies exactly as the engine prepares them. Same steps, same parameters, distances in millimetres:
 
-  1. tissue = voxels above the 2nd percentile + 25 % of the 2nd-98th percentile range (of all voxels);
+  1. tissue = voxels above the 2nd percentile + 25 % of the 2nd-98th percentile range (of all voxels), less a 6 mm
+     band inside the head's outline (head_mask) in each slice: the scalp;
   2. erosion by a 5 mm ball (the outside of the image counts as non-tissue);
   3. the largest 6-connected component, dilated back by 5 mm within the tissue;
   4. holes filled slice by slice, a 1.25 mm margin;
@@ -17,11 +18,13 @@ import numpy as np
 from scipy import ndimage
 
 # Bump when the extraction changes: train.py's data cache of skull-on patients is keyed on it.
-VERSION = 3
+VERSION = 4
 THRESHOLD_FRACTION = 0.25
 OPENING_RADIUS_MM = 5.0
 MARGIN_MM = 1.25
 CLOSING_MM = 3.0
+SCALP_MM = 6.0
+HEAD_FRACTION = 0.1
 INTERIOR_MM = 8.0
 UNSTRIPPED_OUTSIDE_FRACTION = 0.25
 COARSE_PIXEL_MM = 3.0
@@ -64,6 +67,9 @@ def extract_brain(data: np.ndarray, spacing) -> np.ndarray:
     values = np.asarray(data, dtype=np.float32).astype(np.float64)
     p2, p98 = np.percentile(values, [2, 98])
     tissue = values > p2 + THRESHOLD_FRACTION * (p98 - p2)
+    if SCALP_MM > 0:  # in the slice plane only: the air above the top slice is not the scalp's measure
+        in_plane = (spacing[0], spacing[1], 1e6)
+        tissue &= _squared_distance_to(~head_mask(values), in_plane, border_is_site=False) > SCALP_MM ** 2
     r2 = OPENING_RADIUS_MM ** 2
     eroded = _squared_distance_to(~tissue, spacing, border_is_site=True) > r2
     core = _largest_component(eroded)
@@ -73,6 +79,12 @@ def extract_brain(data: np.ndarray, spacing) -> np.ndarray:
     dilated = _squared_distance_to(brain, spacing, border_is_site=False) <= CLOSING_MM ** 2
     closed = _squared_distance_to(~dilated, spacing, border_is_site=False) > CLOSING_MM ** 2
     return _fill_holes_per_slice(brain | closed)
+
+
+def head_mask(values: np.ndarray) -> np.ndarray:
+    """The head: above a tenth of the 98th percentile, the largest 6-connected part, holes filled per slice."""
+    p98 = np.percentile(values, 98)
+    return _fill_holes_per_slice(_largest_component(values > HEAD_FRACTION * p98))
 
 
 def interior(brain: np.ndarray, spacing) -> np.ndarray:
