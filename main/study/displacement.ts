@@ -4,8 +4,9 @@
  * series gives voxels that no longer line up, and a result made from them would mix two positions. So, on the
  * reference grid, each sequence's head (its silhouette: above a tenth of its 98th percentile, the largest
  * connected part, holes filled) is compared with the FLAIR's, where both series cover the grid: a head whose
- * centre lies too far from the FLAIR's in the slice plane (see inPlaneShift), or that overlaps it too little, is
- * refused. Compared at about 3 mm voxels: the centre of a head is still found to a fraction of a millimetre.
+ * centre lies too far from the FLAIR's in the slice plane (see inPlaneShift), or that overlaps it too little
+ * within the box both span, is refused. Compared at about 3 mm voxels: the centre of a head is still found to a
+ * fraction of a millimetre (scripts/displacement-measure.ts).
  */
 import { InputError } from '../errors';
 import { headMask } from '../engine/brain-extraction';
@@ -48,16 +49,7 @@ export function measureDisplacement(reference: SequenceOnGrid, others: SequenceO
     const covered = sameGrid(o.volume.geometry, grid) ? null : coverage(o.volume, coarse);
     const head = headMask(subsample(o.aligned, grid, stride), coarse.dims);
     const shift = inPlaneShift(refHead, head, covered, coarse);
-    let na = 0;
-    let nb = 0;
-    let both = 0;
-    for (let p = 0; p < head.length; p++) {
-      if (covered && !covered[p]) continue;
-      na += refHead[p];
-      nb += head[p];
-      both += refHead[p] & head[p];
-    }
-    const dice = na + nb ? (2 * both) / (na + nb) : 1;
+    const dice = overlapWithinBoth(refHead, head, covered, coarse.dims);
     return { name: o.name, shift, shiftMm: Math.hypot(...shift), dice };
   });
 }
@@ -92,11 +84,17 @@ function coverage(volume: Volume, grid: Geometry): Uint8Array {
   return covered;
 }
 
+/** A difference (coarse voxels) between how far a slice's two edges moved beyond which one edge is a cut. */
+const EDGE_AGREEMENT = 4;
+
 /**
  * The shift (LPS mm) from `a` to `b` in the slice plane: the median over slices of the difference between their
  * centres, on slices where both hold a head and the series cover it. Per slice and by the median, because the
  * sequences differ in contrast at the skull base and the neck (bright fat in a T1, not in a FLAIR), which moves
  * a whole-volume centre by millimetres; and not along the slice axis, which thick slices cover only in part.
+ * A head that moved moves both its edges alike along an axis; where one edge moved much more than the other,
+ * a field of view cut the head short there (BraTS's Brats18_2013_20_1: its FLAIR stops 7 cm before its T1),
+ * and that slice says nothing about movement along that axis.
  */
 function inPlaneShift(a: Uint8Array, b: Uint8Array, covered: Uint8Array | null, g: Geometry): Vec3 {
   const [nx, ny, nz] = g.dims;
@@ -104,29 +102,65 @@ function inPlaneShift(a: Uint8Array, b: Uint8Array, covered: Uint8Array | null, 
   const di: number[] = [];
   const dj: number[] = [];
   for (let k = 0; k < nz; k++) {
-    const ca = sliceCentre(a, covered, k * plane, nx, plane);
-    const cb = sliceCentre(b, covered, k * plane, nx, plane);
-    if (!ca || !cb) continue;
-    di.push(cb[0] - ca[0]);
-    dj.push(cb[1] - ca[1]);
+    const ea = sliceExtent(a, covered, k * plane, nx, plane);
+    const eb = sliceExtent(b, covered, k * plane, nx, plane);
+    if (!ea || !eb) continue;
+    const [ca, cb] = [ea.centre, eb.centre];
+    if (Math.abs(eb.box[0] - ea.box[0] - (eb.box[1] - ea.box[1])) <= EDGE_AGREEMENT) di.push(cb[0] - ca[0]);
+    if (Math.abs(eb.box[2] - ea.box[2] - (eb.box[3] - ea.box[3])) <= EDGE_AGREEMENT) dj.push(cb[1] - ca[1]);
   }
-  if (!di.length) return [0, 0, 0];
-  const [mi, mj] = [median(di) * g.spacing[0], median(dj) * g.spacing[1]];
+  const [mi, mj] = [di.length ? median(di) * g.spacing[0] : 0, dj.length ? median(dj) * g.spacing[1] : 0];
   return [0, 1, 2].map((x) => mi * g.direction[0][x] + mj * g.direction[1][x]) as Vec3;
 }
 
-/** Column and row centre of a slice's mask (covered voxels only); null when it holds under 20 voxels. */
-function sliceCentre(mask: Uint8Array, covered: Uint8Array | null, base: number, nx: number, plane: number): [number, number] | null {
+/**
+ * A slice's mask (covered voxels only): its first and last column and row, and its column and row centre;
+ * null when it holds under 20 voxels.
+ */
+function sliceExtent(mask: Uint8Array, covered: Uint8Array | null, base: number, nx: number, plane: number): { box: [number, number, number, number]; centre: [number, number] } | null {
   let n = 0;
-  let si = 0;
-  let sj = 0;
+  let si = 0, sj = 0;
+  let i0 = Infinity, i1 = -Infinity, j0 = Infinity, j1 = -Infinity;
   for (let p = 0; p < plane; p++) {
     if (!mask[base + p] || (covered && !covered[base + p])) continue;
     n++;
-    si += p % nx;
-    sj += Math.floor(p / nx);
+    const i = p % nx;
+    const j = (p - i) / nx;
+    si += i;
+    sj += j;
+    if (i < i0) i0 = i;
+    if (i > i1) i1 = i;
+    if (j < j0) j0 = j;
+    if (j > j1) j1 = j;
   }
-  return n >= 20 ? [si / n, sj / n] : null;
+  return n >= 20 ? { box: [i0, i1, j0, j1], centre: [si / n, sj / n] } : null;
+}
+
+/**
+ * The Dice of two heads, counted per slice within the box both span (a field of view that cuts one head short
+ * is not a difference of the heads) and where the series cover the grid.
+ */
+function overlapWithinBoth(a: Uint8Array, b: Uint8Array, covered: Uint8Array | null, [nx, ny, nz]: Vec3): number {
+  const plane = nx * ny;
+  let na = 0, nb = 0, both = 0;
+  for (let k = 0; k < nz; k++) {
+    const ea = sliceExtent(a, covered, k * plane, nx, plane);
+    const eb = sliceExtent(b, covered, k * plane, nx, plane);
+    // A slice where one head is missing entirely counts whole: that is a difference.
+    const [i0, i1, j0, j1] = ea && eb
+      ? [Math.max(ea.box[0], eb.box[0]), Math.min(ea.box[1], eb.box[1]), Math.max(ea.box[2], eb.box[2]), Math.min(ea.box[3], eb.box[3])]
+      : [0, nx - 1, 0, ny - 1];
+    for (let j = j0; j <= j1; j++) {
+      for (let i = i0; i <= i1; i++) {
+        const p = k * plane + j * nx + i;
+        if (covered && !covered[p]) continue;
+        na += a[p];
+        nb += b[p];
+        both += a[p] & b[p];
+      }
+    }
+  }
+  return na + nb ? (2 * both) / (na + nb) : 1;
 }
 
 function median(xs: number[]): number {
