@@ -122,7 +122,8 @@ def paper_summary(v) -> list:
         u = never_trained_on(v)
         out.append(f"{len(earlier)} of these patients ({', '.join(earlier)}) were training patients of earlier weights "
                    f"this model continues from; on the {u['patients']} never trained on: ensemble Dice {u['ensemble']:.3f}, "
-                   f"one sample {u['single']:.3f}, whole-volume 3D Dice {u['volume']:.3f}.")
+                   f"one sample {u['single']:.3f}"
+                   + (f", whole-volume 3D Dice {u['volume']:.3f}." if u["volume"] is not None else "."))
     auc, fp = m.get("varianceAuroc"), m.get("falsePositiveCm2")
     if auc is not None:
         out.append(f"The variance flags wrong pixels with AUROC {auc:.2f}.")

@@ -56,7 +56,7 @@ fi
 rm -rf "$stage/$model"; mkdir -p "$stage/$model"; [ ! -d "models/$model" ] || cp -r "models/$model/." "$stage/$model/"
 $py models/training/export.py --model "$model" --checkpoint "models/training/checkpoints/$model/$checkpoint" --out "$stage/$model/model.onnx"
 lgg_flag=(); [ "${LGG:-0}" != 1 ] || lgg_flag=(--lgg)   # the card lists the LGG patients among its data
-$py models/training/card.py --model "$model" --models-dir "$stage" --version "$version" --steps "$steps" "${curve[@]}" "${crop[@]}" "${lgg_flag[@]}"
+$py models/training/card.py --model "$model" --models-dir "$stage" --checkpoint "$checkpoint" --version "$version" --steps "$steps" "${curve[@]}" "${crop[@]}" "${lgg_flag[@]}"
 beats() {  # shipped.json candidate.json margin: does the candidate's score beat the shipped one's by more than margin?
   $py - "$@" <<'PY'
 import json, sys
@@ -106,5 +106,5 @@ if [ "${SKIP_BENCH:-0}" != 1 ]; then
   node bin/halo.mjs bench --model "$model" --no-volume --json > "$eval/$model-speed.json"
   speed=(--speed "$eval/$model-speed.json")
 fi
-$py models/training/card.py --model "$model" --version "$version" --steps "$steps" \
+$py models/training/card.py --model "$model" --checkpoint "$checkpoint" --version "$version" --steps "$steps" \
   --validation "$eval/$model.json" "${speed[@]}" "${curve[@]}" "${lgg_card[@]}"
