@@ -3,7 +3,8 @@
  * distance and head overlap (Dice) of every sequence against the FLAIR in aligned studies (BraTS cases, the
  * skull-on LGG patients, the demo), and in copies where one sequence is moved (shifted 3 or 5 mm along L, P or S
  * in turn, or nodded 3° or 5° about a point 80 mm below the volume's centre) to play a patient who moved between
- * series. The thresholds in displacement.ts come from this table.
+ * series; and in copies resampled half a slice along their slice axis without moving (a series whose slices lie
+ * between the FLAIR's). The thresholds in displacement.ts come from this table.
  *   npx tsx scripts/displacement-measure.ts
  */
 import { existsSync, readdirSync } from 'node:fs';
@@ -35,6 +36,13 @@ export function nodded(v: Volume, deg: number, pivot: Vec3): Volume {
   const o = rot([g.origin[0] - pivot[0], g.origin[1] - pivot[1], g.origin[2] - pivot[2]]);
   const geometry: Geometry = { ...g, origin: [o[0] + pivot[0], o[1] + pivot[1], o[2] + pivot[2]], direction: g.direction.map(rot) as Geometry['direction'] };
   return { ...v, geometry };
+}
+
+/** A copy of `v` that did not move but was sampled half a slice further along its slice axis (blended slices). */
+export function betweenSlices(v: Volume): Volume {
+  const g = v.geometry;
+  const geometry: Geometry = { ...g, origin: [0, 1, 2].map((a) => g.origin[a] + 0.5 * g.spacing[2] * g.direction[2][a]) as Vec3 };
+  return { ...v, geometry, data: resampleOnto(v, geometry) };
 }
 
 function onGrid(name: string, v: Volume, ref: Volume): SequenceOnGrid {
@@ -76,12 +84,15 @@ async function demoCase(): Promise<Case> {
 const fmt = (x: number, d = 2) => x.toFixed(d);
 const rows: string[] = [];
 let worstAligned = { shift: 0, dice: 1 };
+let worstBetween = { shift: 0, dice: 1 };
 let leastMoved = { shift: Infinity, dice: 0 };
 let leastMoved5 = { shift: Infinity, dice: 0 };
 for (const c of [...(await lggCases()), ...(await bratsCases()), await demoCase()]) {
   if (!c.others.length) continue;
   const ref: SequenceOnGrid = { name: 'FLAIR', volume: c.flair, aligned: c.flair.data };
   const aligned = measureDisplacement(ref, c.others.map((o) => onGrid(o.role, o.volume, c.flair)));
+  const [half] = measureDisplacement(ref, [onGrid('half a slice', betweenSlices(c.others[0].volume), c.flair)]);
+  worstBetween = { shift: Math.max(worstBetween.shift, half.shiftMm), dice: Math.min(worstBetween.dice, half.dice) };
   const g = c.flair.geometry;
   const mid = [g.dims[0] / 2, g.dims[1] / 2, g.dims[2] / 2];
   const centreMm: Vec3 = [0, 1, 2].map((a) => g.origin[a] + mid[0] * g.spacing[0] * g.direction[0][a] + mid[1] * g.spacing[1] * g.direction[1][a] + mid[2] * g.spacing[2] * g.direction[2][a]) as Vec3;
@@ -100,10 +111,11 @@ for (const c of [...(await lggCases()), ...(await bratsCases()), await demoCase(
   for (const d of aligned) worstAligned = { shift: Math.max(worstAligned.shift, d.shiftMm), dice: Math.min(worstAligned.dice, d.dice) };
   for (const d of moved) leastMoved = { shift: Math.min(leastMoved.shift, d.shiftMm), dice: Math.max(leastMoved.dice, d.dice) };
   rows.push(
-    `| ${c.label} | ${'LPS'[axis]} | ${aligned.map((d) => `${d.name} ${fmt(d.shiftMm, 1)} mm / ${fmt(d.dice)}`).join(', ')} | ${moved.map((d) => `${fmt(d.shiftMm, 1)} / ${fmt(d.dice)}`).join(', ')} |`,
+    `| ${c.label} | ${'LPS'[axis]} | ${aligned.map((d) => `${d.name} ${fmt(d.shiftMm, 1)} mm / ${fmt(d.dice)}`).join(', ')} | ${fmt(half.shiftMm, 1)} / ${fmt(half.dice)} | ${moved.map((d) => `${fmt(d.shiftMm, 1)} / ${fmt(d.dice)}`).join(', ')} |`,
   );
   process.stdout.write(rows[rows.length - 1] + '\n');
 }
 process.stdout.write(`\naligned: largest shift ${fmt(worstAligned.shift)} mm, lowest Dice ${fmt(worstAligned.dice, 3)}\n`);
+process.stdout.write(`aligned, sampled half a slice along: largest shift ${fmt(worstBetween.shift)} mm, lowest Dice ${fmt(worstBetween.dice, 3)}\n`);
 process.stdout.write(`moved by 3 mm or 3°: smallest shift ${fmt(leastMoved.shift)} mm, highest Dice ${fmt(leastMoved.dice, 3)}\n`);
 process.stdout.write(`moved by 5 mm or 5°: smallest shift ${fmt(leastMoved5.shift)} mm, highest Dice ${fmt(leastMoved5.dice, 3)}\n`);

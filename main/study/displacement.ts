@@ -3,9 +3,9 @@
  * headers say, which is where the head was when that series was acquired: a patient who moved between two
  * series gives voxels that no longer line up, and a result made from them would mix two positions. So, on the
  * reference grid, each sequence's head (its silhouette: above a tenth of its 98th percentile, the largest
- * connected part, holes filled) is compared with the FLAIR's, where both series cover the grid: a head whose
- * centre lies too far from the FLAIR's in the slice plane (see inPlaneShift), or that overlaps it too little
- * within the box both span, is refused. Compared at about 3 mm voxels: the centre of a head is still found to a
+ * connected part, holes filled) is compared with the FLAIR's, where both series cover the grid: a head that lies
+ * too far from the FLAIR's (its centre in the slice plane, see inPlaneShift, and its ends along the slice axis, see
+ * sliceAxisShift), or that overlaps it too little within the box both span, is refused. Compared at about 3 mm voxels: the centre of a head is still found to a
  * fraction of a millimetre (scripts/displacement-measure.ts).
  */
 import { InputError } from '../errors';
@@ -13,7 +13,7 @@ import { headMask } from '../engine/brain-extraction';
 import { sameGrid, type Geometry, type Vec3, type Volume } from '../volume/volume';
 import { resampleOnto } from './align';
 
-/** Largest distance (mm) between the centres of two sequences' heads that counts as not moved. */
+/** Largest distance (mm) between two sequences' heads that counts as not moved. */
 export const MAX_SHIFT_MM = 4;
 /** Smallest overlap (Dice) of two sequences' heads that counts as not moved. */
 export const MIN_DICE = 0.9;
@@ -29,7 +29,7 @@ export interface SequenceOnGrid {
 
 export interface Displacement {
   name: string;
-  /** The head's centre minus the reference's in the slice plane, in LPS millimetres. */
+  /** The head's position minus the reference's (in the slice plane and along the slice axis), in LPS millimetres. */
   shift: Vec3;
   shiftMm: number;
   dice: number;
@@ -38,20 +38,38 @@ export interface Displacement {
 /** How far each sequence's head lies from the reference's, where both cover the reference grid. */
 export function measureDisplacement(reference: SequenceOnGrid, others: SequenceOnGrid[]): Displacement[] {
   const grid = reference.volume.geometry;
-  const stride = grid.spacing.map((s) => Math.max(1, Math.floor(COARSE_MM / s))) as Vec3;
-  const coarse: Geometry = {
-    ...grid,
-    dims: grid.dims.map((n, a) => Math.ceil(n / stride[a])) as Vec3,
-    spacing: grid.spacing.map((s, a) => s * stride[a]) as Vec3,
-  };
-  const refHead = headMask(subsample(reference.aligned, grid, stride), coarse.dims);
+  const coarse = coarseGrid(grid);
+  const refHead = headMask(subsample(reference.aligned, grid, coarse.stride), coarse.geometry.dims);
   return others.map((o) => {
-    const covered = sameGrid(o.volume.geometry, grid) ? null : coverage(o.volume, coarse);
-    const head = headMask(subsample(o.aligned, grid, stride), coarse.dims);
-    const shift = inPlaneShift(refHead, head, covered, coarse);
-    const dice = overlapWithinBoth(refHead, head, covered, coarse.dims);
+    const own = sameGrid(o.volume.geometry, grid);
+    const covered = own ? null : coverage(o.volume, coarse.geometry);
+    const share = own ? headMask(subsample(o.aligned, grid, coarse.stride), coarse.geometry.dims) : headCarriedOnto(o.volume, coarse.geometry);
+    const head = Uint8Array.from(share, (v) => (v >= 0.5 ? 1 : 0));
+    const inPlane = inPlaneShift(refHead, head, covered, coarse.geometry);
+    const along = sliceAxisShift(refHead, share, covered, coarse.geometry);
+    const shift = [0, 1, 2].map((x) => inPlane[x] + along * grid.direction[2][x]) as Vec3;
+    const dice = overlapWithinBoth(refHead, head, covered, coarse.geometry.dims);
     return { name: o.name, shift, shiftMm: Math.hypot(...shift), dice };
   });
+}
+
+/** A grid of about COARSE_MM voxels over the same extent: every stride-th voxel of `g`. */
+function coarseGrid(g: Geometry): { geometry: Geometry; stride: Vec3 } {
+  const stride = g.spacing.map((s) => Math.max(1, Math.floor(COARSE_MM / s))) as Vec3;
+  const geometry = { ...g, dims: g.dims.map((n, a) => Math.ceil(n / stride[a])) as Vec3, spacing: g.spacing.map((s, a) => s * stride[a]) as Vec3 };
+  return { geometry, stride };
+}
+
+/**
+ * A series' head found on its own grid, then carried onto `grid` (interpolated: per voxel, the share of it that is
+ * head). Found on the interpolated voxels instead, a head would grow by up to a slice wherever slices are blended
+ * (a voxel half head, half air is still above the head's threshold), and a 5 mm series laid between another's
+ * slices would seem to have moved.
+ */
+function headCarriedOnto(volume: Volume, grid: Geometry): Float32Array {
+  const own = coarseGrid(volume.geometry);
+  const head = headMask(subsample(volume.data, volume.geometry, own.stride), own.geometry.dims);
+  return resampleOnto({ ...volume, geometry: own.geometry, data: Float32Array.from(head) }, grid);
 }
 
 /** Refuse sequences whose head moved against the reference's (see the top of this file). */
@@ -111,6 +129,72 @@ function inPlaneShift(a: Uint8Array, b: Uint8Array, covered: Uint8Array | null, 
   }
   const [mi, mj] = [di.length ? median(di) * g.spacing[0] : 0, dj.length ? median(dj) * g.spacing[1] : 0];
   return [0, 1, 2].map((x) => mi * g.direction[0][x] + mj * g.direction[1][x]) as Vec3;
+}
+
+/** Fractions of a head's largest slice area at which its ends are compared along the slice axis. */
+const END_LEVELS = [0.25, 0.5, 0.75];
+/** How many of END_LEVELS an end of the head must rise through, within the grid, to count. */
+const MIN_LEVELS = 2;
+
+/**
+ * The shift (mm, along the grid's slice axis) from `a` to `b`: where each head's area, slice by slice, rises
+ * through a quarter, a half and three quarters of its largest (at least two of them), counted inward from each end
+ * of the head that both show within the grid and within `b`'s series (the vertex; the neck runs out of an axial field of view and is not
+ * an end, nor is the edge of a series that stops inside the head). With both ends (a sagittal grid's left and
+ * right), their mean: a head drawn larger by one contrast moves its two ends apart, a movement moves them alike.
+ * 0 when no end is in view in both.
+ */
+function sliceAxisShift(a: Uint8Array, b: Uint8Array | Float32Array, covered: Uint8Array | null, g: Geometry): number {
+  const [areaA, areaB] = [sliceAreas(a, g.dims), sliceAreas(b, g.dims)];
+  const seen = slicesCovered(covered, g.dims);
+  const ends: number[] = [];
+  for (const fromTop of [false, true]) {
+    const za = END_LEVELS.map((l) => endCrossing(areaA, l, fromTop, seen));
+    const zb = END_LEVELS.map((l) => endCrossing(areaB, l, fromTop, seen));
+    const d = za.flatMap((z, n) => (z === null || zb[n] === null ? [] : [zb[n]! - z]));
+    if (d.length >= MIN_LEVELS) ends.push(median(d));
+  }
+  return ends.length ? (ends.reduce((x, y) => x + y, 0) / ends.length) * g.spacing[2] : 0;
+}
+
+/** The number of mask voxels in each slice (a mask of shares: their sum). */
+function sliceAreas(mask: Uint8Array | Float32Array, [nx, ny, nz]: Vec3): number[] {
+  const plane = nx * ny;
+  const areas = new Array<number>(nz).fill(0);
+  for (let p = 0; p < mask.length; p++) areas[Math.floor(p / plane)] += mask[p];
+  return areas;
+}
+
+/** Per slice, whether the other series covers (nearly) all of it. */
+function slicesCovered(covered: Uint8Array | null, [nx, ny, nz]: Vec3): boolean[] {
+  const plane = nx * ny;
+  return Array.from({ length: nz }, (_, k) => {
+    if (!covered) return true;
+    let n = 0;
+    for (let p = k * plane; p < (k + 1) * plane; p++) n += covered[p];
+    return n >= 0.9 * plane;
+  });
+}
+
+/**
+ * Where (a fractional slice index) the area first reaches `level` of its largest, going inward from the last
+ * slice (fromTop) or the first; null when the area at that end of the grid is not below it (the grid cuts the
+ * head there), or the two slices it lies between are not both `seen` whole (a series that stops there cuts the head, and its
+ * edge is not the head's).
+ */
+function endCrossing(areas: number[], level: number, fromTop: boolean, seen: boolean[]): number | null {
+  const max = Math.max(...areas);
+  const order = fromTop ? areas.map((_, n) => areas.length - 1 - n) : areas.map((_, n) => n);
+  const target = level * max;
+  if (max === 0 || areas[order[0]] >= target) return null;
+  for (let n = 1; n < order.length; n++) {
+    const [outer, inner] = [areas[order[n - 1]], areas[order[n]]];
+    if (inner < target) continue;
+    if (!seen[order[n - 1]] || !seen[order[n]]) return null;
+    const t = (target - outer) / (inner - outer);
+    return order[n - 1] + t * (order[n] - order[n - 1]);
+  }
+  return null;
 }
 
 /**

@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AppServices, type Host } from '../../main/app/services';
 import { loadStudy } from '../../main/study/load-study';
-import { MAX_SHIFT_MM } from '../../main/study/displacement';
+import { MAX_SHIFT_MM, measureDisplacement, refuseDisplaced, type SequenceOnGrid } from '../../main/study/displacement';
+import { readNifti } from '../../main/io/nifti';
+import { resampleOnto } from '../../main/study/align';
+import type { Vec3, Volume } from '../../main/volume/volume';
 import { moveSeries, nodAbout, shiftBy, type RigidMove } from '../support/moved-series';
 import { CASE_27, DATA, ROOT } from '../support/paths';
 import { lggCase } from '../support/lgg-case';
@@ -71,5 +74,49 @@ describe('sequences that moved between series', () => {
     } finally {
       await svc.dispose();
     }
+  }, 120_000);
+});
+
+describe('movement along the slice axis (the head-foot axis of an axial study)', () => {
+  const lgg = 'TCGA_DU_5849_19950405'; // 5 mm slices, the vertex in the field of view
+  const read = (s: string) => readNifti(join(DATA, 'skull-on/lgg', lgg, `${lgg}_${s}.nii.xz`));
+  const moved = (v: Volume, along: number): Volume => {
+    const g = v.geometry;
+    return { ...v, geometry: { ...g, origin: [0, 1, 2].map((a) => g.origin[a] + along * g.direction[2][a]) as Vec3 } };
+  };
+  /** Not moved, but sampled half a slice further along (its slices lie between the FLAIR's, blended). */
+  const between = (v: Volume): Volume => {
+    const g = moved(v, 0.5 * v.geometry.spacing[2]).geometry;
+    return { ...v, geometry: g, data: resampleOnto(v, g) };
+  };
+  const onFlair = (flair: Volume, name: string, v: Volume): SequenceOnGrid => ({ name, volume: v, aligned: resampleOnto(v, flair.geometry) });
+
+  it('places a 5 mm series along its slice axis to within a third of a slice: aligned and between-slice series pass, one moved 5 mm up is refused', async () => {
+    const [flair, t1] = [await read('flair'), await read('t1')];
+    const ref: SequenceOnGrid = { name: 'FLAIR', volume: flair, aligned: flair.data };
+    const [aligned, half, up, down] = measureDisplacement(ref, [
+      onFlair(flair, 'aligned', t1),
+      onFlair(flair, 'between', between(t1)),
+      onFlair(flair, 'up', moved(t1, 5)),
+      onFlair(flair, 'down', moved(t1, -5)),
+    ]);
+    expect(aligned.shiftMm).toBeLessThan(MAX_SHIFT_MM);
+    expect(half.shiftMm).toBeLessThan(MAX_SHIFT_MM);
+    // Along the slice axis (S for this axial grid), in the direction moved, by 5 mm to within a third of a slice
+    // (this T1's head already reaches 1 mm higher than the FLAIR's, aligned).
+    expect(Math.abs(up.shift[2] - aligned.shift[2] - 5)).toBeLessThan(5 / 3);
+    expect(Math.abs(down.shift[2] - aligned.shift[2] + 5)).toBeLessThan(5 / 3);
+    expect(() => refuseDisplaced(ref, [onFlair(flair, 'the T1 series "T1"', moved(t1, 5))])).toThrow(
+      /the T1 series "T1" lies \d\.\d mm from FLAIR \(-?0\.\d, -?0\.\d, [4-6]\.\d mm L, P, S/,
+    );
+  }, 120_000);
+
+  it('finds a 5 mm movement along the slice axis of a 1 mm BraTS study (both series on their own grids)', async () => {
+    const f = (s: string) => join(CASE_27, `BraTS-GLI-00027-000-${s}.nii.gz`);
+    const [flair, t2] = [await readNifti(f('t2f')), await readNifti(f('t2w'))];
+    const ref: SequenceOnGrid = { name: 'FLAIR', volume: flair, aligned: flair.data };
+    const [aligned, up] = measureDisplacement(ref, [onFlair(flair, 'aligned', t2), onFlair(flair, 'up', moved(t2, 5))]);
+    expect(aligned.shiftMm).toBeLessThan(1);
+    expect(Math.abs(up.shift[2]) - 5).toBeLessThan(1);
   }, 120_000);
 });
