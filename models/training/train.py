@@ -294,6 +294,14 @@ def validate(model, vols, names, tight: float) -> dict:
 
 # ---- training --------------------------------------------------------------------------------------------------
 
+def pool_counts(counts: list, lgg_share: float) -> list:
+    """How many slices to draw from each pool: `counts` for (tumour, tumour-free), each split into (BraTS, LGG)
+    when lgg_share > 0 (the pools then come in that order)."""
+    if not lgg_share:
+        return counts
+    return [n for c in counts for n in (c - int(c * lgg_share + 0.5), int(c * lgg_share + 0.5))]
+
+
 def initial_weights(model_id: str, dev):
     """The shipped model's weights and its training iterations, read back from models/<id>/model.onnx."""
     from onnx_weights import load_unet_from_onnx
@@ -357,11 +365,16 @@ def main():
     ap.add_argument("--small-tumour", type=float, default=0.0,
                     help=f"share of the tumour half of each batch drawn from slices with under {SMALL_TUMOUR_PX} tumour "
                          "pixels (the tumour's ends, where the net fails); 0: tumour slices drawn uniformly")
+    ap.add_argument("--lgg-share", type=float, default=0.0,
+                    help="with --lgg: share of each half of a batch (tumour, tumour-free) drawn from the LGG patients' "
+                         "slices (a few hundred among thousands of BraTS ones); 0: every slice alike")
     ap.add_argument("--tight", type=float, default=0.5,
                     help="share of the batches cut to each slice's own brain box (cropPer \"slice\"); 0: never")
     args = ap.parse_args()
     if not 0 <= args.small_tumour <= 1:
         raise SystemExit(f"--small-tumour {args.small_tumour:g}: a share of the tumour slices, between 0 and 1")
+    if not 0 <= args.lgg_share < 1 or (args.lgg_share and not args.lgg) or (args.lgg_share and args.data):
+        raise SystemExit(f"--lgg-share {args.lgg_share:g}: a share between 0 and 1, with --lgg, training from ../shared/data")
     torch.set_num_threads(args.threads)
     if args.brats_root:
         use_brats_root(args.model, Path(args.brats_root), args.val_fraction)
@@ -386,7 +399,10 @@ def main():
     if args.data:  # a pack made by pack_data.py (a machine without ../shared/data)
         cond, mask, val_vols, val_names = data.unpack(Path(args.data))
     else:
-        cond, mask = data.training_slices(load_split(args.model, "train"), min_size=PAD)
+        prepared = load_split(args.model, "train")
+        cond, mask = data.training_slices(prepared, min_size=PAD)
+        # Which slices are an LGG patient's (training_slices keeps each patient's slices with brain, in order).
+        from_lgg = np.concatenate([np.full(int(p.has_brain.sum()), kind == "lgg") for (kind, _), p in zip(spec["train"], prepared)])
         val_vols = load_split(args.model, "val") if args.val_every else []
         val_names = [name for _, name in spec["val"]]
     tumour = mask.reshape(len(mask), -1).any(axis=1)
@@ -440,13 +456,15 @@ def main():
     if not lr_schedule or lr_schedule[-1][1] != args.lr:
         lr_schedule.append([step, args.lr])
     recipe = dict(batch=args.batch, lr=args.lr, lr_schedule=lr_schedule, ema=args.ema, pad=PAD, crop=CROP,
-                  small_tumour=args.small_tumour, tight=args.tight, tight_multiple=TIGHT_MULTIPLE, origin=origin,
+                  small_tumour=args.small_tumour, lgg_share=args.lgg_share, tight=args.tight, tight_multiple=TIGHT_MULTIPLE, origin=origin,
                   train=[name for _, name in spec["train"]], val=val_names)
 
     schedule = diffusion.Schedule(diffusion.linear_betas(T))
     gen = torch.Generator().manual_seed(step)
     # Every batch: half slices with tumour, half tumour-free slices with brain (brain edges, no tumour).
     pools = [torch.from_numpy(np.flatnonzero(tumour)), torch.from_numpy(np.flatnonzero(~tumour))]
+    if args.lgg_share:  # each half split again: BraTS slices, then LGG slices
+        pools = [torch.from_numpy(np.flatnonzero(t & (from_lgg == lgg))) for t in (tumour, ~tumour) for lgg in (False, True)]
     small = torch.from_numpy(np.flatnonzero(tumour & (mask.reshape(len(mask), -1).sum(1) < SMALL_TUMOUR_PX)))
     if args.small_tumour and not len(small):
         raise SystemExit(f"--small-tumour: no training slice has under {SMALL_TUMOUR_PX} tumour pixels")
@@ -456,8 +474,8 @@ def main():
     while step < args.iters:
         half = args.batch // 2
         n_small = int(half * args.small_tumour + 0.5)
-        draws = [pools[0][torch.randint(0, len(pools[0]), (half - n_small,), generator=gen)],
-                 pools[1][torch.randint(0, len(pools[1]), (args.batch - half,), generator=gen)]]
+        counts = pool_counts([half - n_small, args.batch - half], args.lgg_share)
+        draws = [pool[torch.randint(0, len(pool), (n,), generator=gen)] for pool, n in zip(pools, counts)]
         if n_small:
             draws.append(small[torch.randint(0, len(small), (n_small,), generator=gen)])
         idx = torch.cat(draws).to(dev)

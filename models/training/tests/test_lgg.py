@@ -37,6 +37,13 @@ class LggSplit(unittest.TestCase):
             train.add_lgg("wt-4seq")
 
 
+    def test_lgg_share_splits_each_half_of_a_batch(self):
+        # batch 8: 4 tumour slices (3 BraTS, 1 LGG) and 4 tumour-free (3, 1); without a share, as before
+        self.assertEqual(train.pool_counts([4, 4], 0.25), [3, 1, 3, 1])
+        self.assertEqual(train.pool_counts([4, 4], 0.5), [2, 2, 2, 2])
+        self.assertEqual(train.pool_counts([3, 4], 0.0), [3, 4])
+
+
 class LggLoader(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
