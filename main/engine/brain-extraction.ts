@@ -8,13 +8,15 @@
  *  3. the largest remaining 6-connected component is the brain; dilated back by 5 mm, within the tissue;
  *  4. holes filled slice by slice (ventricles, dark lesions), a 1.25 mm margin added (the dark CSF rim);
  *  5. a closing by a 3 mm ball takes in the dark CSF of sulci and fissures that open onto the surface (a tumour
- *     lying in them would otherwise be left outside the brain, and so never segmented).
+ *     lying in them would otherwise be left outside the brain, and so never segmented);
+ *  6. when that threshold lies above 0.55 × the median of the brain's interior, steps 1–5 again at 0.55 × that
+ *     median (a very bright scalp had set the 98th percentile, and the threshold had cut the cortex).
  *
  * The parameters were chosen by measurement on skull-on/open-ms (expert brain masks) with the constraint that
  * the skull-on/lgg tumours stay inside; docs/brain-extraction.md gives the tables and where it fails.
  * The brain is normalised by its interior (brainInterior), not by its bright surface band.
  */
-import { percentiles } from './brain-stats';
+import { brainPercentiles, percentiles } from './brain-stats';
 import { squaredDistanceToSites } from '../volume/distance';
 import type { Geometry, Vec3 } from '../volume/volume';
 
@@ -22,7 +24,7 @@ import type { Geometry, Vec3 } from '../volume/volume';
  * Changes with what the extraction gives (and how its brain is normalised): the ensemble cache keys on it, and
  * models/training/brain.py's VERSION must match (the training cache keys on that).
  */
-export const BRAIN_EXTRACTION_VERSION = 4;
+export const BRAIN_EXTRACTION_VERSION = 5;
 const THRESHOLD_FRACTION = 0.25;
 const OPENING_RADIUS_MM = 5;
 /**
@@ -30,6 +32,14 @@ const OPENING_RADIUS_MM = 5;
  * tissue this close to the outside of the head, in the slice plane, is scalp and never brain.
  */
 export const SURFACE = { scalpMm: 6, marginMm: 1.25, closingMm: 3 };
+/**
+ * Step 6. On 8-bit FLAIR with a very bright scalp (TCGA_EZ_7264: p98 = 118 from the scalp, brain 24–49) the first
+ * threshold sits above the cortex, and the brain keeps little more than its white matter. The interior's median
+ * (the brain's own intensity, whatever the scalp) then sets a lower one. `capped`: only ever lower the threshold,
+ * so that open-ms (first threshold 0.31–0.35 × the median) is untouched; 0.5 already let the dark skull of
+ * TCGA_DU_7013's top slices in (docs/brain-extraction.md). fraction 0: no second pass (the sweep's reference).
+ */
+export const SECOND_PASS = { fraction: 0.55, capped: true };
 /** The head: above a tenth of the 98th percentile, its largest connected part, holes filled per slice. */
 const HEAD_FRACTION = 0.1;
 /**
@@ -47,17 +57,29 @@ export const INTERIOR_MM = 8;
 const COARSE_PIXEL_MM = 3;
 
 /** The brain mask (1/0 per voxel) of one volume with the skull. */
-export function extractBrain(data: Float32Array, geometry: Geometry, surface = SURFACE): Uint8Array {
+export function extractBrain(data: Float32Array, geometry: Geometry, surface = SURFACE, secondPass = SECOND_PASS): Uint8Array {
   const [p2, p98] = percentiles(data, [2, 98]);
   const threshold = p2 + THRESHOLD_FRACTION * (p98 - p2);
-  const tissue = new Uint8Array(data.length);
-  for (let p = 0; p < data.length; p++) tissue[p] = data[p] > threshold ? 1 : 0;
+  let scalp: Uint8Array | null = null;
   if (surface.scalpMm > 0) {
     // Distances in the slice plane only: the air above the top slice is not scalp's measure.
     const inPlane = { dims: geometry.dims, spacing: [geometry.spacing[0], geometry.spacing[1], 1e6] as Vec3 };
     const toOutside = squaredDistanceToSites(invert(headMask(data, geometry.dims)), inPlane, false);
-    for (let p = 0; p < data.length; p++) if (toOutside[p] <= surface.scalpMm * surface.scalpMm) tissue[p] = 0;
+    scalp = withinRadius(toOutside, surface.scalpMm, true);
   }
+  const brain = brainAbove(data, geometry, threshold, scalp, surface);
+  if (!(secondPass.fraction > 0)) return brain;
+  const median = brainPercentiles(data, brainInterior(brain, geometry), [50]);
+  if (!median) return brain; // nothing found: no brain's intensity to go by
+  const second = secondPass.fraction * median[0];
+  if (secondPass.capped && second >= threshold) return brain;
+  return brainAbove(data, geometry, second, scalp, surface);
+}
+
+/** Steps 1–5 at one threshold; `scalp`: the band that is never brain (null: none). */
+function brainAbove(data: Float32Array, geometry: Geometry, threshold: number, scalp: Uint8Array | null, surface: typeof SURFACE): Uint8Array {
+  const tissue = new Uint8Array(data.length);
+  for (let p = 0; p < data.length; p++) tissue[p] = data[p] > threshold && !scalp?.[p] ? 1 : 0;
 
   // Erosion cuts the bridges (the image's outside counts as non-tissue); the largest part grows back within the tissue.
   const core = largestComponent(erode(tissue, geometry, OPENING_RADIUS_MM, true), geometry.dims);

@@ -7,6 +7,8 @@ studies exactly as the engine prepares them. Same steps, same parameters, distan
   3. the largest 6-connected component, dilated back by 5 mm within the tissue;
   4. holes filled slice by slice, a 1.25 mm margin;
   5. a closing by a 3 mm ball (the CSF of sulci open to the surface), holes filled again;
+  6. when that threshold lies above SECOND_PASS_FRACTION x the median of the brain's interior, steps 1-5 again at
+     that lower threshold (a very bright scalp had set the 98th percentile: TCGA_EZ_7264's cortex was cut);
 and `interior`, the part of that brain whose intensities set the normalisation (8 mm inside its surface).
 
 Volumes are numpy arrays indexed [i, j, k] (nibabel's order) with voxel sizes (si, sj, sk). A TypeScript test
@@ -18,7 +20,7 @@ import numpy as np
 from scipy import ndimage
 
 # Bump when the extraction changes: train.py's data cache of skull-on patients is keyed on it.
-VERSION = 4
+VERSION = 5
 THRESHOLD_FRACTION = 0.25
 OPENING_RADIUS_MM = 5.0
 MARGIN_MM = 1.25
@@ -28,6 +30,8 @@ HEAD_FRACTION = 0.1
 INTERIOR_MM = 8.0
 UNSTRIPPED_OUTSIDE_FRACTION = 0.25
 COARSE_PIXEL_MM = 3.0
+# Step 6 (the engine's SECOND_PASS, capped): the threshold is only ever lowered, so open-ms is untouched.
+SECOND_PASS_FRACTION = 0.55
 
 
 def _squared_distance_to(sites: np.ndarray, spacing, border_is_site: bool) -> np.ndarray:
@@ -66,10 +70,22 @@ def extract_brain(data: np.ndarray, spacing) -> np.ndarray:
     # The engine's voxels are float32; its percentiles interpolate linearly in double precision, as here.
     values = np.asarray(data, dtype=np.float32).astype(np.float64)
     p2, p98 = np.percentile(values, [2, 98])
-    tissue = values > p2 + THRESHOLD_FRACTION * (p98 - p2)
+    threshold = p2 + THRESHOLD_FRACTION * (p98 - p2)
+    scalp = np.zeros(values.shape, dtype=bool)
     if SCALP_MM > 0:  # in the slice plane only: the air above the top slice is not the scalp's measure
         in_plane = (spacing[0], spacing[1], 1e6)
-        tissue &= _squared_distance_to(~head_mask(values), in_plane, border_is_site=False) > SCALP_MM ** 2
+        scalp = _squared_distance_to(~head_mask(values), in_plane, border_is_site=False) <= SCALP_MM ** 2
+    brain = _brain_above(values, spacing, threshold, scalp)
+    inner = interior(brain, spacing)
+    if not inner.any():
+        return brain  # nothing found: no brain's intensity to go by
+    second = SECOND_PASS_FRACTION * np.median(values[inner])
+    return brain if second >= threshold else _brain_above(values, spacing, second, scalp)
+
+
+def _brain_above(values: np.ndarray, spacing, threshold: float, scalp: np.ndarray) -> np.ndarray:
+    """Steps 1-5 at one threshold; `scalp`: the band that is never brain."""
+    tissue = (values > threshold) & ~scalp
     r2 = OPENING_RADIUS_MM ** 2
     eroded = _squared_distance_to(~tissue, spacing, border_is_site=True) > r2
     core = _largest_component(eroded)

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { BRAIN_EXTRACTION_VERSION, INTERIOR_MM, SURFACE, brainIfUnstripped, brainInterior, extractBrain } from '../../main/engine/brain-extraction';
+import { BRAIN_EXTRACTION_VERSION, INTERIOR_MM, SECOND_PASS, SURFACE, brainIfUnstripped, brainInterior, extractBrain } from '../../main/engine/brain-extraction';
 import { brainPercentiles } from '../../main/engine/brain-stats';
 import { readNifti } from '../../main/io/nifti';
 import { DATA, ROOT } from '../support/paths';
@@ -79,6 +79,8 @@ describe('brain extraction', () => {
     expect(value('MARGIN_MM')).toBe(SURFACE.marginMm);
     expect(value('CLOSING_MM')).toBe(SURFACE.closingMm);
     expect(value('INTERIOR_MM')).toBe(INTERIOR_MM);
+    expect(value('SECOND_PASS_FRACTION')).toBe(SECOND_PASS.fraction);
+    expect(SECOND_PASS.capped).toBe(true); // brain.py only ever lowers the threshold
   });
 
   it('leaves a skull-stripped BraTS volume alone', async () => {
