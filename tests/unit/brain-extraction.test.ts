@@ -55,6 +55,18 @@ describe('brain extraction', () => {
     expect(inside / tumour).toBeGreaterThanOrEqual(share);
   });
 
+  // EZ_7264's 8-bit FLAIR: its scalp (p98 = 118) set the first threshold (29.5) among the brain's own intensities
+  // (24-49), and its upper slices kept little more than white matter: slice 19 held 49 cm² of brain (picture in
+  // docs/brain-extraction.md). The second pass, at 0.55 x the interior's median, keeps the cortex.
+  it('keeps the cortex of an 8-bit FLAIR whose bright scalp set the first threshold (lgg TCGA_EZ_7264_20010816, slice 19)', async () => {
+    const flair = await lgg('TCGA_EZ_7264_20010816', 'flair');
+    const [nx, ny] = flair.geometry.dims;
+    const pixelCm2 = (flair.geometry.spacing[0] * flair.geometry.spacing[1]) / 100;
+    const areaCm2 = (brain: Uint8Array) => brain.subarray(19 * nx * ny, 20 * nx * ny).reduce((n, v) => n + v, 0) * pixelCm2;
+    expect(areaCm2(extractBrain(flair.data, flair.geometry, SURFACE, { ...SECOND_PASS, fraction: 0 }))).toBeLessThan(55);
+    expect(areaCm2(extractBrain(flair.data, flair.geometry))).toBeGreaterThan(80);
+  });
+
   // DU_7299's faint lesion: the brightest voxels of the extracted brain lie in its surface band (dura, marrow, flow
   // artefacts), so over the whole brain the tumour's median sat at 0.53 of the normalised range (BraTS: 0.73-0.85).
   it('normalises by the extracted brain\'s interior, where a faint tumour is not squeezed by the bright surface band', async () => {

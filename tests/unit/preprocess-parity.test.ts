@@ -102,10 +102,13 @@ describe('preprocessing parity with the training code', () => {
     expect(Math.max(...areas)).toBeLessThanOrEqual(prepared.box.rows * prepared.box.cols);
   });
 
-  it('extracts the same brain and gives the same inputs on a skull-on LGG case (brain.py, data.py)', async () => {
+  // TCGA_EZ_7264: its bright scalp sets the first threshold above the cortex, so the second pass runs.
+  it.each([
+    ['TCGA_DU_6399_19830416', [10, 25, 40]],
+    ['TCGA_EZ_7264_20010816', [10, 15, 19]],
+  ])('extracts the same brain and gives the same inputs on a skull-on LGG case, %s (brain.py, data.py)', async (patient, slices) => {
     const { card } = await loadModel('wt-flair-t1');
-    const caseDir = join(DATA, 'skull-on', 'lgg', 'TCGA_DU_6399_19830416');
-    const slices = [10, 25, 40];
+    const caseDir = join(DATA, 'skull-on', 'lgg', patient);
     const out = mkdtempSync(join(tmpdir(), 'halo-prep-'));
     await promisify(execFile)('/usr/bin/python3', [
       'tests/support/prep_reference.py', caseDir, card.inputs.join(','), String(card.preprocessing.pixelSpacingMm), out, slices.join(','),
