@@ -6,17 +6,14 @@
  *
  * Needs `npx electron-vite build` first (npm run test:e2e does it). Artefacts: test-results/e2e/vb-*.png.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importNiftiCase } from '../../main/dicom/import-nifti';
-import { startBridge, type Bridge } from '../../main/app/http-bridge';
-import { CASE_27, ROOT } from '../support/paths';
-import { launchChromium, requirePrerequisites } from './browser';
-
-const OUT = join(ROOT, 'test-results', 'e2e');
+import type { Bridge } from '../../main/app/http-bridge';
+import { CASE_27 } from '../support/paths';
+import { closeViewer, makeWork, openViewer, OUT } from './session';
 
 let bridge: Bridge;
 let ctx: BrowserContext;
@@ -31,24 +28,13 @@ const label = () => page.locator('[data-test=slice-label]').innerText();
 
 describe('viewer basics on a full BraTS-size study (bridge + Chromium)', () => {
   beforeAll(async () => {
-    requirePrerequisites();
-    await mkdir(OUT, { recursive: true });
-    work = await mkdtemp(join(tmpdir(), 'halo-e2e-vb-'));
+    work = await makeWork('vb-');
     study = join(work, 'brats-27');
     await importNiftiCase(CASE_27, study);
-    process.env.HALO_DATA_DIR = join(work, 'data');
-    process.env.HALO_PACS_CONFIG = join(work, 'pacs.json');
-    bridge = await startBridge({ allow: [study], cacheDir: null });
-    ({ ctx, page, errors } = await launchChromium());
-    await page.goto(bridge.pageUrl);
-    await page.waitForSelector('[data-test=slice-label]', { timeout: 120_000 }); // the bundled demo, opened on start
+    ({ bridge, ctx, page, errors } = await openViewer({ allow: [study], waitFor: '[data-test=slice-label]' })); // the bundled demo, opened on start
   });
 
-  afterAll(async () => {
-    await ctx?.close();
-    await bridge?.close();
-    if (work) await rm(work, { recursive: true, force: true });
-  });
+  afterAll(() => closeViewer({ ctx, bridge, work }));
 
   it('prepares the model when the study opens and reports click → first overlay, cold', async () => {
     const t0 = Date.now();

@@ -10,17 +10,13 @@
  *
  * Needs `npx electron-vite build` first (npm run test:e2e does it). Artefacts: test-results/e2e/fl-*.png.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBridge, type Bridge } from '../../main/app/http-bridge';
-import { launchChromium, requirePrerequisites } from './browser';
+import type { Bridge } from '../../main/app/http-bridge';
 import { decodePng } from './png';
+import { closeViewer, makeWork, openViewer, OUT } from './session';
 
-const ROOT = resolve(__dirname, '../..');
-const OUT = join(ROOT, 'test-results', 'e2e');
 const PATIENT = 'BraTS-GLI-00027-000';
 
 let bridge: Bridge;
@@ -116,23 +112,12 @@ async function reopenDemo(): Promise<void> {
 
 describe('fluid reading (bridge + Chromium)', () => {
   beforeAll(async () => {
-    requirePrerequisites();
-    await mkdir(OUT, { recursive: true });
-    work = await mkdtemp(join(tmpdir(), 'halo-e2e-fl-'));
-    process.env.HALO_PACS_CONFIG = join(work, 'pacs.json');
-    process.env.HALO_DATA_DIR = join(work, 'data');
-    // No result cache: a run must take long enough to be cancelled.
-    bridge = await startBridge({ allow: [], cacheDir: null });
-    ({ ctx, page, errors } = await launchChromium());
-    await page.goto(bridge.pageUrl);
-    await page.waitForSelector('[data-test=uncertainty-strip]', { timeout: 120_000 });
+    work = await makeWork('fl-');
+    // No result cache (openViewer never has one): a run must take long enough to be cancelled.
+    ({ bridge, ctx, page, errors } = await openViewer({ waitFor: '[data-test=uncertainty-strip]' }));
   });
 
-  afterAll(async () => {
-    await ctx?.close();
-    await bridge?.close();
-    if (work) await rm(work, { recursive: true, force: true });
-  });
+  afterAll(() => closeViewer({ ctx, bridge, work }));
 
   it('starts every study at the model default ensemble size, and says when it reset a different one', async () => {
     expect(await page.locator('[data-test=ensemble]').inputValue()).toBe('5');

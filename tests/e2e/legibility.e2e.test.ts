@@ -10,18 +10,14 @@
  *
  * Needs `npx electron-vite build` first (npm run test:e2e does it). Artefacts: test-results/e2e/lg-*.png.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import { join } from 'node:path';
+import type { BrowserContext, ConsoleMessage, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBridge, type Bridge } from '../../main/app/http-bridge';
-import { launchChromium, requirePrerequisites } from './browser';
+import type { Bridge } from '../../main/app/http-bridge';
+import { T1_SAG } from '../support/paths';
 import { decodePng } from './png';
+import { closeViewer, makeWork, openViewer, OUT } from './session';
 
-const ROOT = resolve(__dirname, '../..');
-const OUT = join(ROOT, 'test-results', 'e2e');
-const T1_SAG = resolve(ROOT, '..', 'shared', 'data', 'dicom', 't1-sag-hfs');
 const ROLES = ['FLAIR', 'T1', 'T1ce', 'T2'];
 
 let bridge: Bridge;
@@ -65,25 +61,14 @@ async function readoutClearOfLetters(where: string): Promise<void> {
 
 describe('text over the images (bridge + Chromium)', () => {
   beforeAll(async () => {
-    requirePrerequisites();
-    await mkdir(OUT, { recursive: true });
-    work = await mkdtemp(join(tmpdir(), 'halo-e2e-lg-'));
-    process.env.HALO_PACS_CONFIG = join(work, 'pacs.json');
-    process.env.HALO_DATA_DIR = join(work, 'data');
-    bridge = await startBridge({ allow: [T1_SAG], cacheDir: null });
-    ({ ctx, page, errors } = await launchChromium());
-    page.on('console', (m) => {
+    work = await makeWork('lg-');
+    const onConsole = (m: ConsoleMessage) => {
       if (m.type() === 'error' || m.type() === 'warning') consoleErrors.push(m.text());
-    });
-    await page.goto(bridge.pageUrl);
-    await page.waitForSelector('[data-test=uncertainty-strip]', { timeout: 120_000 });
+    };
+    ({ bridge, ctx, page, errors } = await openViewer({ allow: [T1_SAG], onConsole, waitFor: '[data-test=uncertainty-strip]' }));
   });
 
-  afterAll(async () => {
-    await ctx?.close();
-    await bridge?.close();
-    if (work) await rm(work, { recursive: true, force: true });
-  });
+  afterAll(() => closeViewer({ ctx, bridge, work }));
 
   it('keeps every sequence readable in the Lesion window', async () => {
     await page.click('[data-test=preset-bright]');

@@ -8,23 +8,19 @@
  *
  * Needs `npx electron-vite build` first. Artefacts: test-results/e2e/ms-*.png and docs/screenshot-measurement.png.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBridge, type Bridge } from '../../main/app/http-bridge';
+import type { Bridge } from '../../main/app/http-bridge';
 import { parsePart10, type Dataset } from '../../main/dicom/dcmjs';
 import { readDicomFolder, seriesToVolume } from '../../main/dicom/read-study';
 import { items, num, str } from '../../main/dicom/values';
 import type { Volume } from '../../main/volume/volume';
 import { dciodvfy } from '../support/dicom-tools';
 import { TestOrthanc } from '../support/orthanc';
-import { launchChromium, requirePrerequisites } from './browser';
-
-const ROOT = resolve(__dirname, '../..');
-const OUT = join(ROOT, 'test-results', 'e2e');
-const T1_SAG = resolve(ROOT, '..', 'shared', 'data', 'dicom', 't1-sag-hfs');
+import { ROOT, T1_SAG } from '../support/paths';
+import { closeViewer, makeWork, openViewer, OUT } from './session';
 
 let bridge: Bridge;
 let ctx: BrowserContext;
@@ -66,26 +62,19 @@ const value = (it: Dataset) => num(items(it, 'MeasuredValueSequence')[0], 'Numer
 
 describe('measurements (bridge + Chromium)', () => {
   beforeAll(async () => {
-    requirePrerequisites();
-    await mkdir(OUT, { recursive: true });
-    work = await mkdtemp(join(tmpdir(), 'halo-e2e-ms-'));
+    work = await makeWork('ms-');
     saveDir = join(work, 'results');
     await mkdir(saveDir);
-    process.env.HALO_PACS_CONFIG = join(work, 'pacs.json');
-    process.env.HALO_DATA_DIR = join(work, 'data');
     orthanc = new TestOrthanc();
     await orthanc.start();
-    await writeFile(process.env.HALO_PACS_CONFIG, JSON.stringify({ callingAet: 'HALO', nodes: [{ name: 'orthanc', kind: 'dicomweb', url: orthanc.dicomWebUrl }] }));
+    await writeFile(join(work, 'pacs.json'), JSON.stringify({ callingAet: 'HALO', nodes: [{ name: 'orthanc', kind: 'dicomweb', url: orthanc.dicomWebUrl }] }));
     flair = seriesToVolume((await readDicomFolder(join(ROOT, 'resources', 'demo', '1-FLAIR')))[0]);
-    bridge = await startBridge({ allow: [saveDir, T1_SAG], cacheDir: null });
-    ({ ctx, page, errors } = await launchChromium());
+    ({ bridge, ctx, page, errors } = await openViewer({ allow: [saveDir, T1_SAG] }));
   });
 
   afterAll(async () => {
-    await ctx?.close();
-    await bridge?.close();
+    await closeViewer({ ctx, bridge, work });
     await orthanc?.dispose();
-    if (work) await rm(work, { recursive: true, force: true });
   });
 
   let k = 0;

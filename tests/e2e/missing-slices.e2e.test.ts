@@ -7,18 +7,13 @@
  *
  * Needs `npx electron-vite build` first (npm run test:e2e does it). Artefacts: test-results/e2e/gap-*.png.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBridge, type Bridge } from '../../main/app/http-bridge';
+import type { Bridge } from '../../main/app/http-bridge';
 import { gappedDemo, TRUNCATED } from '../support/gapped-study';
-import { ROOT } from '../support/paths';
-import { launchChromium, requirePrerequisites } from './browser';
 import { decodePng } from './png';
-
-const OUT = join(ROOT, 'test-results', 'e2e');
+import { closeViewer, makeWork, openViewer, OUT } from './session';
 
 let bridge: Bridge;
 let ctx: BrowserContext;
@@ -57,24 +52,13 @@ async function goToSlice(k: number): Promise<void> {
 
 describe('a study with missing slices (bridge + Chromium)', () => {
   beforeAll(async () => {
-    requirePrerequisites();
-    await mkdir(OUT, { recursive: true });
-    work = await mkdtemp(join(tmpdir(), 'halo-e2e-gap-'));
+    work = await makeWork('gap-');
     study = join(work, 'gapped');
     gappedDemo(study);
-    process.env.HALO_DATA_DIR = join(work, 'data');
-    process.env.HALO_PACS_CONFIG = join(work, 'pacs.json');
-    bridge = await startBridge({ allow: [study], cacheDir: null });
-    ({ ctx, page, errors } = await launchChromium());
-    await page.goto(bridge.pageUrl);
-    await page.waitForSelector('[data-test=slice-label]', { timeout: 120_000 }); // the bundled demo, opened on start
+    ({ bridge, ctx, page, errors } = await openViewer({ allow: [study], waitFor: '[data-test=slice-label]' })); // the bundled demo, opened on start
   });
 
-  afterAll(async () => {
-    await ctx?.close();
-    await bridge?.close();
-    if (work) await rm(work, { recursive: true, force: true });
-  });
+  afterAll(() => closeViewer({ ctx, bridge, work }));
 
   it('opens with a warning naming the gap and the broken file, shows the images there and marks the missing slices', async () => {
     await page.click('[data-test=open-study]');

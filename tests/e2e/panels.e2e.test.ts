@@ -8,16 +8,12 @@
  *
  * Needs `npx electron-vite build` first (npm run test:e2e does it). Artefacts: test-results/e2e/pn-*.png.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBridge, type Bridge } from '../../main/app/http-bridge';
-import { launchChromium, requirePrerequisites } from './browser';
-
-const ROOT = resolve(__dirname, '../..');
-const OUT = join(ROOT, 'test-results', 'e2e');
+import type { Bridge } from '../../main/app/http-bridge';
+import { closeViewer, makeWork, openViewer, OUT } from './session';
 
 let bridge: Bridge;
 let ctx: BrowserContext;
@@ -32,28 +28,16 @@ const text = (sel: string) => page.locator(sel).innerText().catch(() => '');
 
 describe('side panels and folders (bridge + Chromium, 1600×1000)', () => {
   beforeAll(async () => {
-    requirePrerequisites();
-    await mkdir(OUT, { recursive: true });
-    work = await mkdtemp(join(tmpdir(), 'halo-e2e-pn-'));
-    process.env.HALO_PACS_CONFIG = join(work, 'pacs.json');
-    process.env.HALO_DATA_DIR = join(work, 'data');
+    work = await makeWork('pn-');
     // Two allowed folders with the same name.
     studies = join(work, 'site-a', 'studies');
     results = join(work, 'site-b', 'studies');
     await mkdir(studies, { recursive: true });
     await mkdir(results, { recursive: true });
-    bridge = await startBridge({ allow: [studies, results], cacheDir: null });
-    ({ ctx, page, errors } = await launchChromium());
-    await page.setViewportSize({ width: 1600, height: 1000 });
-    await page.goto(bridge.pageUrl);
-    await page.waitForSelector('[data-test=uncertainty-strip]', { timeout: 120_000 });
+    ({ bridge, ctx, page, errors } = await openViewer({ allow: [studies, results], viewport: { width: 1600, height: 1000 }, waitFor: '[data-test=uncertainty-strip]' }));
   });
 
-  afterAll(async () => {
-    await ctx?.close();
-    await bridge?.close();
-    if (work) await rm(work, { recursive: true, force: true });
-  });
+  afterAll(() => closeViewer({ ctx, bridge, work }));
 
   it('shows the Save panel without scrolling after a run', async () => {
     await page.selectOption('[data-test=scope]', 'around');

@@ -8,20 +8,16 @@
  *
  * Needs `npx electron-vite build` first (npm run test:e2e does it). Artefacts: test-results/e2e/rd-*.png.
  */
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import dcmjs from 'dcmjs';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBridge, type Bridge } from '../../main/app/http-bridge';
+import type { Bridge } from '../../main/app/http-bridge';
 import { dciodvfy } from '../support/dicom-tools';
 import { freePort } from '../support/orthanc';
-import { launchChromium, requirePrerequisites } from './browser';
-
-const ROOT = resolve(__dirname, '../..');
-const OUT = join(ROOT, 'test-results', 'e2e');
-const T1_SAG = resolve(ROOT, '..', 'shared', 'data', 'dicom', 't1-sag-hfs');
+import { ROOT, T1_SAG } from '../support/paths';
+import { closeViewer, makeWork, openViewer, OUT } from './session';
 
 let bridge: Bridge;
 let ctx: BrowserContext;
@@ -56,28 +52,19 @@ async function canvasSizes(): Promise<{ drawn: [number, number]; shown: [number,
 
 describe('reading a result (bridge + Chromium)', () => {
   beforeAll(async () => {
-    requirePrerequisites();
-    await mkdir(OUT, { recursive: true });
-    work = await mkdtemp(join(tmpdir(), 'halo-e2e-rd-'));
+    work = await makeWork('rd-');
     saveDir = join(work, 'results');
     await mkdir(saveDir);
-    pacsFile = join(work, 'pacs.json');
-    process.env.HALO_PACS_CONFIG = pacsFile;
-    process.env.HALO_DATA_DIR = join(work, 'data');
+    pacsFile = join(work, 'pacs.json'); // HALO_PACS_CONFIG
     const nodes = [
       { name: 'main', kind: 'dicomweb', url: `http://127.0.0.1:${await freePort()}/dicom-web`, authHeader: 'Bearer kept-secret' },
       { name: 'archive', kind: 'dimse', aet: 'ARCHIVE', host: '127.0.0.1', port: await freePort() },
     ];
     await writeFile(pacsFile, JSON.stringify({ callingAet: 'HALO', nodes }, null, 2));
-    bridge = await startBridge({ allow: [saveDir, T1_SAG], cacheDir: null });
-    ({ ctx, page, errors } = await launchChromium());
+    ({ bridge, ctx, page, errors } = await openViewer({ allow: [saveDir, T1_SAG] }));
   });
 
-  afterAll(async () => {
-    await ctx?.close();
-    await bridge?.close();
-    if (work) await rm(work, { recursive: true, force: true });
-  });
+  afterAll(() => closeViewer({ ctx, bridge, work }));
 
   it('draws a freshly opened study at the size it is shown (no stretched aspect ratio)', async () => {
     await page.goto(bridge.pageUrl);

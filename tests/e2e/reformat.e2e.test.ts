@@ -11,19 +11,15 @@
  * Needs `npx electron-vite build` first (npm run test:e2e does it). Artefacts: test-results/e2e/rf-*.png; the
  * README's docs/screenshot-reformat.png is a copy of rf-readme.png.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import dcmjs from 'dcmjs';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, ConsoleMessage, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBridge, type Bridge } from '../../main/app/http-bridge';
-import { launchChromium, requirePrerequisites } from './browser';
+import type { Bridge } from '../../main/app/http-bridge';
+import { T1_SAG } from '../support/paths';
 import { decodePng } from './png';
-
-const ROOT = resolve(__dirname, '../..');
-const OUT = join(ROOT, 'test-results', 'e2e');
-const T1_SAG = resolve(ROOT, '..', 'shared', 'data', 'dicom', 't1-sag-hfs');
+import { closeViewer, makeWork, openViewer, OUT } from './session';
 
 let bridge: Bridge;
 let ctx: BrowserContext;
@@ -113,25 +109,14 @@ async function lesionCentre(k: number): Promise<[number, number]> {
 
 describe('reformats: one sequence in three planes (bridge + Chromium)', () => {
   beforeAll(async () => {
-    requirePrerequisites();
-    await mkdir(OUT, { recursive: true });
-    work = await mkdtemp(join(tmpdir(), 'halo-e2e-rf-'));
-    process.env.HALO_PACS_CONFIG = join(work, 'pacs.json');
-    process.env.HALO_DATA_DIR = join(work, 'data');
-    bridge = await startBridge({ allow: [T1_SAG], cacheDir: null });
-    ({ ctx, page, errors } = await launchChromium());
-    page.on('console', (m) => {
+    work = await makeWork('rf-');
+    const onConsole = (m: ConsoleMessage) => {
       if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    await page.goto(bridge.pageUrl);
-    await page.waitForSelector('[data-test=uncertainty-strip]', { timeout: 120_000 });
+    };
+    ({ bridge, ctx, page, errors } = await openViewer({ allow: [T1_SAG], onConsole, waitFor: '[data-test=uncertainty-strip]' }));
   });
 
-  afterAll(async () => {
-    await ctx?.close();
-    await bridge?.close();
-    if (work) await rm(work, { recursive: true, force: true });
-  });
+  afterAll(() => closeViewer({ ctx, bridge, work }));
 
   it('switches to one sequence in three planes, with reference lines between them, and back', async () => {
     expect(await viewIds()).toEqual(['viewport-FLAIR', 'viewport-T1', 'viewport-T1ce', 'viewport-T2']);

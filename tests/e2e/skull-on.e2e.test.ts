@@ -7,18 +7,16 @@
  *
  * Needs `npx electron-vite build` first (npm run test:e2e does it). Artefacts: test-results/e2e/skull-*.png.
  */
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../../main/app/contract';
-import { startBridge, type Bridge } from '../../main/app/http-bridge';
+import type { Bridge } from '../../main/app/http-bridge';
 import { lggCase } from '../support/lgg-case';
-import { launchChromium, requirePrerequisites } from './browser';
+import { ROOT } from '../support/paths';
+import { closeViewer, makeWork, openViewer, OUT } from './session';
 
-const ROOT = resolve(__dirname, '../..');
-const OUT = join(ROOT, 'test-results', 'e2e');
 const PATIENT = 'TCGA_EZ_7264_20010816';
 /** The slice (1-based) where the expert mask of this patient's tumour is largest. */
 const TUMOUR_SLICE = 19;
@@ -54,22 +52,12 @@ function bluePixels(role: Role): Promise<number> {
 
 describe('a study with the skull (bridge + Chromium)', () => {
   beforeAll(async () => {
-    requirePrerequisites();
-    await mkdir(OUT, { recursive: true });
-    work = await mkdtemp(join(tmpdir(), 'halo-e2e-skull-'));
-    process.env.HALO_DATA_DIR = join(work, 'data');
+    work = await makeWork('skull-');
     lggCase(PATIENT, work);
-    bridge = await startBridge({ allow: [work], cacheDir: null });
-    ({ ctx, page, errors } = await launchChromium());
-    await page.goto(bridge.pageUrl);
-    await page.waitForSelector('[data-test=slice-label]', { timeout: 120_000 });
+    ({ bridge, ctx, page, errors } = await openViewer({ allow: [work], waitFor: '[data-test=slice-label]' }));
   });
 
-  afterAll(async () => {
-    await ctx?.close();
-    await bridge?.close();
-    if (work) await rm(work, { recursive: true, force: true });
-  });
+  afterAll(() => closeViewer({ ctx, bridge, work }));
 
   it('outlines the extracted brain on every sequence when asked (button, key k)', async () => {
     await page.click('[data-test=open-study]');

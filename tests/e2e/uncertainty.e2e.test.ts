@@ -6,17 +6,12 @@
  *
  * Needs `npx electron-vite build` first (npm run test:e2e does it). Artefacts: test-results/e2e/unc-*.png.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBridge, type Bridge } from '../../main/app/http-bridge';
+import type { Bridge } from '../../main/app/http-bridge';
 import { MIN_BRAIN_SHARE, NEAR_MASK_MM } from '../../main/engine/variance-near-mask';
-import { launchChromium, requirePrerequisites } from './browser';
-
-const ROOT = resolve(__dirname, '../..');
-const OUT = join(ROOT, 'test-results', 'e2e');
+import { closeViewer, makeWork, openViewer, OUT } from './session';
 
 type Stat = { k: number; areaMm2: number; brainMm2: number; meanVariance: number; uncertainMm2: number; uncertainVariance: number };
 type Win = {
@@ -36,20 +31,11 @@ const tinted = () => page.evaluate(() => (window as unknown as Win).haloViewer.d
 
 describe('uncertainty that guides (bridge + Chromium)', () => {
   beforeAll(async () => {
-    requirePrerequisites();
-    await mkdir(OUT, { recursive: true });
-    work = await mkdtemp(join(tmpdir(), 'halo-e2e-unc-'));
-    process.env.HALO_DATA_DIR = join(work, 'data');
-    process.env.HALO_PACS_CONFIG = join(work, 'pacs.json');
-    bridge = await startBridge({ allow: [], cacheDir: null });
-    ({ ctx, page, errors } = await launchChromium());
+    work = await makeWork('unc-');
+    ({ bridge, ctx, page, errors } = await openViewer());
   });
 
-  afterAll(async () => {
-    await ctx?.close();
-    await bridge?.close();
-    if (work) await rm(work, { recursive: true, force: true });
-  });
+  afterAll(() => closeViewer({ ctx, bridge, work }));
 
   it('after a run over the whole demo study, "Most uncertain" goes to the tumour slice with the most uncertain area near the mask', async () => {
     await page.goto(bridge.pageUrl);

@@ -7,18 +7,14 @@
  *
  * Needs `npx electron-vite build` first (npm run test:e2e does it). Artefacts: test-results/e2e/*.png.
  */
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { launchChromium, requirePrerequisites } from './browser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBridge, type Bridge } from '../../main/app/http-bridge';
+import type { Bridge } from '../../main/app/http-bridge';
 import { TestOrthanc, freePort } from '../support/orthanc';
 import { decodePng } from './png';
-
-const ROOT = resolve(__dirname, '../..');
-const OUT = join(ROOT, 'test-results', 'e2e');
+import { closeViewer, makeWork, openViewer, OUT } from './session';
 
 let bridge: Bridge;
 let ctx: BrowserContext;
@@ -70,29 +66,22 @@ function changedAt(a: Buffer, b: Buffer, points: [number, number][]): number {
 
 describe('viewer end to end (bridge + Chromium)', () => {
   beforeAll(async () => {
-    requirePrerequisites();
+    work = await makeWork('');
     // Only this file's screenshots: the other e2e files write theirs (wf-*.png) to the same folder.
-    await mkdir(OUT, { recursive: true });
     for (const f of await readdir(OUT)) if (/^\d\d.*\.png$/.test(f)) await rm(join(OUT, f), { force: true });
-    work = await mkdtemp(join(tmpdir(), 'halo-e2e-'));
     const saveDir = join(work, 'saved-results');
     await mkdir(saveDir);
     const nodes: unknown[] = [{ name: 'offline', kind: 'dicomweb', url: `http://127.0.0.1:${await freePort()}/dicom-web` }];
     orthanc = new TestOrthanc();
     await orthanc.start();
     nodes.unshift({ name: 'orthanc', kind: 'dicomweb', url: orthanc.dicomWebUrl });
-    process.env.HALO_PACS_CONFIG = join(work, 'pacs.json');
-    process.env.HALO_DATA_DIR = join(work, 'data');
-    await writeFile(process.env.HALO_PACS_CONFIG, JSON.stringify({ callingAet: 'HALO', nodes }, null, 2));
-    bridge = await startBridge({ allow: [saveDir], cacheDir: null });
-    ({ ctx, page, errors } = await launchChromium());
+    await writeFile(join(work, 'pacs.json'), JSON.stringify({ callingAet: 'HALO', nodes }, null, 2));
+    ({ bridge, ctx, page, errors } = await openViewer({ allow: [saveDir] }));
   });
 
   afterAll(async () => {
-    await ctx?.close();
-    await bridge?.close();
+    await closeViewer({ ctx, bridge, work });
     await orthanc?.dispose();
-    if (work) await rm(work, { recursive: true, force: true });
   });
 
   it('opens the bundled demo study on first start, with patient, roles and orientation', async () => {

@@ -11,20 +11,18 @@
  * Needs `npx electron-vite build` first (npm run test:e2e does it), Orthanc with the DICOMweb plugin, Chromium.
  * Artefacts: test-results/e2e/wf-*.png.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { launchChromium, requirePrerequisites } from './browser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unpack } from '../../main/app/binary';
-import { startBridge, type Bridge } from '../../main/app/http-bridge';
+import type { Bridge } from '../../main/app/http-bridge';
 import { NearMaskStack } from '../../main/engine/variance-near-mask';
 import { DelayProxy } from '../support/delay-proxy';
 import { TestOrthanc } from '../support/orthanc';
+import { ROOT } from '../support/paths';
+import { closeViewer, makeWork, openViewer, OUT } from './session';
 
-const ROOT = resolve(__dirname, '../..');
-const OUT = join(ROOT, 'test-results', 'e2e');
 const DEMO = join(ROOT, 'resources', 'demo');
 const STUDY_DATE = '20230815';
 const PATIENT = 'BraTS-GLI-00027-000';
@@ -98,34 +96,25 @@ async function expectNoStackAndNotBlank(): Promise<void> {
 
 describe('workflows end to end (PACS, cancel, errors)', () => {
   beforeAll(async () => {
-    requirePrerequisites();
-    await mkdir(OUT, { recursive: true });
+    work = await makeWork('wf-');
     for (const f of await readdir(OUT)) if (f.startsWith('wf-')) await rm(join(OUT, f), { force: true });
-    work = await mkdtemp(join(tmpdir(), 'halo-e2e-wf-'));
     orthanc = new TestOrthanc();
     await orthanc.start();
     studyUID = await uploadDemo(orthanc);
-    dataDir = join(work, 'data');
-    process.env.HALO_PACS_CONFIG = join(work, 'pacs.json');
-    process.env.HALO_DATA_DIR = dataDir;
+    dataDir = join(work, 'data'); // HALO_DATA_DIR
     slowPacs = new DelayProxy({ host: '127.0.0.1', port: orthanc.httpPort }, 400, 0);
     await slowPacs.start();
     const slowUrl = orthanc.dicomWebUrl.replace(`:${orthanc.httpPort}/`, `:${slowPacs.port}/`);
     const nodes = [{ name: 'orthanc', kind: 'dicomweb', url: orthanc.dicomWebUrl }, { name: 'orthanc-slow', kind: 'dicomweb', url: slowUrl }];
-    await writeFile(process.env.HALO_PACS_CONFIG, JSON.stringify({ callingAet: 'HALO', nodes }, null, 2));
+    await writeFile(join(work, 'pacs.json'), JSON.stringify({ callingAet: 'HALO', nodes }, null, 2));
     await mkdir(join(work, 'allowed'));
-    bridge = await startBridge({ allow: [join(work, 'allowed')], cacheDir: null });
-    ({ ctx, page, errors } = await launchChromium());
-    await page.goto(bridge.pageUrl);
-    await page.waitForSelector('[data-test=slice-label]', { timeout: 120_000 }); // the bundled demo, opened on start
+    ({ bridge, ctx, page, errors } = await openViewer({ allow: [join(work, 'allowed')], waitFor: '[data-test=slice-label]' })); // the bundled demo, opened on start
   });
 
   afterAll(async () => {
-    await ctx?.close();
-    await bridge?.close();
+    await closeViewer({ ctx, bridge, work });
     await slowPacs?.stop();
     await orthanc?.dispose();
-    if (work) await rm(work, { recursive: true, force: true });
   });
 
   it('finds the study in the PACS by patient name and by ID, with name, ID, date and description', async () => {
