@@ -6,6 +6,7 @@
 import { sliceSize, voxelCount, voxelToWorld, type Geometry, type Volume } from '../volume/volume';
 import type { Dataset } from './dcmjs';
 import { CODES, codeItem, dicomNow, ds, fitText, haloEquipment, patientStudyModules, shortText, SOP_CLASS } from './iod';
+import { BRAIN_EXTRACTION_VERSION } from '../engine/brain-extraction';
 import { newUid } from './uid';
 import { num, str } from './values';
 
@@ -110,7 +111,7 @@ export function coverage(c: CheckedInputs): { short: string; full: string } {
 
 /** ImageComments' sentence for a study with the skull (the algorithm parameters say it in short). */
 export const BRAIN_EXTRACTED_COMMENT =
-  'The source is not skull-stripped: Halo extracted the brain automatically and segmented only inside it.';
+  `The source is not skull-stripped: Halo extracted the brain automatically (brain extraction v${BRAIN_EXTRACTION_VERSION}) and segmented only inside it.`;
 
 /** Check a per-voxel array's length against the source grid. */
 export function checkVoxelArray(g: Geometry, arr: ArrayLike<number>, name: string, what: string): void {

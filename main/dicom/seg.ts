@@ -16,6 +16,7 @@ import {
   sliceHasData,
 } from './derived';
 import { CODES, codeItem, fitText, IMPLEMENTATION, shortText, SOP_CLASS } from './iod';
+import { BRAIN_EXTRACTION_VERSION } from '../engine/brain-extraction';
 import { newUid } from './uid';
 
 export type SegmentationContent =
@@ -138,7 +139,7 @@ export function buildSegmentation(inp: SegmentationInputs): Buffer {
             AlgorithmName: shortText(inp.model.id, 64),
             AlgorithmVersion: shortText(inp.model.version, 64),
             AlgorithmParameters: shortText(
-              `diffusion ensemble of ${inp.ensembleSize}${inp.brainExtracted ? ', brain extracted automatically' : ''}`,
+              `diffusion ensemble of ${inp.ensembleSize}${inp.brainExtracted ? `, brain extracted automatically (v${BRAIN_EXTRACTION_VERSION})` : ''}`,
               64,
             ),
           },

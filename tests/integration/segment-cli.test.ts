@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as nifti from 'nifti-reader-js';
 import { BRAIN_EXTRACTED_COMMENT } from '../../main/dicom/derived';
-import { extractBrain } from '../../main/engine/brain-extraction';
+import { BRAIN_EXTRACTION_VERSION, extractBrain } from '../../main/engine/brain-extraction';
 import { readNifti } from '../../main/io/nifti';
 import { halo } from '../support/cli';
 import { dciodvfy } from '../support/dicom-tools';
@@ -137,7 +137,7 @@ describe('halo segment on studies that are not skull-stripped: the brain is extr
       expect(readFileSync(join(dir, f)).toString('latin1'), f).toContain(BRAIN_EXTRACTED_COMMENT);
       expect(dciodvfy(join(dir, f)), f).toEqual({ errors: [], unexpectedWarnings: [] });
     }
-    expect(readFileSync(join(dir, 'seg.dcm')).toString('latin1')).toContain('diffusion ensemble of 2, brain extracted automatically');
+    expect(readFileSync(join(dir, 'seg.dcm')).toString('latin1')).toContain(`diffusion ensemble of 2, brain extracted automatically (v${BRAIN_EXTRACTION_VERSION})`);
   });
 
   it('marks nothing outside the extracted brain (TCGA LGG patient with the skull, FLAIR + T1)', async () => {
