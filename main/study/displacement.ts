@@ -109,7 +109,8 @@ const EDGE_AGREEMENT = 4;
  * The shift (LPS mm) from `a` to `b` in the slice plane: the median over slices of the difference between their
  * centres, on slices where both hold a head and the series cover it. Per slice and by the median, because the
  * sequences differ in contrast at the skull base and the neck (bright fat in a T1, not in a FLAIR), which moves
- * a whole-volume centre by millimetres; and not along the slice axis, which thick slices cover only in part.
+ * a whole-volume centre by millimetres. (Along the slice axis the centre of a head that the grid or the field of
+ * view cuts short says little: sliceAxisShift places its ends instead.)
  * A head that moved moves both its edges alike along an axis; where one edge moved much more than the other,
  * a field of view cut the head short there (BraTS's Brats18_2013_20_1: its FLAIR stops 7 cm before its T1),
  * and that slice says nothing about movement along that axis.
@@ -139,9 +140,10 @@ const MIN_LEVELS = 2;
 /**
  * The shift (mm, along the grid's slice axis) from `a` to `b`: where each head's area, slice by slice, rises
  * through a quarter, a half and three quarters of its largest (at least two of them), counted inward from each end
- * of the head that both show within the grid and within `b`'s series (the vertex; the neck runs out of an axial field of view and is not
- * an end, nor is the edge of a series that stops inside the head). With both ends (a sagittal grid's left and
- * right), their mean: a head drawn larger by one contrast moves its two ends apart, a movement moves them alike.
+ * of the head that both show within the grid and within `b`'s series (the vertex; the neck runs out of an axial
+ * field of view and is not an end, nor is the edge of a series that stops inside the head). With both ends (a
+ * sagittal grid's left and right), their mean: a head drawn larger by one contrast moves its two ends apart, a
+ * movement moves them alike.
  * 0 when no end is in view in both.
  */
 function sliceAxisShift(a: Uint8Array, b: Uint8Array | Float32Array, covered: Uint8Array | null, g: Geometry): number {
@@ -179,8 +181,8 @@ function slicesCovered(covered: Uint8Array | null, [nx, ny, nz]: Vec3): boolean[
 /**
  * Where (a fractional slice index) the area first reaches `level` of its largest, going inward from the last
  * slice (fromTop) or the first; null when the area at that end of the grid is not below it (the grid cuts the
- * head there), or the two slices it lies between are not both `seen` whole (a series that stops there cuts the head, and its
- * edge is not the head's).
+ * head there), or the two slices it lies between are not both `seen` whole (a series that stops there cuts the
+ * head, and its edge is not the head's).
  */
 function endCrossing(areas: number[], level: number, fromTop: boolean, seen: boolean[]): number | null {
   const max = Math.max(...areas);
