@@ -30,6 +30,11 @@ export class RunService {
   private runs = new Map<string, Run>();
   private sessions = new Map<string, Promise<SegmentationSession>>();
   private active: Run | null = null;
+  /**
+   * Opening, closing and handing out sessions happen one at a time. Otherwise a prepare for other settings,
+   * started just before a Segment click, could close the session that the click's run had just begun on.
+   */
+  private sessionLock: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly emit: Emit,
@@ -46,15 +51,24 @@ export class RunService {
           'Assign the series in the header, or choose a model that needs fewer sequences.',
       );
     }
-    await this.cancelActive();
-    const session = await this.session(s, a.modelId, a.steps, a.device, a.ensemble);
-    const nz = session.study.reference.geometry.dims[2];
-    const from = a.range ? Math.min(a.range.from, nz) : 0;
-    const to = a.range ? Math.min(a.range.to, nz) : nz;
-    if (from >= to) throw new InputError(`The slice range ${from + 1}-${to} is outside this series (1-${nz}).`);
-    const slices = runnableSlices(session.study, session.engine.study.hasBrain, from, to, a.range ? appRange : undefined);
-    if (!slices.length) throw new InputError('None of the chosen slices contains brain; nothing to segment.');
-    return this.launch(s, session, viewportFirst(slices, Math.min(a.focus, nz - 1)), a.ensemble);
+    return this.exclusive(async () => {
+      await this.cancelActive();
+      const session = await this.session(s, a.modelId, a.steps, a.device, a.ensemble);
+      const nz = session.study.reference.geometry.dims[2];
+      const from = a.range ? Math.min(a.range.from, nz) : 0;
+      const to = a.range ? Math.min(a.range.to, nz) : nz;
+      if (from >= to) throw new InputError(`The slice range ${from + 1}-${to} is outside this series (1-${nz}).`);
+      const slices = runnableSlices(session.study, session.engine.study.hasBrain, from, to, a.range ? appRange : undefined);
+      if (!slices.length) throw new InputError('None of the chosen slices contains brain; nothing to segment.');
+      return this.launch(s, session, viewportFirst(slices, Math.min(a.focus, nz - 1)), a.ensemble);
+    });
+  }
+
+  /** Runs fn once every earlier session operation has finished (see sessionLock). */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.sessionLock.then(fn);
+    this.sessionLock = result.catch(() => undefined);
+    return result;
   }
 
   /**
@@ -68,18 +82,20 @@ export class RunService {
     if (!s.display || !s.view.reference) return { ready: false, seconds: seconds() };
     const model = await loadModel(a.modelId);
     if (model.card.inputs.some((r) => !s.view.roles[r])) return { ready: false, seconds: seconds() };
-    // Opening another session closes the current one: never under a run of this study (running, or finished and
-    // still growable); the click on Segment opens it then.
-    if (!this.sessions.has(this.key(s, a.modelId, a.steps, a.device)) && [...this.runs.values()].some((r) => r.meta.studyId === s.id)) {
-      return { ready: false, seconds: seconds() };
-    }
-    try {
-      await this.session(s, a.modelId, a.steps, a.device);
-      return { ready: true, seconds: seconds() };
-    } catch (err) {
-      if (!(err instanceof InputError)) console.error('halo: preparing the model failed', err);
-      return { ready: false, seconds: seconds() };
-    }
+    return this.exclusive(async () => {
+      // Opening another session closes the current one: never under a run of this study (running, or finished and
+      // still growable); the click on Segment opens it then.
+      if (!this.sessions.has(this.key(s, a.modelId, a.steps, a.device)) && [...this.runs.values()].some((r) => r.meta.studyId === s.id)) {
+        return { ready: false, seconds: seconds() };
+      }
+      try {
+        await this.session(s, a.modelId, a.steps, a.device);
+        return { ready: true, seconds: seconds() };
+      } catch (err) {
+        if (!(err instanceof InputError)) console.error('halo: preparing the model failed', err);
+        return { ready: false, seconds: seconds() };
+      }
+    });
   }
 
   private key(s: OpenStudy, modelId: string, steps: number, device: DevicePreference): string {
@@ -219,15 +235,17 @@ export class RunService {
    * their model sessions are let go, so memory does not grow with each study opened.
    */
   async forgetOtherStudies(studyId: string): Promise<void> {
-    await this.cancelActive(); // already done by the caller before opening; here so that no run is left running
-    for (const [runId, run] of this.runs) if (run.meta.studyId !== studyId) this.runs.delete(runId);
-    if (this.active && this.active.meta.studyId !== studyId) this.active = null;
-    const stale = [...this.sessions.keys()].filter((key) => (JSON.parse(key) as unknown[])[0] !== studyId);
-    for (const key of stale) {
-      const p = this.sessions.get(key)!;
-      this.sessions.delete(key);
-      await p.then((session) => session.close()).catch(() => undefined);
-    }
+    await this.exclusive(async () => {
+      await this.cancelActive(); // already done by the caller before opening; here so that no run is left running
+      for (const [runId, run] of this.runs) if (run.meta.studyId !== studyId) this.runs.delete(runId);
+      if (this.active && this.active.meta.studyId !== studyId) this.active = null;
+      const stale = [...this.sessions.keys()].filter((key) => (JSON.parse(key) as unknown[])[0] !== studyId);
+      for (const key of stale) {
+        const p = this.sessions.get(key)!;
+        this.sessions.delete(key);
+        await p.then((session) => session.close()).catch(() => undefined);
+      }
+    });
   }
 
   /** How much is held, for the memory test: runs and open model sessions. */
@@ -236,8 +254,10 @@ export class RunService {
   }
 
   async dispose(): Promise<void> {
-    await this.cancelActive();
-    await this.closeSessions();
+    await this.exclusive(async () => {
+      await this.cancelActive();
+      await this.closeSessions();
+    });
   }
 
   private async closeSessions(): Promise<void> {

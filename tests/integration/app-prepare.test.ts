@@ -45,4 +45,36 @@ describe('segment.prepare', () => {
       await svc.dispose();
     }
   });
+
+  it('a prepare for other settings sent just before the click does not close the run\'s session', async () => {
+    // The viewer's model change sends a prepare per setting it updates; one could arrive while the click's run
+    // starts. Before session operations were serialised it closed that run's session ("Session already disposed").
+    const done: HaloEvents['segment.done'][] = [];
+    const host: Host = {
+      mode: 'bridge',
+      emit: (event, payload) => {
+        if (event === 'segment.done') done.push(payload as HaloEvents['segment.done']);
+      },
+      allowedFolders: () => [],
+      chooseFolder: async () => null,
+    };
+    const svc = new AppServices(host, { cacheDir: null });
+    try {
+      const study = await svc.openDemo();
+      const settings = { studyId: study.studyId, modelId: 'wt-4seq', steps: 2, device: 'cpu' as const };
+      expect((await svc.prepareSegmentation(settings)).ready).toBe(true);
+      const k = Math.floor(study.reference!.dims[2] / 2);
+      const [run, other] = await Promise.all([
+        svc.startSegmentation({ ...settings, ensemble: 1, focus: k, range: { from: k, to: k + 1 } }),
+        svc.prepareSegmentation({ ...settings, steps: 3 }),
+      ]);
+      expect(other.ready, 'not prepared: that would close the run\'s session').toBe(false);
+      while (!done.some((d) => d.runId === run.runId)) await new Promise((r) => setTimeout(r, 50));
+      const end = done.find((d) => d.runId === run.runId)!;
+      expect(end.message).toBeUndefined();
+      expect(end.status).toBe('done');
+    } finally {
+      await svc.dispose();
+    }
+  });
 });
