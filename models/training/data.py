@@ -220,8 +220,9 @@ class PackedVolume:
 
 
 def unpack(path: Path):
-    """(cond float32 [N, C, H, W], mask float32 [N, 1, H, W], validation volumes, their names). Reads the .npz
-    packs of earlier sessions and the xz-compressed ones pack_data.py writes now (.npz.xz, with their levels)."""
+    """(cond float32 [N, C, H, W], mask float32 [N, 1, H, W], validation volumes, their names, which training
+    slices are an LGG patient's [N]). Reads the .npz packs of earlier sessions (no LGG flags: none is) and the
+    xz-compressed ones pack_data.py writes now (.npz.xz, with their levels)."""
     if path.suffix == ".xz":
         z = np.load(io.BytesIO(lzma.decompress(path.read_bytes())))
     else:
@@ -232,4 +233,5 @@ def unpack(path: Path):
     names = [str(n) for n in z["val_names"]]
     vols = [PackedVolume(z[f"val_cond_{i}"].astype(np.float32) / top, z[f"val_mask_{i}"].astype(np.float32))
             for i in range(len(names))]
-    return cond, mask, vols, names
+    from_lgg = z["from_lgg"].astype(bool) if "from_lgg" in z else np.zeros(len(cond), bool)
+    return cond, mask, vols, names, from_lgg

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Train on the lent GPU machine within one device command (10 minutes). Three runs share the GPU, each on its
-# own CPU cores, for the same wall time and batch:
+# Train on the lent GPU machine within one device command (10 minutes). Up to three runs share the GPU, each on
+# its own share of 12 CPU cores, for the same wall time and batch:
 #   resume  continues the shipped model from its committed resume point (the one to ship if it beats it);
 #   c16     a new model at the default 16 base channels, and
 #   c32     a new model at 32: the capacity comparison, both from scratch on the same data and iterations' budget.
@@ -8,6 +8,9 @@
 # Here, once:  /usr/bin/python3 models/training/pack_data.py --model wt-4seq --out .pack/wt-4seq.npz.xz --free-share 0.5 --levels 128
 #              (it says whether the pack fits beside the tracked tree; see pack_data.py)
 # There:       device run, carry [".pack"], command: bash models/training/device_train.sh wt-4seq 420
+# RUNS chooses the runs (default "resume c16 c32"); RESUME_ARGS adds train.py arguments to the resume run. The
+# skull-on recipe of wt-flair-t1 (its pack made with --lgg):
+#              RUNS=resume RESUME_ARGS="--lgg --lgg-share 0.25 --lr 5e-5" bash models/training/device_train.sh wt-flair-t1 420
 # Back (at most 8 files under $OUT): resume-best.pt, resume-carry.pt (model + EMA, no optimiser: commit it as
 # resume/<model>.pt), c16-best.pt, c32-best.pt (EMA weights only, half precision) and logs.tar. Then
 #   /usr/bin/python3 models/training/export.py --model wt-4seq --checkpoint FILE   and evaluate/ship as in README.md.
@@ -23,21 +26,31 @@ train() {  # name, cores, extra train.py arguments
   local name=$1 cores=$2 pin=(); shift 2
   command -v taskset > /dev/null && pin=(taskset -c "$cores")
   PYTHONUNBUFFERED=1 "${pin[@]}" python3 models/training/train.py --model "$model" --data "$pack" \
-    --device "${DEVICE:-cuda}" --batch 64 --threads 4 --out "/tmp/ckpt/$name" --val-every "${VAL_EVERY:-1000}" --save-every 1000 \
+    --device "${DEVICE:-cuda}" --batch 64 --threads "$per" --out "/tmp/ckpt/$name" --val-every "${VAL_EVERY:-1000}" --save-every 1000 \
     --iters 100000000 --max-seconds "$seconds" "$@" > "/tmp/ckpt/$name.log" 2>&1
 }
-train resume 0-3 --resume &
-train c16 4-7 --channels 16 &
-train c32 8-11 --channels 32 &
-status=0; wait -n || status=$?; wait -n || status=$?; wait -n || status=$?
+runs=(${RUNS:-resume c16 c32})
+read -ra resume_args <<< "${RESUME_ARGS:-}"
+per=$((12 / ${#runs[@]}))   # the CPU cores (augmentation sets the pace) shared out; 4 leave room for the rest
+pids=(); core=0
+for name in "${runs[@]}"; do
+  case "$name" in
+    resume) train resume "$core-$((core + per - 1))" --resume "${resume_args[@]}" & ;;
+    c16|c32) train "$name" "$core-$((core + per - 1))" --channels "${name#c}" & ;;
+    *) echo "device_train.sh: unknown run $name (resume, c16, c32)" >&2; exit 2 ;;
+  esac
+  pids+=($!); core=$((core + per))
+done
+status=0
+for pid in "${pids[@]}"; do wait "$pid" || status=$?; done
 tail -n 3 /tmp/ckpt/*.log
 # The logs first: they come back even when a run failed and has no weights to return.
 (cd /tmp/ckpt && tar -cf "$out/logs.tar" --ignore-failed-read *.log */"$model"/log.jsonl) || true
 
-python3 - "$model" "$out" <<'PY'
+python3 - "$model" "$out" "${runs[@]}" <<'PY'
 import sys, torch
-model, out = sys.argv[1], sys.argv[2]
-for name in ("resume", "c16", "c32"):
+model, out, runs = sys.argv[1], sys.argv[2], sys.argv[3:]
+for name in runs:
     d = f"/tmp/ckpt/{name}/{model}"
     try:
         best = torch.load(f"{d}/best.pt", weights_only=False)
@@ -47,6 +60,8 @@ for name in ("resume", "c16", "c32"):
         best["ema"] = {k: v.half() if v.is_floating_point() else v for k, v in best["ema"].items()}
     torch.save(best, f"{out}/{name}-best.pt")
     print(name, "best", best["step"], {k: round(v, 4) for k, v in best["best"].items() if k != "patients"})
+if "resume" not in runs:
+    sys.exit(0)
 try:
     last = torch.load(f"/tmp/ckpt/resume/{model}/last.pt", weights_only=False)
 except FileNotFoundError:

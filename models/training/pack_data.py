@@ -7,8 +7,8 @@ What the device tool carries is limited (64 MiB with the tracked tree), so the p
 `levels` steps of the preprocessed [0, 1] range (256: uint8; 128 is still far finer than the training's intensity
 augmentation), masks as bits, xz with a delta filter (neighbouring pixels are alike), and optionally only a share of
 the tumour-free slices (every slice with tumour is kept; batches draw half their slices from the tumour-free ones,
-so a smaller pool is drawn more often). It says how big it is against the budget left. train.py --data FILE reads
-it back (data.unpack).
+so a smaller pool is drawn more often). Which slices are an LGG patient's travels with them (--lgg: train.py
+--lgg-share). It says how big it is against the budget left. train.py --data FILE reads it back (data.unpack).
 """
 import argparse
 import io
@@ -57,9 +57,12 @@ def tracked_bytes() -> int:
 
 
 def pack(model_id: str, out: Path, free_share: float = 1.0, levels: int = 256) -> None:
-    cond, mask = data.training_slices(train.load_split(model_id, "train"), min_size=train.PAD)
+    prepared = train.load_split(model_id, "train")
+    cond, mask = data.training_slices(prepared, min_size=train.PAD)
+    from_lgg = train.lgg_slice_flags(train.DATASETS[model_id]["train"], prepared)
     keep = keep_slices(mask, free_share)
-    arrays = {"cond": quantise(cond[keep], levels), "mask": mask[keep].astype(bool), "levels": np.array(levels)}
+    arrays = {"cond": quantise(cond[keep], levels), "mask": mask[keep].astype(bool), "levels": np.array(levels),
+              "from_lgg": from_lgg[keep]}
     names = []
     for vol, (_, name) in zip(train.load_split(model_id, "val"), train.DATASETS[model_id]["val"]):
         tumour, free = train.validation_slices(vol)

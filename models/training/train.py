@@ -294,6 +294,13 @@ def validate(model, vols, names, tight: float) -> dict:
 
 # ---- training --------------------------------------------------------------------------------------------------
 
+def lgg_slice_flags(train_spec: list, prepared: list) -> np.ndarray:
+    """Which of data.training_slices' slices are an LGG patient's (it keeps each patient's slices with brain, in
+    order); pack_data.py stores them so that --lgg-share works from a pack too."""
+    flags = [np.full(int(p.has_brain.sum()), kind == "lgg") for (kind, _), p in zip(train_spec, prepared)]
+    return np.concatenate(flags) if flags else np.zeros(0, bool)
+
+
 def pool_counts(counts: list, lgg_share: float) -> list:
     """How many slices to draw from each pool: `counts` for (tumour, tumour-free), each split into (BraTS, LGG)
     when lgg_share > 0 (the pools then come in that order)."""
@@ -373,8 +380,8 @@ def main():
     args = ap.parse_args()
     if not 0 <= args.small_tumour <= 1:
         raise SystemExit(f"--small-tumour {args.small_tumour:g}: a share of the tumour slices, between 0 and 1")
-    if not 0 <= args.lgg_share < 1 or (args.lgg_share and not args.lgg) or (args.lgg_share and args.data):
-        raise SystemExit(f"--lgg-share {args.lgg_share:g}: a share between 0 and 1, with --lgg, training from ../shared/data")
+    if not 0 <= args.lgg_share < 1 or (args.lgg_share and not args.lgg):
+        raise SystemExit(f"--lgg-share {args.lgg_share:g}: a share between 0 and 1, with --lgg")
     torch.set_num_threads(args.threads)
     if args.brats_root:
         use_brats_root(args.model, Path(args.brats_root), args.val_fraction)
@@ -397,15 +404,17 @@ def main():
                                        "val": first_of_each_kind(spec["val"], args.cases)}
     t_load = time.time()
     if args.data:  # a pack made by pack_data.py (a machine without ../shared/data)
-        cond, mask, val_vols, val_names = data.unpack(Path(args.data))
+        cond, mask, val_vols, val_names, from_lgg = data.unpack(Path(args.data))
     else:
         prepared = load_split(args.model, "train")
         cond, mask = data.training_slices(prepared, min_size=PAD)
-        # Which slices are an LGG patient's (training_slices keeps each patient's slices with brain, in order).
-        from_lgg = np.concatenate([np.full(int(p.has_brain.sum()), kind == "lgg") for (kind, _), p in zip(spec["train"], prepared)])
+        from_lgg = lgg_slice_flags(spec["train"], prepared)
         val_vols = load_split(args.model, "val") if args.val_every else []
         val_names = [name for _, name in spec["val"]]
     tumour = mask.reshape(len(mask), -1).any(axis=1)
+    if args.lgg_share and not (from_lgg & tumour).any():
+        raise SystemExit("--lgg-share: no LGG slice with tumour among the training slices"
+                         + (f" of {args.data} (pack it with pack_data.py --lgg)" if args.data else ""))
     print(f"{args.model}: {len(spec['train'])} training patients, {len(cond)} slices ({tumour.sum()} with tumour), "
           f"size {cond.shape[-2:]}; {len(val_vols)} validation patients; loaded in {time.time() - t_load:.0f} s",
           flush=True)

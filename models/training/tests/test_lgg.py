@@ -36,12 +36,18 @@ class LggSplit(unittest.TestCase):
         with self.assertRaisesRegex(SystemExit, "no T2"):
             train.add_lgg("wt-4seq")
 
-
     def test_lgg_share_splits_each_half_of_a_batch(self):
         # batch 8: 4 tumour slices (3 BraTS, 1 LGG) and 4 tumour-free (3, 1); without a share, as before
         self.assertEqual(train.pool_counts([4, 4], 0.25), [3, 1, 3, 1])
         self.assertEqual(train.pool_counts([4, 4], 0.5), [2, 2, 2, 2])
         self.assertEqual(train.pool_counts([3, 4], 0.0), [3, 4])
+
+    def test_lgg_slices_are_flagged_in_training_order(self):
+        # training_slices keeps each patient's slices with brain, in order: 2 of a BraTS patient, then 3 of an LGG one
+        patient = lambda brain: type("Prepared", (), {"has_brain": np.array(brain)})()
+        spec = [("brats", "a"), ("lgg", "b")]
+        flags = train.lgg_slice_flags(spec, [patient([0, 1, 1, 0]), patient([1, 1, 1])])
+        self.assertEqual(flags.tolist(), [False, False, True, True, True])
 
 
 class LggLoader(unittest.TestCase):

@@ -233,13 +233,19 @@ class DataPack(unittest.TestCase):
         keep = pack_data.keep_slices(mask, 0.5)
         self.assertTrue(keep[[1, 4, 7]].all())
         self.assertEqual(keep.sum(), 3 + 4)  # half of the 7 tumour-free slices, rounded
+        from_lgg = np.arange(10) >= 6
         arrays = {"cond": pack_data.quantise(cond[keep], 128), "mask": mask[keep], "levels": np.array(128),
+                  "from_lgg": from_lgg[keep],
                   "val_cond_0": pack_data.quantise(cond[:2], 128), "val_mask_0": mask[:2], "val_names": np.array(["p"])}
         with tempfile.TemporaryDirectory() as d:
             out = Path(d) / "m.npz.xz"
             pack_data.write_pack(arrays, out)
-            c, m, vols, names = data.unpack(out)
+            c, m, vols, names, lgg = data.unpack(out)
+            del arrays["from_lgg"]  # a pack of an earlier session: no slice is an LGG patient's
+            pack_data.write_pack(arrays, out)
+            self.assertFalse(data.unpack(out)[4].any())
         self.assertEqual(names, ["p"])
+        np.testing.assert_array_equal(lgg, from_lgg[keep])
         self.assertLessEqual(np.abs(c - cond[keep]).max(), 0.5 / 127 + 1e-6)  # within half a step of 128 levels
         np.testing.assert_array_equal(m, mask[keep].astype(np.float32))
         self.assertEqual(vols[0].cond.shape, (2, 2, 16, 16))
