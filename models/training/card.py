@@ -188,12 +188,19 @@ def main():
     ap.add_argument("--lgg-validation", default=None,
                     help="its `halo evaluate` report on the skull-on LGG validation patients (default eval/lgg/<id>.json)")
     ap.add_argument("--refresh-validated-on", action="store_true",
-                    help="only restate what the shipped card was validated on (no checkpoint needed) and exit")
+                    help="only restate what the shipped card was validated on (no checkpoint needed) and exit; with "
+                         "--validation, also take that report (of the shipped version) and restate the summary")
     args = ap.parse_args()
     lgg = lgg_report(args.model, args.lgg_validation)
     if args.refresh_validated_on:
         path = Path(args.models_dir) / args.model / "card.json"
         card = json.loads(path.read_text())
+        if args.validation:  # e.g. the whole-volume run of a model shipped with NO_VOLUME=1
+            report = json.loads(Path(args.validation).read_text())
+            if report["model"] != {"id": card["id"], "version": card["version"]}:
+                raise SystemExit(f"{args.validation} evaluates {report['model']}, not the shipped {card['id']} {card['version']}")
+            card["validation"] = report
+            card["summary"] = summarise(report, card.get("speed"), card["defaults"]["steps"])
         card["validatedOn"] = validated_on(card.get("validation"), lgg)
         card["summary"] = with_validated_on(card["summary"], card["validatedOn"])
         path.write_text(json.dumps(card, indent=2) + "\n")
