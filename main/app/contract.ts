@@ -175,6 +175,8 @@ export interface ModelSummary {
   defaults: { sampler: 'ddpm' | 'ddim'; steps: number; ensemble: number };
   /** The card's validation, for the radiologist; null when the card has none. */
   validation: ModelValidation | null;
+  /** Its validation on studies with the skull (issue 23: TCGA LGG, brain extracted by Halo); null when none. */
+  validationSkullOn: ModelValidation | null;
 }
 
 export interface ModelValidation {
@@ -186,6 +188,8 @@ export interface ModelValidation {
   baselineDice: number | null;
   baselineMethod: string | null;
   auroc: number | null;
+  /** Mean false-positive area per tumour-free slice (cm²), where the evaluation had tumour-free slices. */
+  falsePositiveCm2: number | null;
   /** The card's own summary: where the model works and where it fails. */
   verdict: string;
 }

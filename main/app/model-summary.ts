@@ -6,15 +6,8 @@
  */
 import { z } from 'zod';
 import type { ModelCard } from '../model/card';
-import type { ModelSummary } from './contract';
+import type { ModelSummary, ModelValidation } from './contract';
 
-const Validation = z.object({
-  patient: z.string(),
-  single: z.object({ dice: z.number(), slices: z.number() }),
-  ensemble5: z.object({ dice: z.number(), hd95_mm: z.number().optional(), empty_predictions: z.number().optional() }),
-  uncertainty_auroc_wrong_pixels: z.number().optional(),
-  baseline: z.object({ method: z.string(), dice: z.number() }).optional(),
-});
 /** The card's validation as `halo evaluate` writes it (per patient, and the mean over patients). */
 const Evaluation = z.object({
   baseline: z.string(),
@@ -24,47 +17,43 @@ const Evaluation = z.object({
     single: z.object({ dice: z.number().nullable() }),
     ensemble: z.object({ dice: z.number().nullable() }),
     varianceAuroc: z.number().nullable(),
+    falsePositiveCm2: z.number().nullable().optional(),
     baseline: z.object({ dice: z.number().nullable() }),
   }),
 });
 const Training = z.object({ data: z.array(z.unknown()), validation: z.array(z.unknown()) });
 
 export function modelSummary(card: ModelCard): ModelSummary {
-  const raw = (card as Record<string, unknown>).validation;
-  const v = Validation.safeParse(raw);
-  const e = Evaluation.safeParse(raw);
-  const t = Training.safeParse((card as Record<string, unknown>).training);
-  const summary = (card as Record<string, unknown>).summary;
+  const fields = card as Record<string, unknown>;
+  const t = Training.safeParse(fields.training);
+  const trainingPatients = t.success ? t.data.data.length : null;
+  const verdict = typeof fields.summary === 'string' ? fields.summary : '';
   return {
     id: card.id,
     version: card.version,
     description: card.description,
     inputs: card.inputs,
     defaults: { sampler: card.defaults.sampler, steps: card.defaults.steps, ensemble: card.defaults.ensemble },
-    validation: e.success
-      ? {
-          trainingPatients: t.success ? t.data.data.length : null,
-          validationPatients: e.data.cases.length,
-          validationSlices: e.data.mean.tumourSlices,
-          diceSingle: e.data.mean.single.dice ?? 0,
-          diceEnsemble: e.data.mean.ensemble.dice ?? 0,
-          baselineDice: e.data.mean.baseline.dice,
-          baselineMethod: e.data.baseline,
-          auroc: e.data.mean.varianceAuroc,
-          verdict: typeof summary === 'string' ? summary : '',
-        }
-      : v.success
-      ? {
-          trainingPatients: t.success ? t.data.data.length : null,
-          validationPatients: t.success ? t.data.validation.length : 1,
-          validationSlices: v.data.single.slices,
-          diceSingle: v.data.single.dice,
-          diceEnsemble: v.data.ensemble5.dice,
-          baselineDice: v.data.baseline?.dice ?? null,
-          baselineMethod: v.data.baseline?.method ?? null,
-          auroc: v.data.uncertainty_auroc_wrong_pixels ?? null,
-          verdict: typeof summary === 'string' ? summary : '',
-        }
-      : null,
+    validation: fromEvaluation(fields.validation, trainingPatients, verdict),
+    validationSkullOn: fromEvaluation(fields.validationSkullOn, trainingPatients, verdict),
+  };
+}
+
+/** A `halo evaluate` report as the UI shows it (null when the card holds none). */
+function fromEvaluation(raw: unknown, trainingPatients: number | null, verdict: string): ModelValidation | null {
+  const e = Evaluation.safeParse(raw);
+  if (!e.success) return null;
+  const m = e.data.mean;
+  return {
+    trainingPatients,
+    validationPatients: e.data.cases.length,
+    validationSlices: m.tumourSlices,
+    diceSingle: m.single.dice ?? 0,
+    diceEnsemble: m.ensemble.dice ?? 0,
+    baselineDice: m.baseline.dice,
+    baselineMethod: e.data.baseline,
+    auroc: m.varianceAuroc,
+    falsePositiveCm2: m.falsePositiveCm2 ?? null,
+    verdict,
   };
 }

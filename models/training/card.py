@@ -202,6 +202,9 @@ def main():
             card["validation"] = report
             card["summary"] = summarise(report, card.get("speed"), card["defaults"]["steps"])
         card["validatedOn"] = validated_on(card.get("validation"), lgg)
+        if lgg and lgg["model"] != {"id": card["id"], "version": card["version"]}:
+            raise SystemExit(f"the LGG report evaluates {lgg['model']}, not the shipped {card['id']} {card['version']}")
+        card["validationSkullOn"] = lgg
         card["summary"] = with_validated_on(card["summary"], card["validatedOn"])
         path.write_text(json.dumps(card, indent=2) + "\n")
         print(f"wrote {path}")
@@ -283,6 +286,7 @@ def main():
         "validation": validation,
         "stepsCurve": curve,
         "validatedOn": validated_on(validation, lgg),
+        "validationSkullOn": lgg,  # `halo evaluate --slices all` on the skull-on LGG validation patients (issue 23)
         "summary": with_validated_on(summarise(validation, speed, steps), validated_on(validation, lgg)),
         "speed": speed,
         "licence": "Model weights: MIT, like the project. Trained on BraTS data: research use; cite the BraTS papers.",

@@ -22,6 +22,25 @@ describe('model summary', () => {
     });
   });
 
+  it('shows the skull-on evaluation next to it, with its false positives, where the card has one', () => {
+    const skullOn = {
+      baseline: 'FLAIR above its 90th percentile inside the brain (per case; the extracted brain where Halo extracted it)',
+      cases: [{ case: 'A' }, { case: 'B' }, { case: 'C' }],
+      mean: { tumourSlices: 40, single: { dice: 0.65 }, ensemble: { dice: 0.72 }, varianceAuroc: 0.9, falsePositiveCm2: 0.7, baseline: { dice: 0.46 } },
+    };
+    const s = modelSummary({ ...card, validationSkullOn: skullOn, summary: 'verdict' } as typeof card);
+    expect(s.validationSkullOn).toMatchObject({ validationPatients: 3, validationSlices: 40, diceEnsemble: 0.72, falsePositiveCm2: 0.7, baselineDice: 0.46 });
+    expect(modelSummary(card).validationSkullOn).toBeNull(); // wt-4seq: never validated with the skull
+  });
+
+  it('reads the shipped wt-flair-t1 card: BraTS and skull-on evaluations of the shipped version', () => {
+    const flairT1 = ModelCardSchema.parse(JSON.parse(readFileSync(join(ROOT, 'models', 'wt-flair-t1', 'card.json'), 'utf8')));
+    const s = modelSummary(flairT1);
+    expect(s.validation?.validationPatients).toBe(8);
+    expect(s.validationSkullOn?.validationPatients).toBe(8);
+    expect(s.validationSkullOn?.falsePositiveCm2).not.toBeNull();
+  });
+
   it('says "not validated" (null) for a card without validation', () => {
     expect(modelSummary({ ...card, validation: undefined } as typeof card).validation).toBeNull();
   });
