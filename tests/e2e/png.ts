@@ -1,5 +1,6 @@
-/** Minimal PNG decoder for test screenshots (8-bit RGB/RGBA, non-interlaced, as Chromium writes them). */
+/** Pixels in e2e tests: a minimal PNG decoder (8-bit RGB/RGBA, non-interlaced, as Chromium writes them) and a canvas read back. */
 import { inflateSync } from 'node:zlib';
+import type { Page } from 'playwright-core';
 
 export interface Rgba {
   width: number;
@@ -60,4 +61,20 @@ export function decodePng(buf: Buffer): Rgba {
     prev.set(cur);
   }
   return { width, height, data: out };
+}
+
+/**
+ * The pixels a canvas holds (not what is drawn over it, unlike an element screenshot): copied onto a 2D canvas in
+ * the page, sent back as a PNG.
+ */
+export async function canvasPixels(page: Page, selector: string): Promise<Rgba> {
+  const url = await page.evaluate((sel) => {
+    const c = document.querySelector<HTMLCanvasElement>(sel)!;
+    const copy = document.createElement('canvas');
+    copy.width = c.width;
+    copy.height = c.height;
+    copy.getContext('2d')!.drawImage(c, 0, 0);
+    return copy.toDataURL('image/png');
+  }, selector);
+  return decodePng(Buffer.from(url.slice(url.indexOf(',') + 1), 'base64'));
 }

@@ -17,6 +17,7 @@ import type { Bridge } from '../../main/app/http-bridge';
 import { dciodvfy } from '../support/dicom-tools';
 import { freePort } from '../support/orthanc';
 import { ROOT, T1_SAG } from '../support/paths';
+import { canvasPixels } from './png';
 import { closeViewer, makeWork, openViewer, OUT } from './session';
 
 let bridge: Bridge;
@@ -415,18 +416,10 @@ describe('reading a result (bridge + Chromium)', () => {
     expect(await page.locator('[data-test=segment]').isDisabled()).toBe(true);
     expect(await page.locator('[data-test=problems]').innerText()).toMatch(/no FLAIR/);
     // The image is really drawn: the canvas is not black.
-    const lit = await page.evaluate(() => {
-      const c = document.querySelector<HTMLCanvasElement>('[data-test=viewport-T1] canvas')!;
-      const g = document.createElement('canvas');
-      g.width = c.width;
-      g.height = c.height;
-      const x = g.getContext('2d')!;
-      x.drawImage(c, 0, 0);
-      const d = x.getImageData(0, 0, g.width, g.height).data;
-      let n = 0;
-      for (let i = 0; i < d.length; i += 4) if (d[i] > 20) n++;
-      return n / (d.length / 4);
-    });
+    const { data } = await canvasPixels(page, '[data-test=viewport-T1] canvas');
+    let litPixels = 0;
+    for (let i = 0; i < data.length; i += 4) if (data[i] > 20) litPixels++;
+    const lit = litPixels / (data.length / 4);
     expect(lit).toBeGreaterThan(0.05);
     await shot('04-t1-sagittal');
     expect(errors).toEqual([]);

@@ -16,6 +16,7 @@ import type { Role } from '../../main/app/contract';
 import type { Bridge } from '../../main/app/http-bridge';
 import { lggCase } from '../support/lgg-case';
 import { ROOT } from '../support/paths';
+import { canvasPixels } from './png';
 import { closeViewer, makeWork, openViewer, OUT } from './session';
 
 const PATIENT = 'TCGA_FG_6691_20020405';
@@ -37,19 +38,11 @@ const label = () => page.locator('[data-test=slice-label]').innerText();
 const brainShown = () => page.evaluate(() => (window as unknown as Win).haloViewer.brainShown);
 
 /** Pixels of the outline's light blue in a viewport's canvas (the images are grey; the mask green). */
-function bluePixels(role: Role): Promise<number> {
-  return page.evaluate((r) => {
-    const c = document.querySelector<HTMLCanvasElement>(`[data-test=viewport-${r}] canvas`)!;
-    const g = document.createElement('canvas');
-    g.width = c.width;
-    g.height = c.height;
-    const x = g.getContext('2d')!;
-    x.drawImage(c, 0, 0);
-    const d = x.getImageData(0, 0, g.width, g.height).data;
-    let n = 0;
-    for (let i = 0; i < d.length; i += 4) if (d[i + 2] > 150 && d[i + 2] - d[i] > 80 && d[i + 2] > d[i + 1]) n++;
-    return n;
-  }, role);
+async function bluePixels(role: Role): Promise<number> {
+  const { data } = await canvasPixels(page, `[data-test=viewport-${role}] canvas`);
+  let n = 0;
+  for (let i = 0; i < data.length; i += 4) if (data[i + 2] > 150 && data[i + 2] - data[i] > 80 && data[i + 2] > data[i + 1]) n++;
+  return n;
 }
 
 describe('a study with the skull (bridge + Chromium)', () => {
