@@ -178,6 +178,15 @@ def load_slices_pt001(roles, model_spacing):
     return PreparedVolume([stack(keys[r]) for r in roles], (1.0, 1.0), model_spacing, stack("seg"))
 
 
+def stack_neighbours(cond: np.ndarray, offset: int) -> np.ndarray:
+    """2.5D input: each slice's own sequences, then those of slice k - offset, then k + offset ([Z, 3C, H, W]).
+    Beyond the volume's ends the neighbours are 0, as a slice without brain is."""
+    zero = np.zeros((min(offset, len(cond)),) + cond.shape[1:], cond.dtype)
+    below = np.concatenate([zero, cond[:-offset]])[:len(cond)]
+    above = np.concatenate([cond[offset:], zero])[-len(cond):]
+    return np.concatenate([cond, below, above], axis=1)
+
+
 CACHE = Path(__file__).resolve().parent / "data-cache"
 
 

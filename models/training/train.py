@@ -156,8 +156,21 @@ def load_split(model_id: str, split: str) -> list:
     return [load_one(model_id, kind, name) for kind, name in DATASETS[model_id][split]]
 
 
-def build_model(model_id: str, channels: int = ARCH["model_channels"]) -> UNet:
-    return UNet(in_channels=len(DATASETS[model_id]["roles"]) + 1, **{**ARCH, "model_channels": channels})
+def build_model(model_id: str, channels: int = ARCH["model_channels"], neighbours: int = 0) -> UNet:
+    slices = 3 if neighbours else 1
+    return UNet(in_channels=slices * len(DATASETS[model_id]["roles"]) + 1, **{**ARCH, "model_channels": channels})
+
+
+def add_neighbour_inputs(model: UNet, sequences: int) -> UNet:
+    """The same net with 2.5D inputs (the neighbours' sequences after the slice's own, then the noisy mask). Their
+    weights start at 0, so it computes exactly what `model` does until training teaches it to use them."""
+    wide = UNet(**{**model.config, "in_channels": 3 * sequences + 1})
+    sd = model.state_dict()
+    w = sd["input_conv.weight"]
+    new = torch.zeros(w.shape[0], 3 * sequences + 1, *w.shape[2:], dtype=w.dtype)
+    new[:, :sequences], new[:, -1] = w[:, :sequences], w[:, -1]
+    wide.load_state_dict({**sd, "input_conv.weight": new})
+    return wide
 
 
 # ---- augmentation ----------------------------------------------------------------------------------------------
@@ -166,11 +179,14 @@ def _uniform(gen, shape, lo, hi):
     return lo + (hi - lo) * torch.rand(shape, generator=gen)
 
 
-def augment(cond, x0, gen, crop=CROP):
+def augment(cond, x0, gen, crop=CROP, slices=1):
     """One random affine per sample (any of the 8 right-angle orientations, +-15 degrees, scale 0.9-1.1, a random
     crop position) and random intensity changes per sequence inside the brain: gamma, a smooth multiplicative bias
-    field, scale and shift. Outside the brain stays 0, as in the engine's preprocessing."""
+    field, scale and shift. Outside the brain stays 0, as in the engine's preprocessing.
+    slices: how many slices' sequences the channels hold (3 for 2.5D input: the slice, then its neighbours); a
+    sequence changes alike in all of them, and each slice keeps its own brain."""
     b, c, h, w = cond.shape
+    seq = c // slices
     angle = torch.randint(0, 4, (b,), generator=gen) * (math.pi / 2) + _uniform(gen, (b,), -1, 1) * math.radians(15)
     scale = _uniform(gen, (b,), 0.9, 1.1) * crop / h
     flip = torch.where(torch.rand(b, generator=gen) < 0.5, -1.0, 1.0)
@@ -179,17 +195,19 @@ def augment(cond, x0, gen, crop=CROP):
     theta = torch.stack([torch.stack([cos * flip, -sin, shift[:, 0]], 1),
                          torch.stack([sin * flip, cos, shift[:, 1]], 1)], 1).to(cond)
     grid = F.affine_grid(theta, (b, c, crop, crop), align_corners=False)
-    brain = (cond > 0).any(1, keepdim=True).to(cond)
+    brain = (cond.reshape(b, slices, seq, h, w) > 0).any(2).to(cond)  # [b, slices, h, w]
     warped = F.grid_sample(torch.cat([cond, x0, brain], 1), grid, mode="bilinear", padding_mode="zeros",
                            align_corners=False)
     cond, x0, brain = warped[:, :c], warped[:, c:c + 1], (warped[:, c + 1:] > 0.5).to(cond)
     x0 = torch.where(x0 > 0, 1.0, -1.0).to(cond)  # the mask stays binary in {-1, 1}
+    brain = brain.repeat_interleave(seq, dim=1)  # each channel: its own slice's brain
 
-    gamma = torch.exp(_uniform(gen, (b, c, 1, 1), -0.4, 0.4)).to(cond)
-    field = F.interpolate(torch.randn(b, c, 4, 4, generator=gen).to(cond) * 0.15, size=(crop, crop),
-                          mode="bicubic", align_corners=False).exp()
-    gain = _uniform(gen, (b, c, 1, 1), 0.9, 1.1).to(cond)
-    offset = _uniform(gen, (b, c, 1, 1), -0.05, 0.05).to(cond)
+    tile = lambda a: a.repeat(1, slices, 1, 1)  # one draw per sequence, the same in every slice
+    gamma = tile(torch.exp(_uniform(gen, (b, seq, 1, 1), -0.4, 0.4)).to(cond))
+    field = tile(F.interpolate(torch.randn(b, seq, 4, 4, generator=gen).to(cond) * 0.15, size=(crop, crop),
+                               mode="bicubic", align_corners=False).exp())
+    gain = tile(_uniform(gen, (b, seq, 1, 1), 0.9, 1.1).to(cond))
+    offset = tile(_uniform(gen, (b, seq, 1, 1), -0.05, 0.05).to(cond))
     cond = (cond.clamp(0, 1) ** gamma * field * gain + offset).clamp(0, 1) * brain
     return cond, x0
 
@@ -200,11 +218,12 @@ def _shift_crop(a, r0, c0, rows, cols):
     return padded[..., r0 + rows:r0 + 2 * rows, c0 + cols:c0 + 2 * cols]
 
 
-def tight_crop(cond, x0, multiple=TIGHT_MULTIPLE, groups=2):
+def tight_crop(cond, x0, multiple=TIGHT_MULTIPLE, groups=2, own=None):
     """Cut each sample to its own brain box rounded up to `multiple` (data.crop_box, the engine's per-slice box).
     A call needs one shape, so the samples are sorted by box area into `groups` groups and each group takes its
-    largest box (smaller brains in it keep a margin of zeros). Returns a list of (cond, x0, share of the batch)."""
-    brain = (cond > 0).any(1).cpu().numpy()
+    largest box (smaller brains in it keep a margin of zeros). Returns a list of (cond, x0, share of the batch).
+    own: how many of the channels are the slice's own sequences (the rest, its neighbours'); None: all."""
+    brain = (cond[:, :own] > 0).any(1).cpu().numpy()
     h, w = brain.shape[-2:]
     boxes = [data.crop_box(b, multiple) if b.any() else ((h - multiple) // 2, (w - multiple) // 2, multiple, multiple)
              for b in brain]
@@ -238,39 +257,41 @@ def validation_slices(vol, n_tumour=8, n_free=2):
     return pick(tumour, n_tumour), pick(free, n_free)
 
 
-def _validation_inputs(vol, zs, tight):
+def _validation_inputs(vol, zs, tight, own=None):
     """Model inputs and masks of slices zs: in the volume's box, or (tight) each cut to its own brain box (found
-    from the input's non-zero pixels, which the volume's box holds: works for packed volumes too)."""
+    from the input's non-zero pixels, which the volume's box holds: works for packed volumes too; own: how many
+    channels are the slice's own sequences, None: all)."""
     if not tight:
         return [(vol.cond[zs], vol.masks[zs])]
-    boxes = [data.crop_box((vol.cond[z] != 0).any(0), TIGHT_MULTIPLE) for z in zs]
+    boxes = [data.crop_box((vol.cond[z, :own] != 0).any(0), TIGHT_MULTIPLE) for z in zs]
     return [(data.crop(vol.cond[z], box)[None], data.crop(vol.masks[z], box)[None]) for z, box in zip(zs, boxes)]
 
 
 @torch.no_grad()
-def ensemble_masks(model, sampler, cond_np, n, gen):
+def ensemble_masks(model, sampler, cond_np, n, gen, own=None):
     """The n-ensemble's mask (mean > 0.5) of each input in cond_np [N, C, H, W], set to 0 outside the brain as the
-    engine does with every member."""
+    engine does with every member (the slice's own brain: its first `own` channels; None: all)."""
     dev = next(model.parameters()).device
     cond = torch.from_numpy(np.repeat(cond_np, n, axis=0)).to(dev)
     x = diffusion.sample(model, sampler, cond, generator=gen)[:, 0].cpu().numpy()
     mean = ((x + 1) / 2).clip(0, 1).reshape(len(cond_np), n, *x.shape[1:]).mean(1)
-    return (mean > 0.5) & (cond_np != 0).any(1)
+    return (mean > 0.5) & (cond_np[:, :own] != 0).any(1)
 
 
 @torch.no_grad()
-def quick_validation(model, vols, names, steps=20, n=3, seed=0, tight=False):
+def quick_validation(model, vols, names, steps=20, n=3, seed=0, tight=False, own=None, slices=(8, 2)):
     """Per patient: mean Dice of the n-ensemble on tumour slices, and false-positive area (cm^2 per slice) on
     tumour-free slices, on the model grid. A cheap proxy of evaluate.py for choosing the best checkpoint.
-    tight: each slice in its own crop box (cropPer "slice") instead of the volume's."""
+    tight: each slice in its own crop box (cropPer "slice") instead of the volume's. slices: how many tumour and
+    tumour-free slices of each patient (evenly spaced; more than there are: all of them)."""
     sampler = diffusion.make_sampler("ddpm", T, steps)
     gen = torch.Generator().manual_seed(seed)  # noise drawn on the CPU: the same samples on any device
     out = {}
     for vol, name in zip(vols, names):
-        tumour, free = validation_slices(vol)
+        tumour, free = validation_slices(vol, *slices)
         preds, gts = [], []
-        for cond_np, gt_np in _validation_inputs(vol, tumour + free, tight):
-            preds += list(ensemble_masks(model, sampler, cond_np, n, gen))
+        for cond_np, gt_np in _validation_inputs(vol, tumour + free, tight, own):
+            preds += list(ensemble_masks(model, sampler, cond_np, n, gen, own))
             gts += list(gt_np > 0.5)
         dices = [2 * (p & g).sum() / max(p.sum() + g.sum(), 1) for p, g in zip(preds[:len(tumour)], gts[:len(tumour)])]
         fp_cm2 = [p.sum() * MODEL_SPACING ** 2 / 100 for p in preds[len(tumour):]]
@@ -285,11 +306,11 @@ def score_kind(tight: float) -> str:
     return "slice box, paper range" if tight else "volume box, paper range"
 
 
-def validate(model, vols, names, tight: float) -> dict:
+def validate(model, vols, names, tight: float, own=None) -> dict:
     """The quick validation in each slice's own crop box (a model trained on tight crops: the shipped cards use
     cropPer "slice"), else in the volume's. Only a first sieve: ship.sh chooses among the saved checkpoints by
     `halo evaluate --protocol paper`."""
-    return {**quick_validation(model, vols, names, tight=bool(tight)), "score_kind": score_kind(tight)}
+    return {**quick_validation(model, vols, names, tight=bool(tight), own=own), "score_kind": score_kind(tight)}
 
 
 # ---- training --------------------------------------------------------------------------------------------------
@@ -375,6 +396,9 @@ def main():
     ap.add_argument("--lgg-share", type=float, default=0.0,
                     help="with --lgg: share of each half of a batch (tumour, tumour-free) drawn from the LGG patients' "
                          "slices (a few hundred among thousands of BraTS ones); 0: every slice alike")
+    ap.add_argument("--neighbours", type=int, default=0,
+                    help="2.5D: condition on the sequences of slices k - N and k + N as well (N slices away); a "
+                         "resumed 2D run gets the new inputs with zero weights; 0: the slice alone")
     ap.add_argument("--tight", type=float, default=0.5,
                     help="share of the batches cut to each slice's own brain box (cropPer \"slice\"); 0: never")
     args = ap.parse_args()
@@ -395,6 +419,8 @@ def main():
         save(Path(args.resume_dir) / f"{args.model}.pt", carried_point(state))
         print(f"wrote {Path(args.resume_dir) / f'{args.model}.pt'} (step {state['step']})")
         return
+    if args.neighbours and args.data:
+        raise SystemExit("--neighbours: a data pack holds single slices; train from ../shared/data")
     if ckpt.exists() and not args.resume:
         raise SystemExit(f"{ckpt} exists: pass --resume to continue it, or --out for a new run")
 
@@ -407,11 +433,15 @@ def main():
         cond, mask, val_vols, val_names, from_lgg = data.unpack(Path(args.data))
     else:
         prepared = load_split(args.model, "train")
+        val_vols = load_split(args.model, "val") if args.val_every else []
+        for p in prepared + val_vols if args.neighbours else []:
+            p.cond = data.stack_neighbours(p.cond, args.neighbours)
         cond, mask = data.training_slices(prepared, min_size=PAD)
         from_lgg = lgg_slice_flags(spec["train"], prepared)
-        val_vols = load_split(args.model, "val") if args.val_every else []
         val_names = [name for _, name in spec["val"]]
     tumour = mask.reshape(len(mask), -1).any(axis=1)
+    n_seq = len(spec["roles"])
+    own = n_seq if args.neighbours else None
     if args.lgg_share and not (from_lgg & tumour).any():
         raise SystemExit("--lgg-share: no LGG slice with tumour among the training slices"
                          + (f" of {args.data} (pack it with pack_data.py --lgg)" if args.data else ""))
@@ -421,7 +451,7 @@ def main():
     dev = torch.device(args.device)
     cond, x0 = torch.from_numpy(cond).to(dev), torch.from_numpy(mask * 2 - 1).to(dev)
 
-    model = build_model(args.model, args.channels).to(dev)
+    model = build_model(args.model, args.channels, args.neighbours).to(dev)
     step, best, origin = 0, None, "random initialisation"
     state = None
     carried = Path(args.resume_dir) / f"{args.model}.pt"
@@ -451,9 +481,19 @@ def main():
         origin = f"the shipped {args.init_from} {version} ({source_steps} iterations){widened}, inputs {'+'.join(spec['roles'])} taken by sequence"
         print(f"started from {origin}", flush=True)
     ema = copy.deepcopy(model).requires_grad_(False)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     if state is not None:
         ema.load_state_dict(state["ema"])
+    if args.neighbours and model.config["in_channels"] == n_seq + 1:  # a 2D run continued in 2.5D
+        model = add_neighbour_inputs(model.cpu(), n_seq).to(dev)
+        ema = add_neighbour_inputs(ema.cpu(), n_seq).to(dev).requires_grad_(False)
+        origin += f"; 2.5D inputs (slices k-{args.neighbours}, k+{args.neighbours}) added at step {step}"
+        state = {k: v for k, v in state.items() if k != "opt"} if state else None
+        print(f"2.5D: neighbour inputs added to the 2D net at step {step} (zero weights)", flush=True)
+    elif model.config["in_channels"] != (3 if args.neighbours else 1) * n_seq + 1:
+        raise SystemExit(f"the resumed net takes {model.config['in_channels']} inputs: it was trained "
+                         f"{'without' if args.neighbours else 'with'} --neighbours")
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    if state is not None:
         if "opt" in state:
             opt.load_state_dict(state["opt"])
             for group in opt.param_groups:  # the saved state carries its learning rate: --lr wins (e.g. to anneal)
@@ -465,7 +505,7 @@ def main():
     if not lr_schedule or lr_schedule[-1][1] != args.lr:
         lr_schedule.append([step, args.lr])
     recipe = dict(batch=args.batch, lr=args.lr, lr_schedule=lr_schedule, ema=args.ema, pad=PAD, crop=CROP,
-                  small_tumour=args.small_tumour, lgg_share=args.lgg_share, tight=args.tight, tight_multiple=TIGHT_MULTIPLE, origin=origin,
+                  small_tumour=args.small_tumour, lgg_share=args.lgg_share, neighbours=args.neighbours, tight=args.tight, tight_multiple=TIGHT_MULTIPLE, origin=origin,
                   train=[name for _, name in spec["train"]], val=val_names)
 
     schedule = diffusion.Schedule(diffusion.linear_betas(T))
@@ -489,10 +529,10 @@ def main():
             draws.append(small[torch.randint(0, len(small), (n_small,), generator=gen)])
         idx = torch.cat(draws).to(dev)
         tight = torch.rand(1, generator=gen).item() < args.tight
-        c, m = augment(cond[idx], x0[idx], gen, crop=PAD if tight else CROP)  # tight: the whole padded slice, then cut
+        c, m = augment(cond[idx], x0[idx], gen, crop=PAD if tight else CROP, slices=3 if args.neighbours else 1)  # tight: the whole padded slice, then cut
         opt.zero_grad()
         loss, mse, vb = 0.0, 0.0, 0.0
-        for c_part, m_part, share in (tight_crop(c, m) if tight else [(c, m, 1.0)]):
+        for c_part, m_part, share in (tight_crop(c, m, own=own) if tight else [(c, m, 1.0)]):
             part_loss, part_mse, part_vb = diffusion.hybrid_loss(schedule, model, c_part, m_part)
             (part_loss * share).backward()
             loss, mse, vb = loss + share * part_loss.item(), mse + share * part_mse, vb + share * part_vb
@@ -511,7 +551,7 @@ def main():
             t0, losses = time.time(), []
         if args.val_every and step % args.val_every == 0:
             t1 = time.time()
-            val = validate(ema, val_vols, val_names, args.tight)
+            val = validate(ema, val_vols, val_names, args.tight, own)
             rec = dict(step=step, validation=val, seconds=round(time.time() - t1, 1))
             print(json.dumps(rec), flush=True)
             log.write(json.dumps(rec) + "\n"), log.flush()

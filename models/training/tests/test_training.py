@@ -215,6 +215,45 @@ class WarmStart(unittest.TestCase):
             torch.testing.assert_close(wide(x, t), narrow(x, t), rtol=1e-4, atol=1e-4)
             self.assertGreater(float((widen(narrow, noise=1e-2)(x, t) - narrow(x, t)).abs().max()), 0)
 
+    def test_a_2p5d_net_starts_as_the_2d_one_whatever_the_neighbours_hold(self):
+        import train
+        torch.manual_seed(0)
+        flat = UNet(in_channels=5, model_channels=8, channel_mult=(1, 2), attention_levels=(1,), heads=2).eval()
+        with torch.no_grad():
+            for p in flat.parameters():
+                p.add_(torch.randn_like(p) * 0.2)
+        deep = train.add_neighbour_inputs(flat, 4).eval()
+        self.assertEqual(deep.config["in_channels"], 13)
+        own, x, t = torch.rand(2, 4, 32, 32), torch.randn(2, 1, 32, 32), torch.tensor([10.0, 700.0])
+        with torch.no_grad():
+            torch.testing.assert_close(deep(torch.cat([own, torch.rand(2, 8, 32, 32), x], 1), t),
+                                       flat(torch.cat([own, x], 1), t), rtol=1e-5, atol=1e-5)
+
+
+class Neighbours(unittest.TestCase):
+    def test_neighbours_follow_the_slice_and_are_zero_beyond_the_ends(self):
+        cond = np.arange(1, 6, dtype=np.float32)[:, None, None, None] * np.ones((5, 2, 3, 3), np.float32)
+        got = data.stack_neighbours(cond, 2)[:, :, 0, 0]
+        np.testing.assert_array_equal(got[:, ::2], [[1, 0, 3], [2, 0, 4], [3, 1, 5], [4, 2, 0], [5, 3, 0]])
+
+    def test_augmentation_changes_a_sequence_alike_in_the_slice_and_its_neighbours(self):
+        import train
+        slice_ = torch.zeros(2, 2, 128, 128)
+        slice_[:, :, 30:100, 20:110] = 0.5
+        neighbour = torch.zeros(2, 2, 128, 128)
+        neighbour[:, :, 40:90, 30:100] = 0.5  # a smaller brain: outside it the neighbour stays 0
+        cond = torch.cat([slice_, neighbour, slice_], 1)
+        c, _ = train.augment(cond, -torch.ones(2, 1, 128, 128), torch.Generator().manual_seed(0), slices=3)
+        torch.testing.assert_close(c[:, 0:2], c[:, 4:6])
+        inside = (c[:, 2:4] > 0).any(1)
+        self.assertTrue(bool(inside.any()))
+        self.assertLess(int(inside.sum()), int((c[:, 0:2] > 0).any(1).sum()))
+        # inside the neighbour's brain (away from its edge, which the warp blurs into 0), its sequences got the
+        # same gamma, field, gain and shift as the slice's
+        interior = -torch.nn.functional.max_pool2d(-inside[:, None].float(), 5, stride=1, padding=2) > 0
+        both = interior.expand(-1, 2, -1, -1)
+        torch.testing.assert_close(c[:, 2:4][both], c[:, 0:2][both])
+
 
 if __name__ == "__main__":
     unittest.main()
