@@ -63,7 +63,8 @@ export const HandlerArgs = {
       studyId: id,
       modelId: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).max(64),
       steps: z.number().int().min(1).max(1000),
-      ensemble: z.number().int().min(1).max(100),
+      /** Null: the model's default for this study (larger on one with the skull, when its card says so). */
+      ensemble: z.number().int().min(1).max(100).nullable(),
       /** Slice in view: done first, then outwards. */
       focus: z.number().int().min(0),
       /** Half-open range of slices; absent = every slice with brain. */
@@ -172,7 +173,8 @@ export interface ModelSummary {
   version: string;
   description: string;
   inputs: Role[];
-  defaults: { sampler: 'ddpm' | 'ddim'; steps: number; ensemble: number };
+  /** ensembleBrainExtracted: the default on a study whose brain Halo extracts (null: `ensemble` there too). */
+  defaults: { sampler: 'ddpm' | 'ddim'; steps: number; ensemble: number; ensembleBrainExtracted: number | null };
   /** The card's validation, for the radiologist; null when the card has none. */
   validation: ModelValidation | null;
   /** Its validation on studies with the skull (issue 23: TCGA LGG, brain extracted by Halo); null when none. */
@@ -180,6 +182,8 @@ export interface ModelSummary {
 }
 
 export interface ModelValidation {
+  /** The ensemble size the numbers were measured at. */
+  ensemble: number;
   trainingPatients: number | null;
   validationPatients: number;
   validationSlices: number;
@@ -271,6 +275,8 @@ export interface SegmentRun {
   providerNote?: string;
   /** Set when Halo extracted the brain itself (a study with the skull): what to tell the user. */
   brainExtraction?: string;
+  /** Set when the ensemble size is the model's default for a study with the skull: why it is larger. */
+  ensembleNote?: string;
   /** Which series was taken as the post-contrast T1 and why. */
   seriesNotes?: string[];
   slices: number[];

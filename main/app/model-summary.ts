@@ -10,6 +10,7 @@ import type { ModelSummary, ModelValidation } from './contract';
 
 /** The card's validation as `halo evaluate` writes it (per patient, and the mean over patients). */
 const Evaluation = z.object({
+  ensemble: z.number().int().positive(),
   baseline: z.string(),
   cases: z.array(z.unknown()),
   mean: z.object({
@@ -33,7 +34,12 @@ export function modelSummary(card: ModelCard): ModelSummary {
     version: card.version,
     description: card.description,
     inputs: card.inputs,
-    defaults: { sampler: card.defaults.sampler, steps: card.defaults.steps, ensemble: card.defaults.ensemble },
+    defaults: {
+      sampler: card.defaults.sampler,
+      steps: card.defaults.steps,
+      ensemble: card.defaults.ensemble,
+      ensembleBrainExtracted: card.defaults.ensembleBrainExtracted ?? null,
+    },
     validation: fromEvaluation(fields.validation, trainingPatients, verdict),
     validationSkullOn: fromEvaluation(fields.validationSkullOn, trainingPatients, verdict),
   };
@@ -45,6 +51,7 @@ function fromEvaluation(raw: unknown, trainingPatients: number | null, verdict: 
   if (!e.success) return null;
   const m = e.data.mean;
   return {
+    ensemble: e.data.ensemble,
     trainingPatients,
     validationPatients: e.data.cases.length,
     validationSlices: m.tumourSlices,

@@ -7,7 +7,15 @@ import { PROVIDER_LABEL } from '../model/device';
 import { CancelledError, InputError } from '../errors';
 import { defaultCacheDir } from '../engine/cache';
 import type { SliceResult } from '../engine/ensemble';
-import { BRAIN_EXTRACTED_NOTE, openSegmentation, runnableSlices, viewportFirst, type SegmentationSession } from '../engine/segment-study';
+import {
+  BRAIN_EXTRACTED_NOTE,
+  defaultEnsemble,
+  openSegmentation,
+  runnableSlices,
+  skullEnsembleNote,
+  viewportFirst,
+  type SegmentationSession,
+} from '../engine/segment-study';
 import { appRange } from '../volume/gaps';
 import { loadModel } from '../model/card';
 import type { DevicePreference } from '../model/onnx-session';
@@ -53,14 +61,15 @@ export class RunService {
     }
     return this.exclusive(async () => {
       await this.cancelActive();
-      const session = await this.session(s, a.modelId, a.steps, a.device, a.ensemble);
+      const session = await this.session(s, a.modelId, a.steps, a.device, a.ensemble ?? undefined);
       const nz = session.study.reference.geometry.dims[2];
       const from = a.range ? Math.min(a.range.from, nz) : 0;
       const to = a.range ? Math.min(a.range.to, nz) : nz;
       if (from >= to) throw new InputError(`The slice range ${from + 1}-${to} is outside this series (1-${nz}).`);
       const slices = runnableSlices(session.study, session.engine.study.hasBrain, from, to, a.range ? appRange : undefined);
       if (!slices.length) throw new InputError('None of the chosen slices contains brain; nothing to segment.');
-      return this.launch(s, session, viewportFirst(slices, Math.min(a.focus, nz - 1)), a.ensemble);
+      const ensemble = a.ensemble ?? defaultEnsemble(session.model.card, session.brainExtracted);
+      return this.launch(s, session, viewportFirst(slices, Math.min(a.focus, nz - 1)), ensemble, a.ensemble === null);
     });
   }
 
@@ -133,10 +142,10 @@ export class RunService {
     const slices = [...prev.results.keys()];
     if (!slices.length) throw new InputError('There are no segmented slices to add samples to.');
     await this.cancelActive();
-    return this.launch(s, prev.session, viewportFirst(slices, focus), prev.meta.ensemble + add, prev);
+    return this.launch(s, prev.session, viewportFirst(slices, focus), prev.meta.ensemble + add, false, prev);
   }
 
-  private launch(s: OpenStudy, session: SegmentationSession, slices: number[], ensemble: number, prev?: Run): SegmentRun {
+  private launch(s: OpenStudy, session: SegmentationSession, slices: number[], ensemble: number, byDefault = false, prev?: Run): SegmentRun {
     const ref = session.study.reference;
     if (ref.source.kind !== 'dicom') throw new Error('viewer studies are DICOM');
     if (ref.source.seriesInstanceUID !== s.view.roles.FLAIR) throw new InputError('The FLAIR changed since the study was opened; open it again.');
@@ -153,6 +162,7 @@ export class RunService {
       provider: PROVIDER_LABEL[device.provider],
       providerNote: device.fallbackReason ? `GPU not available: ${device.fallbackReason}` : undefined,
       brainExtraction: session.brainExtracted ? BRAIN_EXTRACTED_NOTE : undefined,
+      ensembleNote: skullEnsembleNote(session.model.card, ensemble, byDefault),
       seriesNotes: session.study.roleNotes.notes,
       slices,
     };

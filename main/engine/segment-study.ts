@@ -45,8 +45,30 @@ export const BRAIN_EXTRACTED_NOTE =
   'brain extracted automatically: the study is not skull-stripped, so Halo found the brain itself (check its outline); ' +
   'nothing outside it is segmented';
 
-/** The card's defaults filled in and every setting checked (bad values are InputErrors that name the option). */
-export function resolveSettings(card: ModelCard, opts: Pick<SegmentationOptions, 'sampler' | 'ensemble' | 'seed'>): EnsembleSettings {
+/** Said (CLI, app) when the ensemble size is the card's default for a study with the skull; else undefined. */
+export function skullEnsembleNote(card: ModelCard, ensemble: number, byDefault: boolean): string | undefined {
+  const n = card.defaults.ensembleBrainExtracted;
+  if (!byDefault || n === undefined || ensemble !== n) return undefined;
+  return (
+    `${n} samples, the model's default on a study with the skull (with ${card.defaults.ensemble}, its validation on such ` +
+    'studies showed scattered false positives, which more samples average away)'
+  );
+}
+
+/** The model's ensemble size for a study, unless the user chose one: larger where the card asks it for a study with the skull. */
+export function defaultEnsemble(card: ModelCard, brainExtracted: boolean): number {
+  return (brainExtracted ? card.defaults.ensembleBrainExtracted : undefined) ?? card.defaults.ensemble;
+}
+
+/**
+ * The card's defaults filled in and every setting checked (bad values are InputErrors that name the option).
+ * brainExtracted: whether Halo extracted the brain of the study (it may change the default ensemble size).
+ */
+export function resolveSettings(
+  card: ModelCard,
+  opts: Pick<SegmentationOptions, 'sampler' | 'ensemble' | 'seed'>,
+  brainExtracted = false,
+): EnsembleSettings {
   const sampler: SamplerSettings = {
     kind: opts.sampler?.kind ?? card.defaults.sampler,
     steps: opts.sampler?.steps ?? card.defaults.steps,
@@ -56,7 +78,7 @@ export function resolveSettings(card: ModelCard, opts: Pick<SegmentationOptions,
     throw new InputError(`--steps must be an integer from 1 to ${card.schedule.T}, got ${sampler.steps}.`);
   }
   if (!(sampler.eta >= 0 && sampler.eta <= 1)) throw new InputError(`--eta must be between 0 and 1, got ${sampler.eta}.`);
-  const ensemble = opts.ensemble ?? card.defaults.ensemble;
+  const ensemble = opts.ensemble ?? defaultEnsemble(card, brainExtracted);
   if (!Number.isInteger(ensemble) || ensemble < 1 || ensemble > 100) throw new InputError(`--ensemble must be an integer from 1 to 100, got ${ensemble}.`);
   const seed = opts.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new InputError(`--seed must be an integer from 0 to 4294967295, got ${seed}.`);
@@ -85,7 +107,7 @@ export async function openSegmentation(input: StudyInput, opts: SegmentationOpti
   DenoiserSession.prefetchRuntime();
   const model = await loadModel(opts.modelId);
   const card = model.card;
-  const { sampler, ensemble, seed } = resolveSettings(card, opts);
+  resolveSettings(card, opts); // a bad setting is reported before the study is read
 
   // The ONNX session is created (synchronously, inside onnxruntime) while the input files decompress on the
   // thread pool: the two biggest fixed costs of a run overlap.
@@ -124,7 +146,8 @@ export async function openSegmentation(input: StudyInput, opts: SegmentationOpti
           : `${study.label}: no voxel of any input sequence is non-zero; nothing to segment.`,
       );
     }
-    return assembleSession(model, study, prepared, denoiser, { sampler, ensemble, seed }, opts.cacheDir, brain !== undefined);
+    const settings = resolveSettings(card, opts, brain !== undefined);
+    return assembleSession(model, study, prepared, denoiser, settings, opts.cacheDir, brain !== undefined, opts.ensemble === undefined);
   } catch (err) {
     await denoiser.release();
     throw err;
@@ -139,6 +162,7 @@ function assembleSession(
   settings: EnsembleSettings,
   cacheDir: string | null,
   brainExtracted: boolean,
+  ensembleByDefault: boolean,
 ): SegmentationSession {
   const card = model.card;
   const { sampler, ensemble, seed } = settings;
@@ -149,6 +173,8 @@ function assembleSession(
   );
   const engine = new EnsembleEngine(denoiser, card, prepared, { sampler, ensemble, seed }, cache);
   const warnings = [...study.roleNotes.warnings, ...(study.warnings ?? []), ...(brainExtracted ? [`${BRAIN_EXTRACTED_NOTE}.`] : [])];
+  const ensembleNote = skullEnsembleNote(card, ensemble, ensembleByDefault);
+  if (ensembleNote) warnings.push(`${ensembleNote}.`);
   return { model, study, engine, denoiser, warnings, brainExtracted, close: () => denoiser.release() };
 }
 

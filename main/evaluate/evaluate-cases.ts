@@ -186,6 +186,13 @@ export async function evaluateCases(dir: string, opts: EvaluateOptions): Promise
           ? 'whole tumour (ground-truth labels > 0), the paper\'s Table 1: axial slices 80-128 with tumour, metrics per slice averaged per patient and pooled, on the input grid'
           : 'whole tumour (ground-truth labels > 0), axial slices, metrics per slice averaged per patient, on the input grid',
       };
+      if (engine.settings.ensemble !== header.ensemble) {
+        // The default size can differ by case (larger where Halo extracts the brain): one report, one size.
+        throw new InputError(
+          `${c.folder}: its default ensemble size is ${engine.settings.ensemble}, the earlier cases' ${header.ensemble} ` +
+            '(the model asks for more samples on a study with the skull); evaluate such cases apart, or pass --ensemble.',
+        );
+      }
       const seg = await readNifti(c.seg);
       if (!sameGrid(seg.geometry, grid)) {
         throw new InputError(`${c.seg} is not on the FLAIR's grid in ${c.folder}; the ground truth must be co-registered with the sequences.`);

@@ -35,6 +35,11 @@ export const ModelCardSchema = z
       steps: z.number().int().positive(),
       eta: z.number().min(0).max(1),
       ensemble: z.number().int().positive(),
+      /**
+       * The ensemble size on a study whose brain Halo extracted (one with the skull), where the model's validation
+       * showed scattered false positives at `ensemble` that more members average away; absent: `ensemble`.
+       */
+      ensembleBrainExtracted: z.number().int().min(1).max(100).optional(),
     }),
   })
   .passthrough();

@@ -55,7 +55,7 @@ def validated_on(validation, lgg) -> str:
         m = lgg["mean"]
         kinds.append(f"skull-on clinical MR as a PACS holds it (TCGA lower-grade gliomas: 8-bit, 5 mm slices, the brain "
                      f"extracted by Halo) of {m['patients']} patients: ensemble Dice {m['ensemble']['dice']:.3f} per tumour "
-                     f"slice, {m['falsePositiveCm2']:.1f} cm2 of false positives per tumour-free slice")
+                     f"slice with {lgg['ensemble']} samples, {m['falsePositiveCm2']:.2f} cm2 of false positives per tumour-free slice")
     said = "Validated on " + "; and on ".join(kinds) + "."
     return said if lgg else f"{said} Not validated on studies with the skull as a scanner writes them (Halo extracts the brain first)."
 
@@ -187,6 +187,9 @@ def main():
     ap.add_argument("--lgg", action="store_true", help="the model was trained with train.py --lgg")
     ap.add_argument("--lgg-validation", default=None,
                     help="its `halo evaluate` report on the skull-on LGG validation patients (default eval/lgg/<id>.json)")
+    ap.add_argument("--ensemble-brain-extracted", type=int, default=None,
+                    help="the default ensemble size on a study whose brain Halo extracts (defaults.ensembleBrainExtracted; "
+                         "default: the shipped card's, else none: the same as on any study)")
     ap.add_argument("--refresh-validated-on", action="store_true",
                     help="only restate what the shipped card was validated on (no checkpoint needed) and exit; with "
                          "--validation, also take that report (of the shipped version) and restate the summary")
@@ -205,6 +208,8 @@ def main():
         if lgg and lgg["model"] != {"id": card["id"], "version": card["version"]}:
             raise SystemExit(f"the LGG report evaluates {lgg['model']}, not the shipped {card['id']} {card['version']}")
         card["validationSkullOn"] = lgg
+        if args.ensemble_brain_extracted:
+            card["defaults"]["ensembleBrainExtracted"] = args.ensemble_brain_extracted
         card["summary"] = with_validated_on(card["summary"], card["validatedOn"])
         path.write_text(json.dumps(card, indent=2) + "\n")
         print(f"wrote {path}")
@@ -222,6 +227,7 @@ def main():
     speed = json.loads(Path(args.speed).read_text()) if args.speed else old.get("speed")
     curve = json.loads(Path(args.curve).read_text())["steps_curve"] if args.curve else old.get("stepsCurve")
     steps = args.steps or (old.get("defaults") or {}).get("steps") or 20
+    skull_n = args.ensemble_brain_extracted or (old.get("defaults") or {}).get("ensembleBrainExtracted")
     crop_per = args.crop_per or (old.get("preprocessing") or {}).get("cropPer") or "volume"
     crop = ({"cropPer": "volume", "cropMultiple": 32,
              "crop": "bounding box of the brain over the whole volume on the model grid, centred in a box rounded up "
@@ -253,7 +259,8 @@ def main():
                           "mean, population variance and mask (mean > threshold) over the members",
         "schedule": {"kind": "linear", "T": train.T, "betaStart": 1e-4, "betaEnd": 0.02, "learnedSigma": True,
                      "prediction": "eps", "clipDenoised": True},
-        "defaults": {"sampler": args.sampler, "steps": steps, "eta": 0.0, "ensemble": 5},
+        "defaults": {"sampler": args.sampler, "steps": steps, "eta": 0.0, "ensemble": 5,
+                     **({"ensembleBrainExtracted": skull_n} if skull_n else {})},
         "architecture": {"kind": "improved-diffusion U-Net (own implementation, models/training/unet.py)",
                          **state["config"], "parameters": sum(v.numel() for k, v in state["ema"].items())},
         "training": {

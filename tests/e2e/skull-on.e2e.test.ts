@@ -1,10 +1,10 @@
 /**
  * End to end, a study as it comes from the scanner (issue 23): a real TCGA LGG patient with the skull
  * (skull-on/lgg TCGA_FG_6691 as a BraTS-style NIfTI folder: one of wt-flair-t1's LGG validation patients, never
- * trained on, whose ensemble Dice, 0.745, is the closest of the eight to their mean), opened and segmented in
+ * trained on, whose ensemble Dice at n = 5, 0.745, was the closest of the eight to their mean), opened and segmented in
  * headless Chromium against the real handlers behind the loopback HTTP bridge. The brain Halo extracts is
- * outlined on every sequence (button, key k), the run says it extracted the brain, and no mask is drawn outside
- * that brain. Takes the README's docs/screenshot-skull-on.png.
+ * outlined on every sequence (button, key k), the run says it extracted the brain and takes the card's larger
+ * ensemble for such a study, and no mask is drawn outside that brain. Takes the README's docs/screenshot-skull-on.png.
  *
  * Needs `npx electron-vite build` first (npm run test:e2e does it). Artefacts: test-results/e2e/skull-*.png.
  */
@@ -95,6 +95,7 @@ describe('a study with the skull (bridge + Chromium)', () => {
 
   it('segments it, says the brain was extracted, shows the brain, and marks nothing outside it', async () => {
     await page.selectOption('[data-test=model]', 'wt-flair-t1');
+    expect(await page.locator('[data-test=model-defaults]').innerText()).toMatch(/^Model defaults: 5 samples \(10 on a study with the skull\), 20 DDPM steps\.$/);
     // The model's card gives its skull-on validation beside the BraTS one (the kind of study open here).
     expect(await page.locator('[data-test=model-dice-skull-on]').innerText()).toMatch(/with the skull 0\.\d\d$/);
     await page.click('[data-test=model-card] summary');
@@ -108,6 +109,9 @@ describe('a study with the skull (bridge + Chromium)', () => {
     await page.waitForFunction(() => /^Done/.test(document.querySelector('[data-test=run-status]')?.textContent ?? ''), null, { timeout: 600_000, polling: 1000 });
     // The run used the extracted brain: the message says so and the outline comes back on by itself.
     expect(await page.locator('[data-test=brain-note]').innerText()).toMatch(/^Brain extracted automatically/);
+    // The ensemble size was left alone: the card's default for a study with the skull (10, not 5), and why.
+    expect(await page.locator('[data-test=provider]').innerText()).toMatch(/· 10 samples × 20 steps/);
+    expect(await page.locator('[data-test=ensemble-note]').innerText()).toMatch(/^10 samples, the model's default on a study with the skull/);
     expect(await brainShown()).toBe(false); // the user turned it off: it stays off
     await page.keyboard.press('k');
     await expect.poll(brainShown).toBe(true);

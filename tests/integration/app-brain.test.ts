@@ -44,10 +44,29 @@ describe('study.brain: the brain the viewer outlines', () => {
       const k = Math.floor(nz / 2);
       const run = await svc.startSegmentation({ studyId: view.studyId, modelId: 'wt-flair-t1', steps: 1, ensemble: 1, focus: k, range: { from: k, to: k + 1 }, device: 'cpu' });
       expect(run.brainExtraction).toMatch(/^brain extracted automatically/);
+      expect(run.ensembleNote, 'a size the user chose is not the default').toBeUndefined();
       await expect.poll(() => events.some((e) => e.name === 'segment.done'), { timeout: 120_000 }).toBe(true);
       expect((events.find((e) => e.name === 'segment.done')!.payload as HaloEvents['segment.done']).status).toBe('done');
       const slice = unpack(svc.sliceResult(run.runId, k)).arrays.brain as Uint8Array;
       expect(slice).toEqual(mask.subarray(k * nx * ny, (k + 1) * nx * ny));
+    } finally {
+      await svc.dispose();
+    }
+  }, 300_000);
+
+  it('runs the model default ensemble for the study: the card\'s larger one with the skull, and says why', async () => {
+    const svc = services();
+    try {
+      const skull = (await svc.openFolder(lggCase('TCGA_FG_6691_20020405', work)))!;
+      const k = 26;
+      const settings = { modelId: 'wt-flair-t1', steps: 1, ensemble: null, focus: k, range: { from: k, to: k + 1 }, device: 'cpu' as const };
+      const run = await svc.startSegmentation({ studyId: skull.studyId, ...settings });
+      expect(run.ensemble).toBe(10);
+      expect(run.ensembleNote).toMatch(/^10 samples, the model's default on a study with the skull \(with 5, its validation on such studies showed scattered false positives/);
+      const stripped = (await svc.openFolder(CASE_27))!;
+      const plain = await svc.startSegmentation({ studyId: stripped.studyId, ...settings, focus: 70, range: { from: 70, to: 71 } });
+      expect(plain.ensemble).toBe(5);
+      expect(plain.ensembleNote).toBeUndefined();
     } finally {
       await svc.dispose();
     }

@@ -4,6 +4,8 @@
  * patient the Dice per tumour slice, the false positives per tumour-free slice, the whole-volume 3D Dice and the
  * FLAIR-threshold baseline inside the extracted brain.
  */
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EvaluationReport } from '../../main/evaluate/evaluate-cases';
@@ -74,6 +76,19 @@ describe('halo evaluate on a skull-on LGG patient', () => {
     expect(table).toMatch(/brain extracted automatically \(skull on\) in 1 of 1 patients/);
     expect(table).toMatch(/3D Dice 2 .* baseline 3D .* tumour outside brain/);
   });
+
+  it('refuses to pool studies with and without the skull at their default ensemble sizes (10 and 5) in one report', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'halo-mixed-'));
+    try {
+      symlinkSync(join(LGG, PATIENT), join(dir, 'a-skull-on'));
+      symlinkSync(join(DATA, 'brats', 'BraTS2021_00006'), join(dir, 'b-skull-stripped'));
+      const r = await halo(['evaluate', '--cases', dir, '--model', 'wt-flair-t1', '--steps', '1', '--stride', '50', '--device', 'cpu']);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/b-skull-stripped: its default ensemble size is 5, the earlier cases' 10 .*evaluate such cases apart, or pass --ensemble/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
 
   it('refuses a patient that is not in the folder, listing the ones that are', async () => {
     const r = await halo(['evaluate', '--cases', LGG, '--patients', `${PATIENT},TCGA_XX_0000`, '--model', 'wt-flair-t1']);

@@ -126,18 +126,21 @@ describe('halo segment --case', () => {
 });
 
 describe('halo segment on studies that are not skull-stripped: the brain is extracted first', () => {
-  it('says so on stderr, in the summary and in the DICOM objects (a scanner series with the skull)', async () => {
+  it('says so on stderr, in the summary and in the DICOM objects, and samples the card\'s larger default (a scanner series with the skull)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'halo-sag-'));
+    // No --ensemble: wt-flair-t1's card asks for 10 samples on a study whose brain Halo extracts (5 otherwise).
     const r = await halo(['segment', '--dicom', join(DATA, 'dicom', 't1-sag-hfs'), '--model', 'wt-flair-t1', '--role', 'FLAIR=3', '--role', 'T1=3',
-      '--out', dir, '--slices', '17:18', '--steps', '2', '--ensemble', '2', '--no-cache']);
+      '--out', dir, '--slices', '17:18', '--steps', '2', '--no-cache']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/warning: brain extracted automatically: the study is not skull-stripped/);
+    expect(r.stderr).toMatch(/ensemble 10, seed/);
+    expect(r.stderr).toMatch(/warning: 10 samples, the model's default on a study with the skull \(with 5, its validation/);
     expect(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).brain).toMatch(/^brain extracted automatically/);
     for (const f of ['seg.dcm', 'seg-fractional.dcm', 'variance-pm.dcm']) {
       expect(readFileSync(join(dir, f)).toString('latin1'), f).toContain(BRAIN_EXTRACTED_COMMENT);
       expect(dciodvfy(join(dir, f)), f).toEqual({ errors: [], unexpectedWarnings: [] });
     }
-    expect(readFileSync(join(dir, 'seg.dcm')).toString('latin1')).toContain(`diffusion ensemble of 2, brain extracted automatically (v${BRAIN_EXTRACTION_VERSION})`);
+    expect(readFileSync(join(dir, 'seg.dcm')).toString('latin1')).toContain(`diffusion ensemble of 10, brain extracted automatically (v${BRAIN_EXTRACTION_VERSION})`);
   });
 
   it('marks nothing outside the extracted brain (TCGA LGG patient with the skull, FLAIR + T1)', async () => {

@@ -73,15 +73,18 @@ function cancelledRunNotice(before: { who: string; n: number } | null, why: stri
 }
 
 /**
- * A new study starts at the model's ensemble size: a size grown on the last study would otherwise carry over
- * silently (a run of 10 takes twice as long as the default 5).
+ * A new study starts at the model's ensemble size: a size grown or chosen on the last study would otherwise carry
+ * over silently (a run of 10 takes twice as long as the default 5). Said only when the user had chosen it.
  */
 function resetEnsemble(): string | null {
   const before = runState.settings.ensemble;
+  const chosen = runState.settings.ensembleChosen;
   const m = appState.info?.models.find((x) => x.id === runState.settings.modelId);
-  if (!m || before === m.defaults.ensemble) return null;
+  if (!m) return null;
+  runState.settings.ensembleChosen = false;
+  if (before === m.defaults.ensemble) return null;
   runState.settings.ensemble = m.defaults.ensemble;
-  return `Ensemble size reset to the model's default of ${m.defaults.ensemble} for this study (it was ${before}).`;
+  return chosen ? `Ensemble size reset to the model's default of ${m.defaults.ensemble} for this study (it was ${before}).` : null;
 }
 
 async function show(study: StudyView, cancelled: string | null, opening: number): Promise<void> {

@@ -11,7 +11,16 @@ import { studyState } from './study';
 export const PRIOR_RUN = 'prior';
 
 export const runState = reactive({
-  settings: { modelId: '', steps: 20, ensemble: 5, scope: 'all' as 'all' | 'around', radius: 2, device: 'auto' as 'auto' | 'cpu' | 'cuda' },
+  settings: {
+    modelId: '',
+    steps: 20,
+    ensemble: 5,
+    /** The user typed the ensemble size; else a run takes the model's default for the study (larger with the skull). */
+    ensembleChosen: false,
+    scope: 'all' as 'all' | 'around',
+    radius: 2,
+    device: 'auto' as 'auto' | 'cpu' | 'cuda',
+  },
   run: null as SegmentRun | null,
   running: false,
   progress: null as { fraction: number; etaSeconds: number | null; slicesDone: number; slicesTotal: number } | null,
@@ -26,6 +35,7 @@ export function applyModel(id: string): void {
   runState.settings.modelId = m.id;
   runState.settings.steps = m.defaults.steps;
   runState.settings.ensemble = m.defaults.ensemble;
+  runState.settings.ensembleChosen = false;
 }
 
 /** A tag belongs to what is on screen: same run, same study, same reference (FLAIR) series. */

@@ -106,7 +106,7 @@ export async function segment(): Promise<void> {
   awaitingRun = true;
   early.length = 0;
   const run = await busy('Preparing the model', () =>
-    window.halo['segment.start']({ studyId: study.studyId, modelId: s.modelId, steps: s.steps, ensemble: s.ensemble, focus: k, range, device: s.device }),
+    window.halo['segment.start']({ studyId: study.studyId, modelId: s.modelId, steps: s.steps, ensemble: s.ensembleChosen ? s.ensemble : null, focus: k, range, device: s.device }),
   );
   if (!run) return runFailed();
   if (studyState.study?.studyId !== study.studyId) return;
