@@ -51,15 +51,16 @@ export class RunService {
 
   async start(s: OpenStudy, a: ParsedArgOf<'segment.start'>): Promise<SegmentRun> {
     if (!s.display || !s.view.reference) throw new InputError(s.view.problems[0] ?? 'This study cannot be segmented.');
-    const model = await loadModel(a.modelId);
-    const missing = model.card.inputs.filter((r) => !s.view.roles[r]);
-    if (missing.length) {
-      throw new InputError(
-        `The model "${model.card.id}" needs ${model.card.inputs.join(', ')}; this study has no ${missing.join(', ')} assigned. ` +
-          'Assign the series in the header, or choose a model that needs fewer sequences.',
-      );
-    }
+    // In the lock from the first await on, so that session operations run in the order they were asked for.
     return this.exclusive(async () => {
+      const model = await loadModel(a.modelId);
+      const missing = model.card.inputs.filter((r) => !s.view.roles[r]);
+      if (missing.length) {
+        throw new InputError(
+          `The model "${model.card.id}" needs ${model.card.inputs.join(', ')}; this study has no ${missing.join(', ')} assigned. ` +
+            'Assign the series in the header, or choose a model that needs fewer sequences.',
+        );
+      }
       await this.cancelActive();
       const session = await this.session(s, a.modelId, a.steps, a.device, a.ensemble ?? undefined);
       const nz = session.study.reference.geometry.dims[2];
@@ -89,9 +90,9 @@ export class RunService {
     const t0 = performance.now();
     const seconds = () => (performance.now() - t0) / 1000;
     if (!s.display || !s.view.reference) return { ready: false, seconds: seconds() };
-    const model = await loadModel(a.modelId);
-    if (model.card.inputs.some((r) => !s.view.roles[r])) return { ready: false, seconds: seconds() };
     return this.exclusive(async () => {
+      const model = await loadModel(a.modelId);
+      if (model.card.inputs.some((r) => !s.view.roles[r])) return { ready: false, seconds: seconds() };
       // Opening another session closes the current one: never under a run of this study (running, or finished and
       // still growable); the click on Segment opens it then.
       if (!this.sessions.has(this.key(s, a.modelId, a.steps, a.device)) && [...this.runs.values()].some((r) => r.meta.studyId === s.id)) {
