@@ -32,6 +32,12 @@ describe('handler table', () => {
     const bad = await dispatch(svc, 'segment.start', { studyId: 'x', modelId: 'wt-4seq', steps: 0, ensemble: 3, focus: 1 });
     expect(bad).toMatchObject({ ok: false, error: { kind: 'validation' } });
     expect((bad as { error: { message: string } }).error.message).toMatch(/steps/);
+    // The ensemble size is a number or null (the model's default for the study), never left out or a string.
+    const start = { studyId: 'x', modelId: 'wt-4seq', steps: 2, focus: 1 };
+    for (const ensemble of [undefined, '10', 0, 101]) {
+      expect(await dispatch(svc, 'segment.start', { ...start, ensemble }), String(ensemble)).toMatchObject({ ok: false, error: { kind: 'validation' } });
+    }
+    expect(await dispatch(svc, 'segment.start', { ...start, ensemble: null })).toMatchObject({ ok: false, error: { kind: 'input' } }); // valid: no such study
     // Extra keys are refused (strict objects): nothing slips through to a handler.
     expect(await dispatch(svc, 'app.info', { evil: 1 })).toMatchObject({ ok: false, error: { kind: 'validation' } });
     expect(await dispatch(svc, 'study.volume', { studyId: '../../etc', role: 'FLAIR' })).toMatchObject({ ok: false, error: { kind: 'validation' } });
