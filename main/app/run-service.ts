@@ -163,7 +163,7 @@ export class RunService {
       provider: PROVIDER_LABEL[device.provider],
       providerNote: device.fallbackReason ? `GPU not available: ${device.fallbackReason}` : undefined,
       brainExtraction: session.brainExtracted ? BRAIN_EXTRACTED_NOTE : undefined,
-      ensembleNote: skullEnsembleNote(session.model.card, ensemble, byDefault),
+      ensembleNote: byDefault ? skullEnsembleNote(session.model.card, session.brainExtracted) : undefined,
       seriesNotes: session.study.roleNotes.notes,
       slices,
     };

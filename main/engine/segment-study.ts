@@ -45,10 +45,13 @@ export const BRAIN_EXTRACTED_NOTE =
   'brain extracted automatically: the study is not skull-stripped, so Halo found the brain itself (check its outline); ' +
   'nothing outside it is segmented';
 
-/** Said (CLI, app) when the ensemble size is the card's default for a study with the skull; else undefined. */
-export function skullEnsembleNote(card: ModelCard, ensemble: number, byDefault: boolean): string | undefined {
+/**
+ * Said (CLI, app) with a run at the model's default size on a study whose brain Halo extracted, when the card asks
+ * for a size of its own there; else undefined.
+ */
+export function skullEnsembleNote(card: ModelCard, brainExtracted: boolean): string | undefined {
   const n = card.defaults.ensembleBrainExtracted;
-  if (!byDefault || n === undefined || ensemble !== n) return undefined;
+  if (!brainExtracted || n === undefined) return undefined;
   return (
     `${n} samples, the model's default on a study with the skull (with ${card.defaults.ensemble}, its validation on such ` +
     'studies showed scattered false positives, which more samples average away)'
@@ -173,7 +176,7 @@ function assembleSession(
   );
   const engine = new EnsembleEngine(denoiser, card, prepared, { sampler, ensemble, seed }, cache);
   const warnings = [...study.roleNotes.warnings, ...(study.warnings ?? []), ...(brainExtracted ? [`${BRAIN_EXTRACTED_NOTE}.`] : [])];
-  const ensembleNote = skullEnsembleNote(card, ensemble, ensembleByDefault);
+  const ensembleNote = ensembleByDefault ? skullEnsembleNote(card, brainExtracted) : undefined;
   if (ensembleNote) warnings.push(`${ensembleNote}.`);
   return { model, study, engine, denoiser, warnings, brainExtracted, close: () => denoiser.release() };
 }

@@ -419,6 +419,8 @@ def main():
         save(Path(args.resume_dir) / f"{args.model}.pt", carried_point(state))
         print(f"wrote {Path(args.resume_dir) / f'{args.model}.pt'} (step {state['step']})")
         return
+    if args.neighbours < 0:
+        raise SystemExit(f"--neighbours {args.neighbours}: how many slices away the neighbours are, 0 (none) or more")
     if args.neighbours and args.data:
         raise SystemExit("--neighbours: a data pack holds single slices; train from ../shared/data")
     if ckpt.exists() and not args.resume:
@@ -492,6 +494,9 @@ def main():
     elif model.config["in_channels"] != (3 if args.neighbours else 1) * n_seq + 1:
         raise SystemExit(f"the resumed net takes {model.config['in_channels']} inputs: it was trained "
                          f"{'without' if args.neighbours else 'with'} --neighbours")
+    elif state and args.neighbours != state.get("recipe", {}).get("neighbours", args.neighbours):
+        raise SystemExit(f"--neighbours {args.neighbours}: the resumed net was trained with --neighbours "
+                         f"{state['recipe']['neighbours']}; pass that")
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     if state is not None:
         if "opt" in state:
