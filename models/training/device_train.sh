@@ -11,14 +11,17 @@
 # RUNS chooses the runs (default "resume c16 c32"); RESUME_ARGS adds train.py arguments to the resume run. The
 # skull-on recipe of wt-flair-t1 (its pack made with --lgg):
 #              RUNS=resume RESUME_ARGS="--lgg --lgg-share 0.25 --lr 5e-5" bash models/training/device_train.sh wt-flair-t1 420
-# Back (at most 8 files under $OUT): resume-best.pt, resume-carry.pt (model + EMA, no optimiser: commit it as
+# CORES="FIRST COUNT" gives this call its own CPU cores (default "0 12"), so that both models can train side by side
+# in one device command, each with its own OUT (e.g. OUT=$OUT/wt-4seq CORES="0 6" ... & OUT=$OUT/wt-flair-t1 CORES="6 6" ... & wait).
+# Back (at most 8 files under $OUT): resume-best.pt (the run's best validated EMA), resume-carry.pt (model + EMA, no optimiser: commit it as
 # resume/<model>.pt), c16-best.pt, c32-best.pt (EMA weights only, half precision) and logs.tar. Then
 #   /usr/bin/python3 models/training/export.py --model wt-4seq --checkpoint FILE   and evaluate/ship as in README.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 model="${1:?model id}"; seconds="${2:-420}"
 pack=".pack/$model.npz.xz"; [ -f "$pack" ] || pack=".pack/$model.npz"   # an older pack: zlib
-out="${OUT:-/tmp/device-out}"; mkdir -p "$out" /tmp/ckpt
+out="${OUT:-/tmp/device-out}"; ckpt="/tmp/ckpt/$model"; mkdir -p "$out" "$ckpt"
+read -r first_core core_count <<< "${CORES:-0 12}"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 python3 -c 'import torch, numpy; print("torch", torch.__version__, "numpy", numpy.__version__, "cuda", torch.cuda.is_available())'
 
@@ -26,13 +29,13 @@ train() {  # name, cores, extra train.py arguments
   local name=$1 cores=$2 pin=(); shift 2
   command -v taskset > /dev/null && pin=(taskset -c "$cores")
   PYTHONUNBUFFERED=1 "${pin[@]}" python3 models/training/train.py --model "$model" --data "$pack" \
-    --device "${DEVICE:-cuda}" --batch 64 --threads "$per" --out "/tmp/ckpt/$name" --val-every "${VAL_EVERY:-1000}" --save-every 1000 \
-    --iters 100000000 --max-seconds "$seconds" "$@" > "/tmp/ckpt/$name.log" 2>&1
+    --device "${DEVICE:-cuda}" --batch 64 --threads "$per" --out "$ckpt/$name" --val-every "${VAL_EVERY:-1000}" --save-every 1000 \
+    --iters 100000000 --max-seconds "$seconds" "$@" > "$ckpt/$name.log" 2>&1
 }
 runs=(${RUNS:-resume c16 c32})
 read -ra resume_args <<< "${RESUME_ARGS:-}"
-per=$((12 / ${#runs[@]}))   # the CPU cores (augmentation sets the pace) shared out; 4 leave room for the rest
-pids=(); core=0
+per=$((core_count / ${#runs[@]}))   # the CPU cores (augmentation sets the pace) shared out; 4 of 16 leave room for the rest
+pids=(); core=$first_core
 for name in "${runs[@]}"; do
   case "$name" in
     resume) train resume "$core-$((core + per - 1))" --resume "${resume_args[@]}" & ;;
@@ -43,27 +46,29 @@ for name in "${runs[@]}"; do
 done
 status=0
 for pid in "${pids[@]}"; do wait "$pid" || status=$?; done
-tail -n 3 /tmp/ckpt/*.log
+tail -n 3 "$ckpt"/*.log
 # The logs first: they come back even when a run failed and has no weights to return.
-(cd /tmp/ckpt && tar -cf "$out/logs.tar" --ignore-failed-read *.log */"$model"/log.jsonl) || true
+(cd "$ckpt" && tar -cf "$out/logs.tar" --ignore-failed-read *.log */"$model"/log.jsonl) || true
 
-python3 - "$model" "$out" "${runs[@]}" <<'PY'
-import sys, torch
-model, out, runs = sys.argv[1], sys.argv[2], sys.argv[3:]
+python3 - "$model" "$out" "$ckpt" "${runs[@]}" <<'PY'
+import glob, sys, torch
+model, out, ckpt, runs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 for name in runs:
-    d = f"/tmp/ckpt/{name}/{model}"
-    try:
-        best = torch.load(f"{d}/best.pt", weights_only=False)
-    except FileNotFoundError:
-        print(f"{name}: no best.pt"); continue
+    # The best validated EMA of this run (best.pt alone may be missing: a resumed run keeps the score of the
+    # weights it resumed from, and saves best.pt only when it beats that).
+    # Loaded onto the CPU: the files must load where there is no GPU.
+    validated = [torch.load(f, map_location="cpu", weights_only=False) for f in glob.glob(f"{ckpt}/{name}/{model}/ema-*.pt")]
+    if not validated:
+        print(f"{name}: no validated weights"); continue
+    best = max(validated, key=lambda c: c["best"]["score"])
     if name != "resume":  # comparison runs: the EMA in half precision keeps c32 under the 16 MiB a file may be
         best["ema"] = {k: v.half() if v.is_floating_point() else v for k, v in best["ema"].items()}
     torch.save(best, f"{out}/{name}-best.pt")
-    print(name, "best", best["step"], {k: round(v, 4) for k, v in best["best"].items() if k != "patients"})
+    print(name, "best", best["step"], {k: round(v, 4) for k, v in best["best"].items() if isinstance(v, float)})
 if "resume" not in runs:
     sys.exit(0)
 try:
-    last = torch.load(f"/tmp/ckpt/resume/{model}/last.pt", weights_only=False)
+    last = torch.load(f"{ckpt}/resume/{model}/last.pt", map_location="cpu", weights_only=False)
 except FileNotFoundError:
     sys.exit("resume: no last.pt (see resume.log in logs.tar)")
 # As train.carried_point: weights and EMA in half precision, no optimiser (train.py's imports need not load here).

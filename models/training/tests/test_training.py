@@ -272,6 +272,10 @@ class DataPack(unittest.TestCase):
         keep = pack_data.keep_slices(mask, 0.5)
         self.assertTrue(keep[[1, 4, 7]].all())
         self.assertEqual(keep.sum(), 3 + 4)  # half of the 7 tumour-free slices, rounded
+        # A tumour share of 0.5 keeps half of a run of tumour slices, spread over it with both ends (3 of 6).
+        run = np.zeros((10, 1, 4, 4), bool)
+        run[2:8, 0, 1, 1] = True
+        np.testing.assert_array_equal(np.flatnonzero(pack_data.keep_slices(run, 1.0, 0.5) & run.any((1, 2, 3))), [2, 4, 7])
         from_lgg = np.arange(10) >= 6
         arrays = {"cond": pack_data.quantise(cond[keep], 128), "mask": mask[keep], "levels": np.array(128),
                   "from_lgg": from_lgg[keep],
