@@ -5,7 +5,8 @@
  * resampling to the model's pixel spacing with pixel centres aligned and edges clamped, then a crop/pad to the
  * brain's bounding box, centred and rounded up to the card's multiple: over the whole volume (`cropPer: "volume"`) or
  * of each slice (`cropPer: "slice"`: a slice near the top of the head is a fraction of the middle one's size, and the
- * model's cost follows its input's area).
+ * model's cost follows its input's area). A 2.5D card (`neighboursMm`) adds the sequences of the slices that far below
+ * and above (data.stack_neighbours), each normalised in its own brain and cut to the slice's box.
  */
 import type { ModelCard } from '../model/card';
 import type { Geometry } from '../volume/volume';
@@ -29,10 +30,11 @@ export interface PreparedStudy {
   box: CropBox;
   /** Per slice k: does it contain brain (else it is skipped, not sampled). */
   hasBrain: boolean[];
+  /** Model input channels before the noisy mask: the card's inputs, three times over with 2.5D input. */
   channels: number;
   /** The model input's box for slice k (the volume's box, or the slice's own with `cropPer: "slice"`). */
   boxFor(k: number): CropBox;
-  /** Model input for slice k: [channels, boxFor(k).rows, boxFor(k).cols]. */
+  /** Model input for slice k: [channels, boxFor(k).rows, boxFor(k).cols] (own sequences, then k − d, then k + d). */
   conditionFor(k: number): Float32Array;
   /** Slice k's model-grid crop [boxFor(k).rows, boxFor(k).cols] → source slice [rows, cols] (bilinear). */
   toSource(crop: Float32Array, k: number): Float32Array;
@@ -212,27 +214,42 @@ export function prepareStudy(
     }
   };
 
+  /** Sequence ch of slice z (a slice index, fractional between slices) clipped, scaled, 0 outside its brain. */
+  const normalised = (ch: number, z: number): Float64Array => {
+    const norm = new Float64Array(plane);
+    const [lo, hi] = ranges[ch];
+    const scale = Math.max(hi - lo, 1e-8);
+    const z0 = Math.floor(z + 1e-6);
+    const w = Math.max(0, z - z0);
+    for (const [k, weight] of [[z0, 1 - w], [z0 + 1, w]]) {
+      if (k < 0 || k >= nz || weight < 1e-6) continue; // beyond the volume: 0, as a slice without brain
+      const v = volumes[ch];
+      for (let p = 0, q = k * plane; p < plane; p++, q++) {
+        if (brain[q]) norm[p] += weight * ((Math.min(Math.max(v[q], lo), hi) - lo) / scale);
+      }
+    }
+    return norm;
+  };
+  // Neighbours d slices away (the card's millimetres over this study's slice spacing): 5 mm is slice k ± 5 of a
+  // 1 mm volume and the adjacent slices of a 5 mm series.
+  const neighbourMm = card.preprocessing.neighboursMm;
+  const offsets = neighbourMm ? [0, -neighbourMm / grid.spacing[2], neighbourMm / grid.spacing[2]] : [0];
+  const channels = volumes.length * offsets.length;
+
   return {
     grid,
     sourceShape,
     modelShape,
     box,
     hasBrain,
-    channels: volumes.length,
+    channels,
     boxFor: (k) => boxes[k],
     conditionFor(k: number): Float32Array {
       const box = boxes[k];
-      const out = new Float32Array(volumes.length * box.rows * box.cols);
-      const norm = new Float64Array(plane);
-      volumes.forEach((v, ch) => {
-        const [lo, hi] = ranges[ch];
-        const scale = Math.max(hi - lo, 1e-8);
-        for (let p = 0; p < plane; p++) {
-          const x = v[k * plane + p];
-          norm[p] = brain[k * plane + p] ? (Math.min(Math.max(x, lo), hi) - lo) / scale : 0;
-        }
-        crop(toModel(norm), box, out, ch * box.rows * box.cols);
-      });
+      const out = new Float32Array(channels * box.rows * box.cols);
+      offsets.forEach((d, n) =>
+        volumes.forEach((_, ch) => crop(toModel(normalised(ch, k + d)), box, out, (n * volumes.length + ch) * box.rows * box.cols)),
+      );
       return out;
     },
     brainFor(k: number): Uint8Array {

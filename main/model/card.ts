@@ -27,6 +27,11 @@ export const ModelCardSchema = z
       cropMultiple: z.number().int().positive(),
       /** The crop box: the brain's over the whole volume, or each slice's own (see preprocess.ts). */
       cropPer: z.enum(['volume', 'slice']).default('volume'),
+      /**
+       * 2.5D input: after the slice's own sequences, those of the slices this far below and above it (mm along the
+       * slice normal; interpolated where no slice lies exactly there, 0 beyond the volume). Absent: the slice alone.
+       */
+      neighboursMm: z.number().positive().optional(),
     }),
     maskEncoding: z.object({ x0FromMask: z.literal('2*m-1'), threshold: z.number() }),
     schedule: z.object({ kind: z.literal('linear'), T: z.number().int().positive(), learnedSigma: z.literal(true) }),

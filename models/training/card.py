@@ -220,6 +220,7 @@ def main():
     ckpts = HERE / "checkpoints" / args.model
     state = torch.load(ckpts / args.checkpoint)
     recipe = state.get("recipe", {})
+    neighbours = recipe.get("neighbours", 0)
     log = [json.loads(l) for l in (ckpts / "log.jsonl").read_text().splitlines() if l.strip() and "loss" in l]
     card_path = Path(args.models_dir) / args.model / "card.json"
     old = json.loads(card_path.read_text()) if card_path.exists() else {}
@@ -242,7 +243,9 @@ def main():
                        "implicit ensembles give the probability (mean) and uncertainty (variance).",
         "inputs": spec["roles"],
         "onnx": {"file": "model.onnx", "input": "x", "timestep": "t", "output": "out",
-                 "layout": "x: [B, len(inputs)+1, H, W] = inputs in order, then the noisy mask; t: [B] timestep on the "
+                 "layout": ("x: [B, 3*len(inputs)+1, H, W] = inputs in order, those of the slices neighboursMm below and "
+                            "above, then the noisy mask" if neighbours else
+                            "x: [B, len(inputs)+1, H, W] = inputs in order, then the noisy mask") + "; t: [B] timestep on the "
                            "0..T-1 scale; out: [B, 2, H, W] = eps, learned-variance interpolation v in [-1, 1]; "
                            "H, W multiples of 16"},
         "preprocessing": {
@@ -253,6 +256,8 @@ def main():
             "pixelSpacingMm": train.MODEL_SPACING,
             "resampling": "separable linear, pixel centres aligned (x_in = (x_out + 0.5) * s_out / s_in - 0.5), edges clamped",
             **crop,
+            # train.py --neighbours N takes slices k ± N of 1 mm volumes (it refuses others): N mm.
+            **({"neighboursMm": float(neighbours)} if neighbours else {}),
         },
         "maskEncoding": {"x0FromMask": "2*m-1", "maskFromX0": "clip((x0 + 1) / 2, 0, 1)", "threshold": 0.5},
         "postprocessing": "each member mapped back to the source grid (bilinear) and set to 0 outside the brain mask; "

@@ -423,6 +423,8 @@ def main():
         raise SystemExit(f"--neighbours {args.neighbours}: how many slices away the neighbours are, 0 (none) or more")
     if args.neighbours and args.data:
         raise SystemExit("--neighbours: a data pack holds single slices; train from ../shared/data")
+    if args.neighbours and args.lgg:  # the neighbours are N slices away, N mm only on BraTS's 1 mm slices (card.py)
+        raise SystemExit("--neighbours: the LGG patients' slices are 5 mm apart, not 1 mm; train 2.5D without --lgg")
     if ckpt.exists() and not args.resume:
         raise SystemExit(f"{ckpt} exists: pass --resume to continue it, or --out for a new run")
 

@@ -102,6 +102,35 @@ describe('preprocessing parity with the training code', () => {
     expect(Math.max(...areas)).toBeLessThanOrEqual(prepared.box.rows * prepared.box.cols);
   });
 
+  it('matches data.stack_neighbours with 2.5D input (neighbours 5 mm away on a 1 mm volume, its end included)', async () => {
+    const { card: shipped } = await loadModel('wt-4seq');
+    const card = { ...shipped, preprocessing: { ...shipped.preprocessing, cropPer: 'slice' as const, cropMultiple: 16, neighboursMm: 5 } };
+    const caseDir = join(DATA, 'brats', 'BraTS2021_00006');
+    const slices = [2, 77, 132]; // 2 - 5 lies beyond the volume; 132 + 5 above the brain's top (slice 135)
+    const out = mkdtempSync(join(tmpdir(), 'halo-prep-'));
+    await promisify(execFile)('/usr/bin/python3', [
+      'tests/support/prep_reference.py', caseDir, card.inputs.join(','), String(card.preprocessing.pixelSpacingMm), out, slices.join(','), '16',
+      'neighbours=5',
+    ]);
+    const study = await loadStudy({ kind: 'case', folder: caseDir }, card.inputs);
+    const prepared = prepareStudy(card, study.reference.geometry, card.inputs.map((r) => study.aligned[r]!))!;
+    expect(prepared.channels).toBe(3 * card.inputs.length);
+    for (const k of slices) {
+      const expected = f32(join(out, `slice-${k}.f32`));
+      const got = prepared.conditionFor(k);
+      expect(got.length).toBe(expected.length);
+      let worst = 0;
+      got.forEach((v, p) => (worst = Math.max(worst, Math.abs(v - expected[p]))));
+      expect(worst, `slice ${k}`).toBeLessThan(1e-5);
+    }
+    // Slice 77's neighbours are real images (not zero), and slice 2's lower neighbour is zero (beyond the volume).
+    const { rows, cols } = prepared.boxFor(77);
+    const part = (a: Float32Array, n: number, size: number) => a.subarray(n * 4 * size, (n + 1) * 4 * size);
+    expect(part(prepared.conditionFor(77), 1, rows * cols).some((v) => v > 0.5)).toBe(true);
+    const b2 = prepared.boxFor(2);
+    expect(part(prepared.conditionFor(2), 1, b2.rows * b2.cols).every((v) => v === 0)).toBe(true);
+  });
+
   // TCGA_EZ_7264: its bright scalp sets the first threshold above the cortex, so the second pass runs.
   it.each([
     ['TCGA_DU_6399_19830416', [10, 25, 40]],
