@@ -230,8 +230,8 @@ class PackedVolume:
 
 def unpack(path: Path):
     """(cond float32 [N, C, H, W], mask float32 [N, 1, H, W], validation volumes, their names, which training
-    slices are an LGG patient's [N]). Reads the .npz packs of earlier sessions (no LGG flags: none is) and the
-    xz-compressed ones pack_data.py writes now (.npz.xz, with their levels)."""
+    slices are an LGG patient's [N], the neighbour distance of 2.5D input or 0). Reads the .npz packs of earlier
+    sessions (no LGG flags: none is) and the xz-compressed ones pack_data.py writes now (.npz.xz, with their levels)."""
     if path.suffix == ".xz":
         z = np.load(io.BytesIO(lzma.decompress(path.read_bytes())))
     else:
@@ -243,4 +243,5 @@ def unpack(path: Path):
     vols = [PackedVolume(z[f"val_cond_{i}"].astype(np.float32) / top, z[f"val_mask_{i}"].astype(np.float32))
             for i in range(len(names))]
     from_lgg = z["from_lgg"].astype(bool) if "from_lgg" in z else np.zeros(len(cond), bool)
-    return cond, mask, vols, names, from_lgg
+    neighbours = int(z["neighbours"]) if "neighbours" in z else 0
+    return cond, mask, vols, names, from_lgg, neighbours

@@ -421,8 +421,6 @@ def main():
         return
     if args.neighbours < 0:
         raise SystemExit(f"--neighbours {args.neighbours}: how many slices away the neighbours are, 0 (none) or more")
-    if args.neighbours and args.data:
-        raise SystemExit("--neighbours: a data pack holds single slices; train from ../shared/data")
     if args.neighbours and args.lgg:  # the neighbours are N slices away, N mm only on BraTS's 1 mm slices (card.py)
         raise SystemExit("--neighbours: the LGG patients' slices are 5 mm apart, not 1 mm; train 2.5D without --lgg")
     if ckpt.exists() and not args.resume:
@@ -434,7 +432,10 @@ def main():
                                        "val": first_of_each_kind(spec["val"], args.cases)}
     t_load = time.time()
     if args.data:  # a pack made by pack_data.py (a machine without ../shared/data)
-        cond, mask, val_vols, val_names, from_lgg = data.unpack(Path(args.data))
+        cond, mask, val_vols, val_names, from_lgg, packed_neighbours = data.unpack(Path(args.data))
+        if packed_neighbours != args.neighbours:
+            raise SystemExit(f"--neighbours {args.neighbours}: {args.data} was packed with --neighbours {packed_neighbours}; "
+                             "pass that, or pack again (pack_data.py --neighbours)")
     else:
         prepared = load_split(args.model, "train")
         val_vols = load_split(args.model, "val") if args.val_every else []

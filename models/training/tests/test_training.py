@@ -283,10 +283,14 @@ class DataPack(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             out = Path(d) / "m.npz.xz"
             pack_data.write_pack(arrays, out)
-            c, m, vols, names, lgg = data.unpack(out)
+            c, m, vols, names, lgg, neighbours = data.unpack(out)
             del arrays["from_lgg"]  # a pack of an earlier session: no slice is an LGG patient's
             pack_data.write_pack(arrays, out)
             self.assertFalse(data.unpack(out)[4].any())
+            self.assertEqual(data.unpack(out)[5], 0)  # single slices, unless packed with --neighbours
+            pack_data.write_pack({**arrays, "neighbours": np.array(5)}, out)
+            self.assertEqual(data.unpack(out)[5], 5)
+        self.assertEqual(neighbours, 0)
         self.assertEqual(names, ["p"])
         np.testing.assert_array_equal(lgg, from_lgg[keep])
         self.assertLessEqual(np.abs(c - cond[keep]).max(), 0.5 / 127 + 1e-6)  # within half a step of 128 levels
