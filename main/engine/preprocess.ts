@@ -8,7 +8,7 @@
  * model's cost follows its input's area). A 2.5D card (`neighboursMm`) adds the sequences of the slices that far below
  * and above (data.stack_neighbours), each normalised in its own brain and cut to the slice's box.
  */
-import type { ModelCard } from '../model/card';
+import { conditionChannels, type ModelCard } from '../model/card';
 import type { Geometry } from '../volume/volume';
 import { BrainStats, brainPercentiles } from './brain-stats';
 import { brainInterior } from './brain-extraction';
@@ -234,7 +234,8 @@ export function prepareStudy(
   // 1 mm volume and the adjacent slices of a 5 mm series.
   const neighbourMm = card.preprocessing.neighboursMm;
   const offsets = neighbourMm ? [0, -neighbourMm / grid.spacing[2], neighbourMm / grid.spacing[2]] : [0];
-  const channels = volumes.length * offsets.length;
+  const channels = conditionChannels(card);
+  if (channels !== volumes.length * offsets.length) throw new Error(`prepareStudy: ${volumes.length} volumes for a card of ${card.inputs.length} inputs`);
 
   return {
     grid,

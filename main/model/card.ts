@@ -51,6 +51,11 @@ export const ModelCardSchema = z
 
 export type ModelCard = z.infer<typeof ModelCardSchema>;
 
+/** The model's conditioning channels (its input less the noisy mask): the card's inputs, three times with 2.5D input. */
+export function conditionChannels(card: ModelCard): number {
+  return card.inputs.length * (card.preprocessing.neighboursMm ? 3 : 1);
+}
+
 export interface ModelEntry {
   card: ModelCard;
   dir: string;

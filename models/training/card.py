@@ -179,6 +179,8 @@ def main():
     ap.add_argument("--validation", default=None, help="the JSON report of `halo evaluate` on the validation patients")
     ap.add_argument("--curve", default=None, help="evaluate.py's JSON, for its steps curve")
     ap.add_argument("--speed", default=None)
+    ap.add_argument("--hardware", default="2 CPU cores (PyTorch 1.13), no GPU",
+                    help="where the weights were trained, e.g. when a lent GPU trained the last steps")
     ap.add_argument("--steps", type=int, default=None, help="default sampling steps (chosen from the validation curve)")
     ap.add_argument("--sampler", default="ddpm")
     ap.add_argument("--crop-per", choices=["volume", "slice"], default=None,
@@ -282,7 +284,9 @@ def main():
                       f"{recipe.get('pad')}x{recipe.get('pad')}, one random affine per sample (8 right-angle orientations, "
                       f"+-15 degrees, scale 0.9-1.1) cropping {recipe.get('crop')}x{recipe.get('crop')}"
                       + (f"; {recipe['tight']:.0%} of the batches cut instead to each slice's own brain box (multiple of "
-                         f"{recipe.get('tight_multiple')}), as the engine's per-slice crop" if recipe.get("tight") else ""),
+                         f"{recipe.get('tight_multiple')}), as the engine's per-slice crop" if recipe.get("tight") else "")
+                      + (f"; 2.5D: the sequences of slices k-{neighbours} and k+{neighbours} ({neighbours} mm away) after the "
+                         "slice's own, changed alike by the intensity augmentation" if neighbours else ""),
             "intensity": "per sequence inside the brain: gamma exp(U(-0.4, 0.4)), smooth multiplicative bias field "
                          "(4x4 control points, sd 0.15 in log), gain 0.9-1.1, shift +-0.05",
             "sampling": "every batch half slices with tumour, half tumour-free slices with brain"
@@ -292,7 +296,7 @@ def main():
             "loss": "hybrid: MSE on eps + variational bound for the variance (improved-diffusion RESCALED_MSE)",
             "checkpointChoice": checkpoint_choice(state, validation),
             "bestQuickValidation": state.get("best"),
-            "hardware": "2 CPU cores (PyTorch 1.13), no GPU",
+            "hardware": args.hardware,
             "finalLoss": log[-1] if log else None,
         },
         "validation": validation,

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../../main/errors';
 import { chooseDevice, firstLine, type Provider } from '../../main/model/device';
 import { DenoiserSession } from '../../main/model/onnx-session';
-import { loadModel } from '../../main/model/card';
+import { conditionChannels, loadModel } from '../../main/model/card';
 
 /** A provider "loads" when it is in `working`; records what was tried. */
 function machine(working: Provider[]) {
@@ -88,8 +88,8 @@ describe('DenoiserSession on this machine (real onnxruntime-node)', () => {
       expect(d.requested).toBe('auto');
       expect(d.failed.map((f) => f.provider)).toEqual(['cuda', 'webgpu'].slice(0, d.failed.length));
       if (d.provider === 'cpu') expect(d.threads).toBe(2);
-      const x = new Float32Array(2 * (card.inputs.length + 1) * 32 * 32);
-      const out = await s.run(x, new Float32Array([10, 10]), [2, card.inputs.length + 1, 32, 32]);
+      const x = new Float32Array(2 * (conditionChannels(card) + 1) * 32 * 32);
+      const out = await s.run(x, new Float32Array([10, 10]), [2, conditionChannels(card) + 1, 32, 32]);
       expect(out).toHaveLength(2 * 2 * 32 * 32);
       expect(out.every(Number.isFinite)).toBe(true);
     } finally {
