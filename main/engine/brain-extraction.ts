@@ -132,27 +132,28 @@ function withinRadius(squaredDistance: Float32Array, radiusMm: number, within: b
 /**
  * The brain of a volume that still has its skull, or null when it is already skull-stripped (zero outside the
  * brain, as BraTS is: then the engine's "non-zero in any sequence" is the brain). The test runs on every
- * study, so it looks at every `stride`-th row and column only (pixels of about 3 mm): most of the volume's
+ * study, so it looks at every `stride`-th row and column only (pixels of about 3 mm): many of the volume's
  * non-zero voxels lying outside the brain found there means a skull. Only then is the brain extracted at
  * full resolution.
  */
 export function brainIfUnstripped(data: Float32Array, geometry: Geometry): Uint8Array | null {
-  const stride = Math.max(1, Math.floor(COARSE_PIXEL_MM / Math.max(geometry.spacing[0], geometry.spacing[1])));
-  const coarse = stride > 1 ? subsampleInPlane(data, geometry, stride) : { data, geometry };
-  if (!looksUnstripped(coarse.data, extractBrain(coarse.data, coarse.geometry))) return null;
+  if (outsideShare(data, geometry) <= UNSTRIPPED_OUTSIDE_FRACTION) return null;
   return extractBrain(data, geometry);
 }
 
-/** Whether most of a volume's non-zero voxels lie outside `brain` (extractBrain's result for it). */
-export function looksUnstripped(data: Float32Array, brain: Uint8Array): boolean {
+/** The skull test's measure: the share of the volume's non-zero voxels outside the brain extracted at about 3 mm. */
+export function outsideShare(data: Float32Array, geometry: Geometry): number {
+  const stride = Math.max(1, Math.floor(COARSE_PIXEL_MM / Math.max(geometry.spacing[0], geometry.spacing[1])));
+  const coarse = stride > 1 ? subsampleInPlane(data, geometry, stride) : { data, geometry };
+  const brain = extractBrain(coarse.data, coarse.geometry);
   let nonzero = 0;
   let outside = 0;
-  for (let p = 0; p < data.length; p++) {
-    if (data[p] === 0) continue;
+  for (let p = 0; p < coarse.data.length; p++) {
+    if (coarse.data[p] === 0) continue;
     nonzero++;
     if (!brain[p]) outside++;
   }
-  return nonzero > 0 && outside / nonzero > UNSTRIPPED_OUTSIDE_FRACTION;
+  return nonzero ? outside / nonzero : 0;
 }
 
 /** Every stride-th column and row of each slice (only dims and spacing matter to extractBrain). */

@@ -114,7 +114,7 @@ def interior(brain: np.ndarray, spacing) -> np.ndarray:
 
 
 def looks_unstripped(data: np.ndarray, brain: np.ndarray) -> bool:
-    """Whether most of a volume's non-zero voxels lie outside `brain`."""
+    """Whether more than UNSTRIPPED_OUTSIDE_FRACTION of a volume's non-zero voxels lie outside `brain`."""
     nonzero = data != 0
     return bool(nonzero.any()) and (nonzero & ~brain).sum() / nonzero.sum() > UNSTRIPPED_OUTSIDE_FRACTION
 
