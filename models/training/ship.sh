@@ -35,8 +35,8 @@ for d in "$cases"/*; do   # patients of an earlier validation set are not evalua
   printf '%s\n' "${folders[@]##*/}" | grep -qx "$(basename "$d")" || rm -rf "$d"
 done
 evaluate() {  # models-dir model-id out.json
-  # An ensemble of 5, the paper's, on every case: Halo takes the FLAIR of Brats18_2013_20_1 for one with the skull
-  # (docs/brain-extraction.md), where wt-flair-t1's default would be 10, and one report takes one size.
+  # An ensemble of 5, the paper's, on every case: one report takes one size, and wt-flair-t1's default is 10 on any
+  # study Halo takes for one with the skull (until session 16 it took Brats18_2013_20_1's short FLAIR for one).
   HALO_MODELS_DIR="$1" node bin/halo.mjs evaluate --cases "$cases" --model "$2" --steps "$steps" --protocol paper \
     --ensemble 5 "${volume[@]}" --no-progress --out "$3"
 }
