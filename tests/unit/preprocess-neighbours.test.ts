@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { prepareStudy } from '../../main/engine/preprocess';
 import { loadModel } from '../../main/model/card';
 import type { Geometry } from '../../main/volume/volume';
+import { maxAbsDifference } from '../support/arrays';
 
 describe('2.5D input between slices', () => {
   it('interpolates neighbours 5 mm away on 2 mm slices, and gives 0 beyond the volume', async () => {
@@ -30,21 +31,16 @@ describe('2.5D input between slices', () => {
     expect(prepared.channels).toBe(6);
     const size = prepared.box.rows * prepared.box.cols;
     const own = (k: number) => prepared.conditionFor(k).subarray(0, 2 * size);
-    const near = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-      let worst = 0;
-      for (let p = 0; p < a.length; p++) worst = Math.max(worst, Math.abs(a[p] - b[p]));
-      return worst;
-    };
     const k = 5;
     const input = prepared.conditionFor(k);
     const below = input.subarray(2 * size, 4 * size);
     const above = input.subarray(4 * size, 6 * size);
     const mean = (a: Float32Array, b: Float32Array) => a.map((v, p) => (v + b[p]) / 2);
-    expect(near(below, mean(own(2), own(3)))).toBeLessThan(1e-6); // 5 - 2.5
-    expect(near(above, mean(own(7), own(8)))).toBeLessThan(1e-6); // 5 + 2.5
+    expect(maxAbsDifference(below, mean(own(2), own(3)))).toBeLessThan(1e-6); // 5 - 2.5
+    expect(maxAbsDifference(above, mean(own(7), own(8)))).toBeLessThan(1e-6); // 5 + 2.5
     expect(below.some((v) => v > 0.1)).toBe(true);
     // Slice 2: 2 - 2.5 = -0.5, halfway between slice 0 and one beyond the volume (0); slice 1's lies wholly beyond.
-    expect(near(prepared.conditionFor(2).subarray(2 * size, 4 * size), own(0).map((v) => v / 2))).toBeLessThan(1e-6);
+    expect(maxAbsDifference(prepared.conditionFor(2).subarray(2 * size, 4 * size), own(0).map((v) => v / 2))).toBeLessThan(1e-6);
     expect(prepared.conditionFor(1).subarray(2 * size, 4 * size).every((v) => v === 0)).toBe(true);
     // Slice 9: 9 + 2.5 lies wholly beyond the volume.
     expect(prepared.conditionFor(9).subarray(4 * size).every((v) => v === 0)).toBe(true);

@@ -12,14 +12,23 @@ import { describe, expect, it } from 'vitest';
 import { brainIfUnstripped } from '../../main/engine/brain-extraction';
 import { BrainStats } from '../../main/engine/brain-stats';
 import { prepareStudy } from '../../main/engine/preprocess';
-import { loadModel } from '../../main/model/card';
+import { loadModel, type ModelCard } from '../../main/model/card';
 import { loadStudy } from '../../main/study/load-study';
+import { maxAbsDifference } from '../support/arrays';
 import { DATA } from '../support/paths';
 
 const f32 = (p: string) => {
   const b = readFileSync(p);
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 };
+
+/** prep_reference.py's files for these slices (data.py's preprocessing); extra: its optional arguments. */
+async function pythonReference(caseDir: string, card: ModelCard, slices: number[], ...extra: string[]): Promise<string> {
+  const out = mkdtempSync(join(tmpdir(), 'halo-prep-'));
+  const args = [caseDir, card.inputs.join(','), String(card.preprocessing.pixelSpacingMm), out, slices.join(','), ...extra];
+  await promisify(execFile)('/usr/bin/python3', ['tests/support/prep_reference.py', ...args]);
+  return out;
+}
 
 describe('preprocessing parity with the training code', () => {
   it('matches data.py on BraTS2021_00006 in the volume box (box, inputs, inverse mapping)', async () => {
@@ -28,10 +37,7 @@ describe('preprocessing parity with the training code', () => {
     const card = { ...shipped, preprocessing: { ...shipped.preprocessing, cropPer: 'volume' as const, cropMultiple: 32 } };
     const caseDir = join(DATA, 'brats', 'BraTS2021_00006');
     const slices = [20, 77, 120];
-    const out = mkdtempSync(join(tmpdir(), 'halo-prep-'));
-    await promisify(execFile)('/usr/bin/python3', [
-      'tests/support/prep_reference.py', caseDir, card.inputs.join(','), String(card.preprocessing.pixelSpacingMm), out, slices.join(','),
-    ]);
+    const out = await pythonReference(caseDir, card, slices);
     const ref = JSON.parse(readFileSync(join(out, 'box.json'), 'utf8'));
 
     const study = await loadStudy({ kind: 'case', folder: caseDir }, card.inputs);
@@ -54,9 +60,7 @@ describe('preprocessing parity with the training code', () => {
 
     const back = prepared.toSource(prepared.conditionFor(slices[0]).subarray(0, rows * cols), slices[0]);
     const backRef = f32(join(out, 'back.f32'));
-    let worstBack = 0;
-    back.forEach((v, p) => (worstBack = Math.max(worstBack, Math.abs(v - backRef[p]))));
-    expect(worstBack).toBeLessThan(1e-5);
+    expect(maxAbsDifference(back, backRef)).toBeLessThan(1e-5);
   });
 
   it('matches data.py with each slice in its own box (cropPer "slice")', async () => {
@@ -64,10 +68,7 @@ describe('preprocessing parity with the training code', () => {
     const card = { ...shipped, preprocessing: { ...shipped.preprocessing, cropPer: 'slice' as const, cropMultiple: 16 } };
     const caseDir = join(DATA, 'brats', 'BraTS2021_00006');
     const slices = [0, 20, 77, 120, 135];
-    const out = mkdtempSync(join(tmpdir(), 'halo-prep-'));
-    await promisify(execFile)('/usr/bin/python3', [
-      'tests/support/prep_reference.py', caseDir, card.inputs.join(','), String(card.preprocessing.pixelSpacingMm), out, slices.join(','), '16',
-    ]);
+    const out = await pythonReference(caseDir, card, slices, '16');
     const ref = JSON.parse(readFileSync(join(out, 'box.json'), 'utf8'));
     // As openSegmentation does it: the brain mask and percentiles gathered volume by volume while the inputs decode.
     let gathered: BrainStats | undefined;
@@ -85,17 +86,13 @@ describe('preprocessing parity with the training code', () => {
       const expected = f32(join(out, `slice-${k}.f32`));
       const got = prepared.conditionFor(k);
       expect(got.length).toBe(expected.length);
-      let worst = 0;
-      got.forEach((v, p) => (worst = Math.max(worst, Math.abs(v - expected[p]))));
-      expect(worst, `slice ${k}`).toBeLessThan(1e-5);
+      expect(maxAbsDifference(got, expected), `slice ${k}`).toBeLessThan(1e-5);
       // Mapped back, a slice's input lands where the volume-box input of the same slice does.
       const back = prepared.toSource(got.subarray(0, rows * cols), k);
       const viaVolume = prepareStudy(shipped, study.reference.geometry, card.inputs.map((r) => study.aligned[r]!))!;
       const { rows: vr, cols: vc } = viaVolume.box;
       const backVolume = viaVolume.toSource(viaVolume.conditionFor(k).subarray(0, vr * vc), k);
-      let worstBack = 0;
-      back.forEach((v, p) => (worstBack = Math.max(worstBack, Math.abs(v - backVolume[p]))));
-      expect(worstBack, `slice ${k}`).toBeLessThan(1e-6);
+      expect(maxAbsDifference(back, backVolume), `slice ${k}`).toBeLessThan(1e-6);
     }
     expect(areas.size).toBeGreaterThan(1); // the boxes really differ from slice to slice
     expect(prepared.boxFor(135)).toMatchObject({ rows: 16, cols: 16 }); // the top of the head
@@ -107,11 +104,7 @@ describe('preprocessing parity with the training code', () => {
     const card = { ...shipped, preprocessing: { ...shipped.preprocessing, cropPer: 'slice' as const, cropMultiple: 16, neighboursMm: 5 } };
     const caseDir = join(DATA, 'brats', 'BraTS2021_00006');
     const slices = [2, 77, 132]; // 2 - 5 lies beyond the volume; 132 + 5 above the brain's top (slice 135)
-    const out = mkdtempSync(join(tmpdir(), 'halo-prep-'));
-    await promisify(execFile)('/usr/bin/python3', [
-      'tests/support/prep_reference.py', caseDir, card.inputs.join(','), String(card.preprocessing.pixelSpacingMm), out, slices.join(','), '16',
-      'neighbours=5',
-    ]);
+    const out = await pythonReference(caseDir, card, slices, '16', 'neighbours=5');
     const study = await loadStudy({ kind: 'case', folder: caseDir }, card.inputs);
     const prepared = prepareStudy(card, study.reference.geometry, card.inputs.map((r) => study.aligned[r]!))!;
     expect(prepared.channels).toBe(3 * card.inputs.length);
@@ -119,9 +112,7 @@ describe('preprocessing parity with the training code', () => {
       const expected = f32(join(out, `slice-${k}.f32`));
       const got = prepared.conditionFor(k);
       expect(got.length).toBe(expected.length);
-      let worst = 0;
-      got.forEach((v, p) => (worst = Math.max(worst, Math.abs(v - expected[p]))));
-      expect(worst, `slice ${k}`).toBeLessThan(1e-5);
+      expect(maxAbsDifference(got, expected), `slice ${k}`).toBeLessThan(1e-5);
     }
     // Slice 77's neighbours are real images (not zero), and slice 2's lower neighbour is zero (beyond the volume).
     const { rows, cols } = prepared.boxFor(77);
@@ -138,11 +129,7 @@ describe('preprocessing parity with the training code', () => {
   ])('extracts the same brain and gives the same inputs on a skull-on LGG case, %s (brain.py, data.py)', async (patient, slices) => {
     const { card } = await loadModel('wt-flair-t1');
     const caseDir = join(DATA, 'skull-on', 'lgg', patient);
-    const out = mkdtempSync(join(tmpdir(), 'halo-prep-'));
-    await promisify(execFile)('/usr/bin/python3', [
-      'tests/support/prep_reference.py', caseDir, card.inputs.join(','), String(card.preprocessing.pixelSpacingMm), out, slices.join(','),
-      String(card.preprocessing.cropMultiple), 'skull',
-    ]);
+    const out = await pythonReference(caseDir, card, slices, String(card.preprocessing.cropMultiple), 'skull');
     const ref = JSON.parse(readFileSync(join(out, 'box.json'), 'utf8'));
     // As openSegmentation does it: the brain from the FLAIR, when the study has the skull.
     const study = await loadStudy({ kind: 'case', folder: caseDir }, card.inputs);
@@ -166,9 +153,7 @@ describe('preprocessing parity with the training code', () => {
       const expected = f32(join(out, `slice-${k}.f32`));
       const got = prepared.conditionFor(k);
       expect(got.length).toBe(expected.length);
-      let worst = 0;
-      got.forEach((v, p) => (worst = Math.max(worst, Math.abs(v - expected[p]))));
-      expect(worst, `slice ${k}`).toBeLessThan(1e-5);
+      expect(maxAbsDifference(got, expected), `slice ${k}`).toBeLessThan(1e-5);
     }
   });
 });
