@@ -137,8 +137,12 @@ function withinRadius(squaredDistance: Float32Array, radiusMm: number, within: b
  * full resolution.
  */
 export function brainIfUnstripped(data: Float32Array, geometry: Geometry): Uint8Array | null {
-  if (outsideShare(data, geometry) <= UNSTRIPPED_OUTSIDE_FRACTION) return null;
-  return extractBrain(data, geometry);
+  return isUnstripped(data, geometry) ? extractBrain(data, geometry) : null;
+}
+
+/** The skull test alone: whether a FLAIR volume still has its skull (brainIfUnstripped extracts a brain then). */
+export function isUnstripped(data: Float32Array, geometry: Geometry): boolean {
+  return outsideShare(data, geometry) > UNSTRIPPED_OUTSIDE_FRACTION;
 }
 
 /** The skull test's measure: the share of the volume's non-zero voxels outside the brain extracted at about 3 mm. */

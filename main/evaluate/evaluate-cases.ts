@@ -7,8 +7,11 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { InputError } from '../errors';
 import type { SliceResult } from '../engine/ensemble';
+import { isUnstripped } from '../engine/brain-extraction';
 import { openSegmentation, type SegmentationOptions } from '../engine/segment-study';
 import { readNifti } from '../io/nifti';
+import { loadModel } from '../model/card';
+import { findCaseFiles } from '../study/load-study';
 import { sameGrid, sliceSize } from '../volume/volume';
 import { VARIANCE_THRESHOLD } from '../engine/variance-near-mask';
 import { auroc, dice, hd95, jaccard, mean, percentile, type Mask } from './metrics';
@@ -163,6 +166,7 @@ export async function evaluateCases(dir: string, opts: EvaluateOptions): Promise
   const protocol = opts.protocol ?? 'slices';
   const paper = protocol === 'paper';
   const cases = pickPatients(await findLabelledCases(dir), opts.patients, dir);
+  if (opts.ensemble === undefined) await refuseMixedDefaultSizes(cases, opts.modelId);
   const reports: CaseReport[] = [];
   let header: Omit<EvaluationReport, 'cases' | 'mean'> | undefined;
   for (const [caseIndex, c] of cases.entries()) {
@@ -259,6 +263,31 @@ export async function evaluateCases(dir: string, opts: EvaluateOptions): Promise
   }
   const m = meanOver(reports);
   return { ...header!, cases: reports, mean: paper ? { ...m, paper: paperMean(reports) } : m };
+}
+
+/**
+ * One report holds one ensemble size, and a card can ask for more samples on a study with the skull: a folder that
+ * mixes studies with and without the skull at the default size is refused before any case is sampled. Each case's
+ * FLAIR is read and put to the skull test (about a second a case), only for such a card.
+ */
+async function refuseMixedDefaultSizes(cases: { folder: string }[], modelId: string): Promise<void> {
+  const { defaults } = (await loadModel(modelId)).card;
+  if (defaults.ensembleBrainExtracted === undefined || defaults.ensembleBrainExtracted === defaults.ensemble) return;
+  const withSkull: string[] = [];
+  const without: string[] = [];
+  for (const c of cases) {
+    const flair = (await findCaseFiles(c.folder)).FLAIR;
+    if (!flair) continue; // openSegmentation says what is missing
+    const { data, geometry } = await readNifti(flair);
+    (isUnstripped(data, geometry) ? withSkull : without).push(basename(c.folder));
+  }
+  if (withSkull.length && without.length) {
+    throw new InputError(
+      `${modelId} takes ${defaults.ensembleBrainExtracted} samples by default on a study with the skull ` +
+        `(${withSkull.join(', ')}) and ${defaults.ensemble} on a skull-stripped one (${without.join(', ')}), and one ` +
+        'report holds one ensemble size: evaluate such cases apart, or pass --ensemble.',
+    );
+  }
 }
 
 /** The ground truth's tumour voxels outside the brain: their share, and the tumour slices with no brain at all. */

@@ -77,14 +77,16 @@ describe('halo evaluate on a skull-on LGG patient', () => {
     expect(table).toMatch(/3D Dice 2 .* baseline 3D .* tumour outside brain/);
   });
 
-  it('refuses to pool studies with and without the skull at their default ensemble sizes (10 and 5) in one report', async () => {
+  it('refuses to pool studies with and without the skull at their default ensemble sizes (10 and 5), before sampling any', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'halo-mixed-'));
     try {
       symlinkSync(join(LGG, PATIENT), join(dir, 'a-skull-on'));
       symlinkSync(join(DATA, 'brats', 'BraTS2021_00006'), join(dir, 'b-skull-stripped'));
       const r = await halo(['evaluate', '--cases', dir, '--model', 'wt-flair-t1', '--steps', '1', '--stride', '50', '--device', 'cpu']);
       expect(r.code, r.stderr).toBe(2);
-      expect(r.stderr).toMatch(/b-skull-stripped: its default ensemble size is 5, the earlier cases' 10 .*evaluate such cases apart, or pass --ensemble/);
+      expect(r.stderr).toMatch(/wt-flair-t1 takes 10 samples by default on a study with the skull \(a-skull-on\) and 5 on a skull-stripped one \(b-skull-stripped\).*evaluate such cases apart, or pass --ensemble/);
+      // Refused before any case is sampled (it used to evaluate a-skull-on first, then throw that away).
+      expect(r.stderr).not.toMatch(/evaluating a-skull-on/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
