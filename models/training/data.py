@@ -187,6 +187,23 @@ def stack_neighbours(cond: np.ndarray, offset: int) -> np.ndarray:
     return np.concatenate([cond, below, above], axis=1)
 
 
+def thick_slabs(cond: np.ndarray, n: int) -> np.ndarray:
+    """Each slice of cond [Z, C, H, W] as an n times thicker slice shows it (a clinical 5 mm axial series beside
+    BraTS's 1 mm slices): the mean of slices k - n//2 .. k + n//2 (those inside the volume), each sequence then
+    normalised again as the engine normalises the thick series itself (1st/99th percentile of the brain's voxels,
+    the brain being wherever a sequence is non-zero in the slab: partial volume at its edges, as on a thick slice)."""
+    z = len(cond)
+    summed = np.concatenate([np.zeros((1,) + cond.shape[1:]), np.cumsum(cond, axis=0, dtype=np.float64)])
+    lo, hi = np.clip(np.arange(z) - n // 2, 0, z), np.clip(np.arange(z) + n // 2 + 1, 0, z)
+    slab = (summed[hi] - summed[lo]) / (hi - lo)[:, None, None, None]
+    brain = (slab > 0).any(axis=1)
+    out = np.zeros_like(cond)
+    if brain.any():
+        for s in range(cond.shape[1]):
+            out[:, s] = normalise(slab[:, s], brain)
+    return out
+
+
 CACHE = Path(__file__).resolve().parent / "data-cache"
 
 

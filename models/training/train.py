@@ -322,6 +322,21 @@ def lgg_slice_flags(train_spec: list, prepared: list) -> np.ndarray:
     return np.concatenate(flags) if flags else np.zeros(0, bool)
 
 
+THICK_SLICES = 5  # BraTS's 1 mm slices in a 5 mm slab, the clinical axial series' thickness (skull-on/lgg's)
+
+
+def thick_slices(train_spec: list, prepared: list) -> np.ndarray:
+    """data.training_slices' slices as a 5 mm slab shows them (--thick): the BraTS patients' slabs, the LGG
+    patients' own slices (5 mm already)."""
+    slabbed = []
+    for (kind, _), p in zip(train_spec, prepared):
+        if kind != "lgg":
+            p = copy.copy(p)
+            p.cond = data.thick_slabs(p.cond, THICK_SLICES)
+        slabbed.append(p)
+    return data.training_slices(slabbed, min_size=PAD)[0]
+
+
 def pool_counts(counts: list, lgg_share: float) -> list:
     """How many slices to draw from each pool: `counts` for (tumour, tumour-free), each split into (BraTS, LGG)
     when lgg_share > 0 (the pools then come in that order)."""
@@ -396,6 +411,9 @@ def main():
     ap.add_argument("--lgg-share", type=float, default=0.0,
                     help="with --lgg: share of each half of a batch (tumour, tumour-free) drawn from the LGG patients' "
                          "slices (a few hundred among thousands of BraTS ones); 0: every slice alike")
+    ap.add_argument("--thick", type=float, default=0.0,
+                    help="share of a batch's BraTS slices shown as a clinical 5 mm slice shows them (data.thick_slabs; "
+                         "the LGG patients' slices are 5 mm already)")
     ap.add_argument("--neighbours", type=int, default=0,
                     help="2.5D: condition on the sequences of slices k - N and k + N as well (N slices away); a "
                          "resumed 2D run gets the new inputs with zero weights; 0: the slice alone")
@@ -421,6 +439,9 @@ def main():
         return
     if args.neighbours < 0:
         raise SystemExit(f"--neighbours {args.neighbours}: how many slices away the neighbours are, 0 (none) or more")
+    if not 0 <= args.thick <= 1 or (args.thick and (args.data or args.neighbours)):
+        raise SystemExit(f"--thick {args.thick:g}: a share between 0 and 1, without --data (packs hold no slabs yet) "
+                         "or --neighbours")
     if args.neighbours and args.lgg:  # the neighbours are N slices away, N mm only on BraTS's 1 mm slices (card.py)
         raise SystemExit("--neighbours: the LGG patients' slices are 5 mm apart, not 1 mm; train 2.5D without --lgg")
     if ckpt.exists() and not args.resume:
@@ -443,6 +464,7 @@ def main():
             p.cond = data.stack_neighbours(p.cond, args.neighbours)
         cond, mask = data.training_slices(prepared, min_size=PAD)
         from_lgg = lgg_slice_flags(spec["train"], prepared)
+        thick_cond = thick_slices(spec["train"], prepared) if args.thick else None
         val_names = [name for _, name in spec["val"]]
     tumour = mask.reshape(len(mask), -1).any(axis=1)
     n_seq = len(spec["roles"])
@@ -455,6 +477,8 @@ def main():
           flush=True)
     dev = torch.device(args.device)
     cond, x0 = torch.from_numpy(cond).to(dev), torch.from_numpy(mask * 2 - 1).to(dev)
+    if args.thick:
+        thick_cond, thin = torch.from_numpy(thick_cond).to(dev), torch.from_numpy(~from_lgg).to(dev)
 
     model = build_model(args.model, args.channels, args.neighbours).to(dev)
     step, best, origin = 0, None, "random initialisation"
@@ -513,7 +537,7 @@ def main():
     if not lr_schedule or lr_schedule[-1][1] != args.lr:
         lr_schedule.append([step, args.lr])
     recipe = dict(batch=args.batch, lr=args.lr, lr_schedule=lr_schedule, ema=args.ema, pad=PAD, crop=CROP,
-                  small_tumour=args.small_tumour, lgg_share=args.lgg_share, neighbours=args.neighbours, tight=args.tight, tight_multiple=TIGHT_MULTIPLE, origin=origin,
+                  small_tumour=args.small_tumour, lgg_share=args.lgg_share, thick=args.thick, neighbours=args.neighbours, tight=args.tight, tight_multiple=TIGHT_MULTIPLE, origin=origin,
                   train=[name for _, name in spec["train"]], val=val_names)
 
     schedule = diffusion.Schedule(diffusion.linear_betas(T))
@@ -537,7 +561,11 @@ def main():
             draws.append(small[torch.randint(0, len(small), (n_small,), generator=gen)])
         idx = torch.cat(draws).to(dev)
         tight = torch.rand(1, generator=gen).item() < args.tight
-        c, m = augment(cond[idx], x0[idx], gen, crop=PAD if tight else CROP, slices=3 if args.neighbours else 1)  # tight: the whole padded slice, then cut
+        c = cond[idx]
+        if args.thick:
+            as_slab = (torch.rand(len(idx), generator=gen) < args.thick).to(dev) & thin[idx]
+            c = torch.where(as_slab[:, None, None, None], thick_cond[idx], c)
+        c, m = augment(c, x0[idx], gen, crop=PAD if tight else CROP, slices=3 if args.neighbours else 1)  # tight: the whole padded slice, then cut
         opt.zero_grad()
         loss, mse, vb = 0.0, 0.0, 0.0
         for c_part, m_part, share in (tight_crop(c, m, own=own) if tight else [(c, m, 1.0)]):

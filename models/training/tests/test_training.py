@@ -106,6 +106,20 @@ class Preprocessing(unittest.TestCase):
         np.testing.assert_allclose(out, [[2.5, 4.5], [10.5, 12.5]])
 
 
+    def test_thick_slabs_average_five_slices_and_normalise_again(self):
+        cond = np.zeros((9, 2, 4, 4), np.float32)
+        cond[:, :, 1:3, 1:3] = 0.5  # a column of brain through every slice
+        cond[4, 0, 1, 1] = 1.0      # one bright voxel on the middle slice, first sequence only
+        slab = data.thick_slabs(cond, 5)
+        # By hand: the bright voxel shows on the 5 slabs that hold slice 4, at (4 x 0.5 + 1) / 5; then normalised.
+        raw = cond[:, 0].astype(np.float64)
+        raw[:, 1, 1] = [0.6 if 2 <= k <= 6 else 0.5 for k in range(9)]
+        np.testing.assert_allclose(slab[:, 0], data.normalise(raw, raw > 0), atol=1e-6)
+        np.testing.assert_allclose(slab[:, 1], data.normalise(cond[:, 1].astype(np.float64), cond[:, 1] > 0), atol=1e-6)
+        self.assertEqual(slab[:, 0, 1, 1].tolist(), [0, 0, 1, 1, 1, 1, 1, 0, 0])  # the 99th percentile clips it to 1
+        self.assertTrue((slab[:, :, 0] == 0).all() and (slab[:, :, :, 3] == 0).all())  # outside the brain: 0
+
+
 class TrainScript(unittest.TestCase):
     def test_training_validates_resumes_and_refuses_to_overwrite(self):
         with tempfile.TemporaryDirectory() as d:
@@ -124,7 +138,7 @@ class TrainScript(unittest.TestCase):
             self.assertIn("pass --resume", refused.stderr)
             # Resumed with another --lr (annealing): the optimiser takes it, and the recipe keeps the schedule.
             second = run(["--iters", str(shipped + 2), "--resume", "--val-every", "0", "--lr", "5e-5", "--channels", "32",
-                          "--small-tumour", "1"])
+                          "--small-tumour", "1", "--thick", "1"])
             self.assertEqual(second.returncode, 0, second.stderr)
             self.assertIn(f"resumed at step {shipped + 1}", second.stdout)
             state = torch.load(Path(d) / "wt-4seq" / "last.pt")
@@ -134,6 +148,7 @@ class TrainScript(unittest.TestCase):
             self.assertEqual(state["recipe"]["lr_schedule"], [[shipped, 2e-4], [shipped + 1, 5e-5]])
             self.assertEqual(state["config"]["model_channels"], 16)  # resumed: its own size, not --channels
             self.assertEqual(state["recipe"]["small_tumour"], 1.0)
+            self.assertEqual(state["recipe"]["thick"], 1.0)
             # --carry keeps a small resume point (no optimiser state) that a new machine continues from
             carry = run(["--carry"])
             self.assertEqual(carry.returncode, 0, carry.stderr)
