@@ -286,12 +286,16 @@ def main():
                       + (f"; {recipe['tight']:.0%} of the batches cut instead to each slice's own brain box (multiple of "
                          f"{recipe.get('tight_multiple')}), as the engine's per-slice crop" if recipe.get("tight") else "")
                       + (f"; 2.5D: the sequences of slices k-{neighbours} and k+{neighbours} ({neighbours} mm away) after the "
-                         "slice's own, changed alike by the intensity augmentation" if neighbours else ""),
+                         "slice's own, changed alike by the intensity augmentation" if neighbours else "")
+                      + (f"; {recipe['thick']:.0%} of the BraTS slices shown as a 5 mm slice shows them (the mean of "
+                         f"{train.THICK_SLICES} 1 mm slices, normalised again)" if recipe.get("thick") else ""),
             "intensity": "per sequence inside the brain: gamma exp(U(-0.4, 0.4)), smooth multiplicative bias field "
                          "(4x4 control points, sd 0.15 in log), gain 0.9-1.1, shift +-0.05",
             "sampling": "every batch half slices with tumour, half tumour-free slices with brain"
                         + (f"; {recipe['small_tumour']:.0%} of the tumour half from slices with under "
-                           f"{train.SMALL_TUMOUR_PX} tumour pixels" if recipe.get("small_tumour") else ""),
+                           f"{train.SMALL_TUMOUR_PX} tumour pixels" if recipe.get("small_tumour") else "")
+                        + (f"; {recipe['lgg_share']:.0%} of each half from the skull-on LGG training patients"
+                           if recipe.get("lgg_share") else ""),
             "optimizer": f"Adam, lr {lr_text(recipe)}, grad-norm clip 1.0", "ema": recipe.get("ema"), "weights": "EMA",
             "loss": "hybrid: MSE on eps + variational bound for the variance (improved-diffusion RESCALED_MSE)",
             "checkpointChoice": checkpoint_choice(state, validation),

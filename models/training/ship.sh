@@ -26,6 +26,8 @@ py=/usr/bin/python3
 curve=(); [ -z "${CURVE:-}" ] || curve=(--curve "$CURVE")
 # CROP_PER=slice ships the candidate with each slice's own crop box (a model trained on tight crops).
 crop=(); [ -z "${CROP_PER:-}" ] || crop=(--crop-per "$CROP_PER")
+# HARDWARE="..." for the card when a lent GPU trained some of the steps (card.py --hardware).
+hardware=(); [ -z "${HARDWARE:-}" ] || hardware=(--hardware "$HARDWARE")
 cache=models/training/data-cache
 cases="$cache/validation-cases"; stage="$cache/staging"; eval=models/training/eval
 mkdir -p "$eval" "$stage"
@@ -60,7 +62,7 @@ fi
 rm -rf "$stage/$model"; mkdir -p "$stage/$model"; [ ! -d "models/$model" ] || cp -r "models/$model/." "$stage/$model/"
 $py models/training/export.py --model "$model" --checkpoint "models/training/checkpoints/$model/$checkpoint" --out "$stage/$model/model.onnx"
 lgg_flag=(); [ "${LGG:-0}" != 1 ] || lgg_flag=(--lgg)   # the card lists the LGG patients among its data
-$py models/training/card.py --model "$model" --models-dir "$stage" --checkpoint "$checkpoint" --version "$version" --steps "$steps" "${curve[@]}" "${crop[@]}" "${lgg_flag[@]}"
+$py models/training/card.py --model "$model" --models-dir "$stage" --checkpoint "$checkpoint" --version "$version" --steps "$steps" "${curve[@]}" "${crop[@]}" "${lgg_flag[@]}" "${hardware[@]}"
 beats() {  # shipped.json candidate.json margin: does the candidate's score beat the shipped one's by more than margin?
   $py - "$@" <<'PY'
 import json, sys
@@ -122,4 +124,4 @@ if [ "${SKIP_BENCH:-0}" != 1 ]; then
   speed=(--speed "$eval/$model-speed.json")
 fi
 $py models/training/card.py --model "$model" --checkpoint "$checkpoint" --version "$version" --steps "$steps" \
-  --validation "$eval/$model.json" "${speed[@]}" "${curve[@]}" "${lgg_card[@]}"
+  --validation "$eval/$model.json" "${speed[@]}" "${curve[@]}" "${lgg_card[@]}" "${hardware[@]}"
