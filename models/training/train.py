@@ -118,6 +118,8 @@ PAD, CROP = 128, 96
 TIGHT_MULTIPLE = 16
 # A tumour slice with fewer pixels than this on the model grid (8 cm² at 2 mm) is "small": a quarter of them.
 SMALL_TUMOUR_PX = 200
+# --thick: BraTS's 1 mm slices in a 5 mm slab, the thickness of the clinical axial series (skull-on/lgg's).
+THICK_SLICES = 5
 
 
 def use_brats_root(model_id: str, root: Path, val_fraction: float) -> None:
@@ -320,9 +322,6 @@ def lgg_slice_flags(train_spec: list, prepared: list) -> np.ndarray:
     order); pack_data.py stores them so that --lgg-share works from a pack too."""
     flags = [np.full(int(p.has_brain.sum()), kind == "lgg") for (kind, _), p in zip(train_spec, prepared)]
     return np.concatenate(flags) if flags else np.zeros(0, bool)
-
-
-THICK_SLICES = 5  # BraTS's 1 mm slices in a 5 mm slab, the clinical axial series' thickness (skull-on/lgg's)
 
 
 def thick_slices(train_spec: list, prepared: list) -> np.ndarray:

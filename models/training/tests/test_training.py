@@ -110,12 +110,16 @@ class Preprocessing(unittest.TestCase):
         cond = np.zeros((9, 2, 4, 4), np.float32)
         cond[:, :, 1:3, 1:3] = 0.5  # a column of brain through every slice
         cond[4, 0, 1, 1] = 1.0      # one bright voxel on the middle slice, first sequence only
+        cond[:, 1, 1:3, 1:3] = (0.1 * np.arange(1, 10))[:, None, None]  # second sequence: brighter slice by slice
         slab = data.thick_slabs(cond, 5)
         # By hand: the bright voxel shows on the 5 slabs that hold slice 4, at (4 x 0.5 + 1) / 5; then normalised.
         raw = cond[:, 0].astype(np.float64)
         raw[:, 1, 1] = [0.6 if 2 <= k <= 6 else 0.5 for k in range(9)]
         np.testing.assert_allclose(slab[:, 0], data.normalise(raw, raw > 0), atol=1e-6)
-        np.testing.assert_allclose(slab[:, 1], data.normalise(cond[:, 1].astype(np.float64), cond[:, 1] > 0), atol=1e-6)
+        # A ramp keeps its values inside; at the volume's ends the slab holds only the slices that exist.
+        ramp = np.zeros((9, 4, 4))
+        ramp[:, 1:3, 1:3] = np.array([0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8])[:, None, None]
+        np.testing.assert_allclose(slab[:, 1], data.normalise(ramp, ramp > 0), atol=1e-6)
         self.assertEqual(slab[:, 0, 1, 1].tolist(), [0, 0, 1, 1, 1, 1, 1, 0, 0])  # the 99th percentile clips it to 1
         self.assertTrue((slab[:, :, 0] == 0).all() and (slab[:, :, :, 3] == 0).all())  # outside the brain: 0
 
