@@ -79,7 +79,7 @@ def pack(model_id: str, out: Path, free_share: float = 1.0, levels: int = 256, t
               "from_lgg": from_lgg[keep], "neighbours": np.array(neighbours)}
     names = []
     for vol, (_, name) in zip(val, train.DATASETS[model_id]["val"]):
-        tumour, free = train.validation_slices(vol)
+        tumour, free = train.validation_slices(vol, n_free=train.free_slices_checked(name))
         zs = tumour + free
         arrays[f"val_cond_{len(names)}"] = quantise(vol.cond[zs], levels)
         arrays[f"val_mask_{len(names)}"] = vol.masks[zs].astype(bool)

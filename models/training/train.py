@@ -249,14 +249,21 @@ def tight_crop(cond, x0, multiple=TIGHT_MULTIPLE, groups=2, own=None):
 
 def validation_slices(vol, n_tumour=8, n_free=2):
     """Evenly spaced slices with tumour in the paper's axial range (data.PAPER_SLICES; all tumour slices for a
-    volume that has none there) and tumour-free slices with brain (model grid), for a quick check."""
+    volume that has none there) and tumour-free slices with brain (model grid), for a quick check. n_free None: every
+    tumour-free slice."""
     has_t = vol.masks.reshape(len(vol.masks), -1).any(1)
     tumour, free = np.flatnonzero(has_t), np.flatnonzero(~has_t & vol.has_brain)
     lo, hi = data.PAPER_SLICES
     in_range = tumour[(tumour >= lo) & (tumour <= hi)]
     tumour = in_range if len(in_range) else tumour
     pick = lambda zs, n: [] if not len(zs) else sorted(set(zs[np.linspace(0, len(zs) - 1, n).round().astype(int)]))
-    return pick(tumour, n_tumour), pick(free, n_free)
+    return pick(tumour, n_tumour), [int(z) for z in free] if n_free is None else pick(free, n_free)
+
+
+def free_slices_checked(name: str, n_free: int = 2):
+    """How many tumour-free slices the quick validation checks of a patient: all of an LGG patient's (a 5 mm series
+    has a dozen or so, and the skull-on false positives live there: two evenly spaced ones caught none), else n_free."""
+    return None if name in LGG_PATIENTS else n_free
 
 
 def _validation_inputs(vol, zs, tight, own=None):
@@ -290,7 +297,7 @@ def quick_validation(model, vols, names, steps=20, n=3, seed=0, tight=False, own
     gen = torch.Generator().manual_seed(seed)  # noise drawn on the CPU: the same samples on any device
     out = {}
     for vol, name in zip(vols, names):
-        tumour, free = validation_slices(vol, *slices)
+        tumour, free = validation_slices(vol, slices[0], free_slices_checked(name, slices[1]))
         preds, gts = [], []
         for cond_np, gt_np in _validation_inputs(vol, tumour + free, tight, own):
             preds += list(ensemble_masks(model, sampler, cond_np, n, gen, own))
@@ -336,12 +343,13 @@ def thick_slices(train_spec: list, prepared: list) -> np.ndarray:
     return data.training_slices(slabbed, min_size=PAD)[0]
 
 
-def pool_counts(counts: list, lgg_share: float) -> list:
+def pool_counts(counts: list, lgg_share: float, lgg_free_share: float = None) -> list:
     """How many slices to draw from each pool: `counts` for (tumour, tumour-free), each split into (BraTS, LGG)
-    when lgg_share > 0 (the pools then come in that order)."""
+    when lgg_share > 0 (the pools then come in that order); the tumour-free half by lgg_free_share where given."""
     if not lgg_share:
         return counts
-    return [n for c in counts for n in (c - int(c * lgg_share + 0.5), int(c * lgg_share + 0.5))]
+    shares = (lgg_share, lgg_share if lgg_free_share is None else lgg_free_share)
+    return [n for c, share in zip(counts, shares) for n in (c - int(c * share + 0.5), int(c * share + 0.5))]
 
 
 def initial_weights(model_id: str, dev):
@@ -410,6 +418,9 @@ def main():
     ap.add_argument("--lgg-share", type=float, default=0.0,
                     help="with --lgg: share of each half of a batch (tumour, tumour-free) drawn from the LGG patients' "
                          "slices (a few hundred among thousands of BraTS ones); 0: every slice alike")
+    ap.add_argument("--lgg-free-share", type=float, default=None,
+                    help="with --lgg-share: the LGG share of the tumour-free half alone (their FLAIR-bright tissue the "
+                         "expert left out is where the skull-on false positives are); default: --lgg-share")
     ap.add_argument("--thick", type=float, default=0.0,
                     help="share of a batch's BraTS slices shown as a clinical 5 mm slice shows them (data.thick_slabs; "
                          "the LGG patients' slices are 5 mm already)")
@@ -423,6 +434,8 @@ def main():
         raise SystemExit(f"--small-tumour {args.small_tumour:g}: a share of the tumour slices, between 0 and 1")
     if not 0 <= args.lgg_share < 1 or (args.lgg_share and not args.lgg):
         raise SystemExit(f"--lgg-share {args.lgg_share:g}: a share between 0 and 1, with --lgg")
+    if args.lgg_free_share is not None and not (args.lgg_share and 0 <= args.lgg_free_share < 1):
+        raise SystemExit(f"--lgg-free-share {args.lgg_free_share:g}: a share between 0 and 1, with --lgg-share")
     torch.set_num_threads(args.threads)
     if args.brats_root:
         use_brats_root(args.model, Path(args.brats_root), args.val_fraction)
@@ -536,7 +549,7 @@ def main():
     if not lr_schedule or lr_schedule[-1][1] != args.lr:
         lr_schedule.append([step, args.lr])
     recipe = dict(batch=args.batch, lr=args.lr, lr_schedule=lr_schedule, ema=args.ema, pad=PAD, crop=CROP,
-                  small_tumour=args.small_tumour, lgg_share=args.lgg_share, thick=args.thick, neighbours=args.neighbours, tight=args.tight, tight_multiple=TIGHT_MULTIPLE, origin=origin,
+                  small_tumour=args.small_tumour, lgg_share=args.lgg_share, lgg_free_share=args.lgg_free_share, thick=args.thick, neighbours=args.neighbours, tight=args.tight, tight_multiple=TIGHT_MULTIPLE, origin=origin,
                   train=[name for _, name in spec["train"]], val=val_names)
 
     schedule = diffusion.Schedule(diffusion.linear_betas(T))
@@ -554,7 +567,7 @@ def main():
     while step < args.iters:
         half = args.batch // 2
         n_small = int(half * args.small_tumour + 0.5)
-        counts = pool_counts([half - n_small, args.batch - half], args.lgg_share)
+        counts = pool_counts([half - n_small, args.batch - half], args.lgg_share, args.lgg_free_share)
         draws = [pool[torch.randint(0, len(pool), (n,), generator=gen)] for pool, n in zip(pools, counts)]
         if n_small:
             draws.append(small[torch.randint(0, len(small), (n_small,), generator=gen)])

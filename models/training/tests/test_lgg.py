@@ -41,6 +41,18 @@ class LggSplit(unittest.TestCase):
         self.assertEqual(train.pool_counts([4, 4], 0.25), [3, 1, 3, 1])
         self.assertEqual(train.pool_counts([4, 4], 0.5), [2, 2, 2, 2])
         self.assertEqual(train.pool_counts([3, 4], 0.0), [3, 4])
+        # --lgg-free-share: the tumour-free half split by its own share
+        self.assertEqual(train.pool_counts([4, 4], 0.5, 0.75), [2, 2, 1, 3])
+
+    def test_the_quick_validation_checks_every_tumour_free_slice_of_an_lgg_patient(self):
+        # 10 slices: tumour on 3-5, brain on 1-8; a BraTS patient gets 2 evenly spaced tumour-free slices, an LGG one all
+        masks = np.zeros((10, 4, 4), bool)
+        masks[3:6, 1, 1] = True
+        vol = type("Volume", (), {"masks": masks, "has_brain": np.arange(10) % 9 != 0})()
+        self.assertEqual(train.free_slices_checked("Brats18_2013_20_1"), 2)
+        self.assertIsNone(train.free_slices_checked(train.LGG_VALIDATION[0]))
+        self.assertEqual(train.validation_slices(vol, 8, 2)[1], [1, 8])
+        self.assertEqual(train.validation_slices(vol, 8, None), ([3, 4, 5], [1, 2, 6, 7, 8]))
 
     def test_lgg_slices_are_flagged_in_training_order(self):
         # training_slices keeps each patient's slices with brain, in order: 2 of a BraTS patient, then 3 of an LGG one
