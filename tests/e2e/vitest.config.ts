@@ -6,6 +6,7 @@ export default defineConfig({
     include: ['tests/e2e/**/*.e2e.test.ts'],
     testTimeout: 240_000,
     hookTimeout: 180_000,
+    globalSetup: ['tests/support/temp-root.ts'],
     pool: 'forks',
     maxWorkers: 1,
     fileParallelism: false,
