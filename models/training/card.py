@@ -258,7 +258,7 @@ def main():
             "pixelSpacingMm": train.MODEL_SPACING,
             "resampling": "separable linear, pixel centres aligned (x_in = (x_out + 0.5) * s_out / s_in - 0.5), edges clamped",
             **crop,
-            # train.py --neighbours N takes slices k ± N of 1 mm volumes (it refuses others): N mm.
+            # train.py --neighbours N: the slices N mm below and above (train.neighbour_offset).
             **({"neighboursMm": float(neighbours)} if neighbours else {}),
         },
         "maskEncoding": {"x0FromMask": "2*m-1", "maskFromX0": "clip((x0 + 1) / 2, 0, 1)", "threshold": 0.5},
@@ -285,7 +285,7 @@ def main():
                       f"+-15 degrees, scale 0.9-1.1) cropping {recipe.get('crop')}x{recipe.get('crop')}"
                       + (f"; {recipe['tight']:.0%} of the batches cut instead to each slice's own brain box (multiple of "
                          f"{recipe.get('tight_multiple')}), as the engine's per-slice crop" if recipe.get("tight") else "")
-                      + (f"; 2.5D: the sequences of slices k-{neighbours} and k+{neighbours} ({neighbours} mm away) after the "
+                      + (f"; 2.5D: the sequences of the slices {neighbours} mm below and above after the "
                          "slice's own, changed alike by the intensity augmentation" if neighbours else "")
                       + (f"; {recipe['thick']:.0%} of the BraTS slices shown as a 5 mm slice shows them (the mean of "
                          f"{train.THICK_SLICES} 1 mm slices, normalised again)" if recipe.get("thick") else ""),

@@ -69,8 +69,8 @@ def pack(model_id: str, out: Path, free_share: float = 1.0, levels: int = 256, t
     prepared, val = train.load_split(model_id, "train"), train.load_split(model_id, "val")
     # 2.5D (train.py --neighbours N): each slice packed with its neighbours' sequences. They are mostly other packed
     # slices' own, byte for byte, and xz's window finds them: the pack grows far less than threefold.
-    for p in prepared + val if neighbours else []:
-        p.cond = data.stack_neighbours(p.cond, neighbours)
+    train.add_neighbours(train.DATASETS[model_id]["train"], prepared, neighbours)
+    train.add_neighbours(train.DATASETS[model_id]["val"], val, neighbours)
     cond, mask = data.training_slices(prepared, min_size=train.PAD)
     from_lgg = train.lgg_slice_flags(train.DATASETS[model_id]["train"], prepared)
     # Every LGG slice is kept: they are few (5 mm apart, nothing alike to drop) and --lgg-share draws them often.
@@ -100,14 +100,15 @@ def main():
     ap.add_argument("--tumour-share", type=float, default=1.0, help="share of the training slices with tumour kept")
     ap.add_argument("--levels", type=int, default=256, choices=(64, 128, 256), help="intensity steps stored")
     ap.add_argument("--lgg", action="store_true", help="with the skull-on LGG patients too (train.py --lgg)")
-    ap.add_argument("--neighbours", type=int, default=0, help="2.5D: with the sequences of slices k - N and k + N (train.py --neighbours N)")
+    ap.add_argument("--neighbours", type=int, default=0, help="2.5D: with the sequences of the slices N mm below and above (train.py --neighbours N)")
     args = ap.parse_args()
     for flag, share in (("--free-share", args.free_share), ("--tumour-share", args.tumour_share)):
         if not 0 < share <= 1:
             raise SystemExit(f"{flag} {share:g}: a share of the slices, above 0 and at most 1")
-    if args.neighbours < 0 or (args.neighbours and args.lgg):
-        raise SystemExit(f"--neighbours {args.neighbours}: slices away on BraTS's 1 mm slices (0: none), not with --lgg (train.py refuses it too)")
+    if args.neighbours < 0:
+        raise SystemExit(f"--neighbours {args.neighbours}: how many mm away the neighbours are (0: none)")
     if args.lgg:
+        train.neighbour_offset("lgg", args.neighbours)
         train.add_lgg(args.model)
     pack(args.model, Path(args.out), args.free_share, args.levels, args.tumour_share, args.neighbours)
 

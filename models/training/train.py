@@ -120,6 +120,8 @@ TIGHT_MULTIPLE = 16
 SMALL_TUMOUR_PX = 200
 # --thick: BraTS's 1 mm slices in a 5 mm slab, the thickness of the clinical axial series (skull-on/lgg's).
 THICK_SLICES = 5
+# Slice thickness by kind of patient where it is not BraTS's 1 mm: the LGG series' headers say 1.875 x 1.875 x 5 mm.
+SLICE_MM = {"lgg": 5.0}
 
 
 def use_brats_root(model_id: str, root: Path, val_fraction: float) -> None:
@@ -331,15 +333,33 @@ def lgg_slice_flags(train_spec: list, prepared: list) -> np.ndarray:
     return np.concatenate(flags) if flags else np.zeros(0, bool)
 
 
-def thick_slices(train_spec: list, prepared: list) -> np.ndarray:
+def neighbour_offset(kind: str, neighbours_mm: int) -> int:
+    """How many slices away a patient's 2.5D neighbours are: --neighbours is in mm (the card's neighboursMm), which
+    is that many of BraTS's 1 mm slices and a fifth as many of an LGG series' 5 mm ones."""
+    offset = neighbours_mm / SLICE_MM.get(kind, 1.0)
+    if neighbours_mm and (offset < 1 or offset != int(offset)):
+        raise SystemExit(f"--neighbours {neighbours_mm}: the {kind} patients' slices are {SLICE_MM[kind]:g} mm thick; "
+                         "pass a whole number of them")
+    return int(offset)
+
+
+def add_neighbours(split: list, prepared: list, neighbours_mm: int) -> None:
+    """2.5D input (--neighbours): each patient's slices with those neighbours_mm below and above."""
+    for (kind, _), p in zip(split, prepared if neighbours_mm else []):
+        p.cond = data.stack_neighbours(p.cond, neighbour_offset(kind, neighbours_mm))
+
+
+def thick_slices(train_spec: list, prepared: list, neighbours_mm: int = 0) -> np.ndarray:
     """data.training_slices' slices as a 5 mm slab shows them (--thick): the BraTS patients' slabs, the LGG
-    patients' own slices (5 mm already)."""
+    patients' own slices (5 mm already); with --neighbours, each slab's neighbours are the slabs that far away (a
+    5 mm series' adjacent slices for 5 mm). `prepared` holds the slices alone, before add_neighbours."""
     slabbed = []
     for (kind, _), p in zip(train_spec, prepared):
+        p = copy.copy(p)
         if kind != "lgg":
-            p = copy.copy(p)
             p.cond = data.thick_slabs(p.cond, THICK_SLICES)
         slabbed.append(p)
+    add_neighbours(train_spec, slabbed, neighbours_mm)
     return data.training_slices(slabbed, min_size=PAD)[0]
 
 
@@ -425,8 +445,9 @@ def main():
                     help="share of a batch's BraTS slices shown as a clinical 5 mm slice shows them (data.thick_slabs; "
                          "the LGG patients' slices are 5 mm already)")
     ap.add_argument("--neighbours", type=int, default=0,
-                    help="2.5D: condition on the sequences of slices k - N and k + N as well (N slices away); a "
-                         "resumed 2D run gets the new inputs with zero weights; 0: the slice alone")
+                    help="2.5D: condition on the sequences of the slices N mm below and above as well (N of BraTS's "
+                         "1 mm slices, N/5 of an LGG series' 5 mm ones); a resumed 2D run gets the new inputs with "
+                         "zero weights; 0: the slice alone")
     ap.add_argument("--tight", type=float, default=0.5,
                     help="share of the batches cut to each slice's own brain box (cropPer \"slice\"); 0: never")
     args = ap.parse_args()
@@ -450,12 +471,11 @@ def main():
         print(f"wrote {Path(args.resume_dir) / f'{args.model}.pt'} (step {state['step']})")
         return
     if args.neighbours < 0:
-        raise SystemExit(f"--neighbours {args.neighbours}: how many slices away the neighbours are, 0 (none) or more")
-    if not 0 <= args.thick <= 1 or (args.thick and (args.data or args.neighbours)):
-        raise SystemExit(f"--thick {args.thick:g}: a share between 0 and 1, without --data (packs hold no slabs yet) "
-                         "or --neighbours")
-    if args.neighbours and args.lgg:  # the neighbours are N slices away, N mm only on BraTS's 1 mm slices (card.py)
-        raise SystemExit("--neighbours: the LGG patients' slices are 5 mm apart, not 1 mm; train 2.5D without --lgg")
+        raise SystemExit(f"--neighbours {args.neighbours}: how many mm away the neighbours are, 0 (none) or more")
+    if args.lgg:
+        neighbour_offset("lgg", args.neighbours)  # refused before loading when it is no whole number of LGG slices
+    if not 0 <= args.thick <= 1 or (args.thick and args.data):
+        raise SystemExit(f"--thick {args.thick:g}: a share between 0 and 1, without --data (packs hold no slabs yet)")
     if ckpt.exists() and not args.resume:
         raise SystemExit(f"{ckpt} exists: pass --resume to continue it, or --out for a new run")
 
@@ -472,11 +492,11 @@ def main():
     else:
         prepared = load_split(args.model, "train")
         val_vols = load_split(args.model, "val") if args.val_every else []
-        for p in prepared + val_vols if args.neighbours else []:
-            p.cond = data.stack_neighbours(p.cond, args.neighbours)
+        thick_cond = thick_slices(spec["train"], prepared, args.neighbours) if args.thick else None
+        add_neighbours(spec["train"], prepared, args.neighbours)
+        add_neighbours(spec["val"], val_vols, args.neighbours)
         cond, mask = data.training_slices(prepared, min_size=PAD)
         from_lgg = lgg_slice_flags(spec["train"], prepared)
-        thick_cond = thick_slices(spec["train"], prepared) if args.thick else None
         val_names = [name for _, name in spec["val"]]
     tumour = mask.reshape(len(mask), -1).any(axis=1)
     n_seq = len(spec["roles"])
@@ -527,7 +547,7 @@ def main():
     if args.neighbours and model.config["in_channels"] == n_seq + 1:  # a 2D run continued in 2.5D
         model = add_neighbour_inputs(model.cpu(), n_seq).to(dev)
         ema = add_neighbour_inputs(ema.cpu(), n_seq).to(dev).requires_grad_(False)
-        origin += f"; 2.5D inputs (slices k-{args.neighbours}, k+{args.neighbours}) added at step {step}"
+        origin += f"; 2.5D inputs (the slices {args.neighbours} mm below and above) added at step {step}"
         state = {k: v for k, v in state.items() if k != "opt"} if state else None
         print(f"2.5D: neighbour inputs added to the 2D net at step {step} (zero weights)", flush=True)
     elif model.config["in_channels"] != (3 if args.neighbours else 1) * n_seq + 1:

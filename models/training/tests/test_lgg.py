@@ -54,6 +54,32 @@ class LggSplit(unittest.TestCase):
         self.assertEqual(train.validation_slices(vol, 8, 2)[1], [1, 8])
         self.assertEqual(train.validation_slices(vol, 8, None), ([3, 4, 5], [1, 2, 6, 7, 8]))
 
+    def test_every_lgg_series_is_5_mm_thick_as_2p5d_neighbours_assume(self):
+        for name, (folder, _) in train.LGG_PATIENTS.items():
+            zooms = data.load(data.DATA / folder / f"{name}_flair.nii.xz")[1]
+            self.assertAlmostEqual(float(zooms[2]), train.SLICE_MM["lgg"], msg=name)
+
+    def test_2p5d_neighbours_are_millimetres_away_on_any_slice_thickness(self):
+        self.assertEqual(train.neighbour_offset("brats", 5), 5)  # BraTS: 1 mm slices
+        self.assertEqual(train.neighbour_offset("lgg", 5), 1)    # the adjacent 5 mm slice
+        self.assertEqual(train.neighbour_offset("lgg", 10), 2)
+        self.assertEqual(train.neighbour_offset("lgg", 0), 0)
+        with self.assertRaisesRegex(SystemExit, "5 mm thick"):
+            train.neighbour_offset("lgg", 3)
+
+    def test_a_slab_s_neighbours_are_the_slabs_5_mm_away_and_an_lgg_slice_s_the_adjacent_slices(self):
+        # slice k of each patient holds k + 1 (brain everywhere); a BraTS patient of 15 slices, an LGG one of 4
+        volume = lambda z: type("Prepared", (), {"cond": np.arange(1, z + 1, dtype=np.float32)[:, None, None, None]
+                                                 * np.ones((z, 1, 128, 128), np.float32),
+                                                 "masks": np.zeros((z, 128, 128), np.float32), "has_brain": np.ones(z, bool)})()
+        spec, vols = [("brats", "a"), ("lgg", "b")], [volume(15), volume(4)]
+        both = train.thick_slices(spec, vols, 5)[:, :, 64, 64]
+        slabs = train.thick_slices(spec, vols)[:, 0, 64, 64]
+        np.testing.assert_array_equal(both[:, 0], slabs)  # each slab's own sequence as without neighbours
+        np.testing.assert_array_equal(both[7, 1:], [slabs[2], slabs[12]])  # BraTS slab 7: slabs 2 and 12
+        np.testing.assert_array_equal(both[15 + 1, 1:], [slabs[15], slabs[17]])  # LGG slice 1: slices 0 and 2
+        self.assertEqual(vols[0].cond.shape[1], 1)  # the patients' own arrays are left as they were
+
     def test_lgg_slices_are_flagged_in_training_order(self):
         # training_slices keeps each patient's slices with brain, in order: 2 of a BraTS patient, then 3 of an LGG one
         patient = lambda brain: type("Prepared", (), {"has_brain": np.array(brain)})()
